@@ -1,0 +1,206 @@
+"""StyleGAN2 discriminator (StyleGAN2 §4, Fig. 7): residual (default), skip or plain blocks from the image
+resolution down to 4x4, then minibatch standard deviation, a 3x3 conv, two dense layers and, for
+conditional networks, projection onto the mapped label (Miyato & Koyama 2018)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ..nn.equalized import EqualizedConv2d, EqualizedLinear
+from ..nn.resample import downsample2d, setup_filter
+from .config import DiscriminatorConfig, channels_at
+from .mapping import MappingNetwork
+
+
+class DiscriminatorBlock(nn.Module):
+    """[FromRGB] -> conv0 (3x3) -> conv1 (3x3, down 2x) [+ 1x1 down-sampling skip for resnet]."""
+
+    def __init__(
+        self,
+        in_channels: int,  # 0 = first block
+        tmp_channels: int,
+        out_channels: int,
+        resolution: int,
+        img_channels: int,
+        first_layer_idx: int,
+        *,
+        architecture: str = "resnet",
+        resample_filter: Sequence[float] = (1, 3, 3, 1),
+        conv_clamp: float | None = None,
+        freeze_layers: int = 0,
+    ) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.resolution = resolution
+        self.img_channels = img_channels
+        self.architecture = architecture
+        self.register_buffer("resample_filter", setup_filter(resample_filter))
+        self.num_layers = 0
+
+        def trainable() -> bool:  # Freeze-D: the first `freeze_layers` layers keep their weights
+            idx = first_layer_idx + self.num_layers
+            self.num_layers += 1
+            return idx >= freeze_layers
+
+        if in_channels == 0 or architecture == "skip":
+            self.fromrgb = EqualizedConv2d(
+                img_channels, tmp_channels, 1, activation="lrelu", conv_clamp=conv_clamp, trainable=trainable()
+            )
+        self.conv0 = EqualizedConv2d(
+            tmp_channels, tmp_channels, 3, activation="lrelu", conv_clamp=conv_clamp, trainable=trainable()
+        )
+        self.conv1 = EqualizedConv2d(
+            tmp_channels, out_channels, 3, activation="lrelu", down=2, resample_filter=resample_filter,
+            conv_clamp=conv_clamp, trainable=trainable(),
+        )  # fmt: skip
+        if architecture == "resnet":
+            self.skip = EqualizedConv2d(
+                tmp_channels, out_channels, 1, bias=False, down=2, resample_filter=resample_filter,
+                trainable=trainable(),
+            )  # fmt: skip
+
+    def forward(self, x: Tensor | None, img: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        if self.in_channels == 0 or self.architecture == "skip":
+            assert img is not None
+            y = self.fromrgb(img.to(torch.float32))
+            x = x + y if x is not None else y
+            img = downsample2d(img, self.resample_filter) if self.architecture == "skip" else None
+        assert x is not None
+        if self.architecture == "resnet":
+            y = self.skip(x, gain=math.sqrt(0.5))
+            x = self.conv0(x)
+            x = self.conv1(x, gain=math.sqrt(0.5))
+            x = y + x
+        else:
+            x = self.conv0(x)
+            x = self.conv1(x)
+        return x, img
+
+    def extra_repr(self) -> str:
+        return f"resolution={self.resolution}, architecture={self.architecture}"
+
+
+class MinibatchStdLayer(nn.Module):
+    """Appends the average standard deviation of features over groups of samples (Karras et al. 2018, §3)."""
+
+    def __init__(self, group_size: int | None, num_channels: int = 1) -> None:
+        super().__init__()
+        self.group_size = group_size
+        self.num_channels = num_channels
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, c, h, w = x.shape
+        g = min(self.group_size, n) if self.group_size is not None else n
+        if n % g:
+            raise ValueError(f"batch size {n} must be divisible by the minibatch-stddev group size {g}")
+        f = self.num_channels
+        y = x.reshape(g, -1, f, c // f, h, w)  # [G, n, F, c, H, W]: sample i belongs to group i % (N/G)
+        y = y - y.mean(dim=0)
+        y = (y.square().mean(dim=0) + 1e-8).sqrt()  # stddev over the group
+        y = y.mean(dim=(2, 3, 4)).reshape(-1, f, 1, 1)  # [n, F, 1, 1]
+        y = y.repeat(g, 1, h, w)
+        return torch.cat([x, y], dim=1)
+
+    def extra_repr(self) -> str:
+        return f"group_size={self.group_size}, num_channels={self.num_channels}"
+
+
+class DiscriminatorEpilogue(nn.Module):
+    """4x4 head: [FromRGB for skip] -> minibatch stddev -> conv -> fc -> out (-> projection with cmap)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        cmap_dim: int,
+        resolution: int,
+        img_channels: int,
+        *,
+        architecture: str = "resnet",
+        mbstd_group_size: int | None = 4,
+        mbstd_num_channels: int = 1,
+        conv_clamp: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.cmap_dim = cmap_dim
+        self.resolution = resolution
+        self.architecture = architecture
+        if architecture == "skip":
+            self.fromrgb = EqualizedConv2d(img_channels, in_channels, 1, activation="lrelu")
+        self.mbstd = MinibatchStdLayer(mbstd_group_size, mbstd_num_channels) if mbstd_num_channels > 0 else None
+        self.conv = EqualizedConv2d(
+            in_channels + mbstd_num_channels, in_channels, 3, activation="lrelu", conv_clamp=conv_clamp
+        )
+        self.fc = EqualizedLinear(in_channels * resolution**2, in_channels, activation="lrelu")
+        self.out = EqualizedLinear(in_channels, 1 if cmap_dim == 0 else cmap_dim)
+
+    def forward(self, x: Tensor, img: Tensor | None, cmap: Tensor | None) -> Tensor:
+        x = x.to(torch.float32)
+        if self.architecture == "skip":
+            assert img is not None
+            x = x + self.fromrgb(img.to(torch.float32))
+        if self.mbstd is not None:
+            x = self.mbstd(x)
+        x = self.conv(x)
+        x = self.fc(x.flatten(1))
+        x = self.out(x)
+        if self.cmap_dim > 0:  # projection discriminator: <out, cmap> / sqrt(cmap_dim)
+            assert cmap is not None
+            x = (x * cmap).sum(dim=1, keepdim=True) * (1 / math.sqrt(self.cmap_dim))
+        return x
+
+
+class Discriminator(nn.Module):
+    """D(img, c) -> logits [N, 1]."""
+
+    def __init__(self, cfg: DiscriminatorConfig | None = None, **kwargs: object) -> None:
+        super().__init__()
+        cfg = cfg if cfg is not None else DiscriminatorConfig(**kwargs)  # type: ignore[arg-type]
+        self.cfg = cfg
+        self.c_dim = cfg.c_dim
+        self.img_resolution = cfg.img_resolution
+        self.img_resolution_log2 = int(math.log2(cfg.img_resolution))
+        self.img_channels = cfg.img_channels
+        self.block_resolutions = [2**i for i in range(self.img_resolution_log2, 2, -1)]
+
+        def ch(res: int) -> int:
+            return channels_at(res, cfg.channel_base, cfg.channel_max)
+
+        cmap_dim = (ch(4) if cfg.cmap_dim is None else cfg.cmap_dim) if cfg.c_dim > 0 else 0
+        layer_idx = 0
+        for res in self.block_resolutions:
+            block = DiscriminatorBlock(
+                ch(res) if res < cfg.img_resolution else 0, ch(res), ch(res // 2), res, cfg.img_channels, layer_idx,
+                architecture=cfg.architecture, resample_filter=cfg.resample_filter, conv_clamp=cfg.conv_clamp,
+                freeze_layers=cfg.freeze_layers,
+            )  # fmt: skip
+            setattr(self, f"b{res}", block)
+            layer_idx += block.num_layers
+        if cfg.c_dim > 0:
+            self.mapping = MappingNetwork(
+                0, cfg.c_dim, cmap_dim, None, num_layers=cfg.mapping_layers,
+                lr_multiplier=cfg.mapping_lr_multiplier, w_avg_beta=None,
+            )  # fmt: skip
+        self.b4 = DiscriminatorEpilogue(
+            ch(4), cmap_dim, 4, cfg.img_channels, architecture=cfg.architecture,
+            mbstd_group_size=cfg.mbstd_group_size, mbstd_num_channels=cfg.mbstd_num_channels,
+            conv_clamp=cfg.conv_clamp,
+        )  # fmt: skip
+
+    def forward(self, img: Tensor, c: Tensor | None = None, **_ignored: object) -> Tensor:
+        expected = [self.img_channels, self.img_resolution, self.img_resolution]
+        if img.ndim != 4 or list(img.shape[1:]) != expected:
+            raise ValueError(f"img must have shape [N, {', '.join(map(str, expected))}], got {list(img.shape)}")
+        x = None
+        for res in self.block_resolutions:
+            x, img = getattr(self, f"b{res}")(x, img)
+        cmap = self.mapping(None, c) if self.c_dim > 0 else None
+        assert x is not None
+        return self.b4(x, img, cmap)
+
+    def extra_repr(self) -> str:
+        return f"c_dim={self.c_dim}, img_resolution={self.img_resolution}, img_channels={self.img_channels}"

@@ -1,0 +1,209 @@
+"""Synthesis network g: ws -> image (StyleGAN2 §2 and Fig. 7): a learned 4x4 constant, then one block per
+resolution of two modulated 3x3 convolutions with noise, and ToRGB layers whose outputs are summed (skip),
+taken from the last block (orig), or used with residual blocks (resnet)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from ..nn.activation import DEFAULT_GAIN, bias_act
+from ..nn.equalized import EqualizedConv2d, EqualizedLinear
+from ..nn.modulated import modulated_conv2d
+from ..nn.resample import setup_filter, upsample2d
+from .config import GeneratorConfig, channels_at
+
+NoiseMode = Literal["random", "const", "none"]
+
+
+class SynthesisLayer(nn.Module):
+    """Modulated 3x3 convolution (optionally up-sampling 2x) + per-pixel noise B + bias + leaky ReLU.
+
+    noise: x += noise_strength * n, with n ~ N(0, 1) per pixel ('random'), the stored `noise_const` map
+    ('const'), or nothing ('none').
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        w_dim: int,
+        resolution: int,
+        *,
+        kernel_size: int = 3,
+        up: int = 1,
+        use_noise: bool = True,
+        resample_filter: Sequence[float] = (1, 3, 3, 1),
+        conv_clamp: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.resolution = resolution
+        self.up = up
+        self.use_noise = use_noise
+        self.conv_clamp = conv_clamp
+        self.register_buffer("resample_filter", setup_filter(resample_filter))
+        self.padding = kernel_size // 2
+        self.act_gain = DEFAULT_GAIN["lrelu"]
+        self.affine = EqualizedLinear(w_dim, in_channels, bias_init=1)  # A: w -> styles s
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        if use_noise:
+            self.register_buffer("noise_const", torch.randn(resolution, resolution))
+            self.noise_strength = nn.Parameter(torch.zeros([]))
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+
+    def forward(self, x: Tensor, w: Tensor, noise_mode: NoiseMode = "random", gain: float = 1.0) -> Tensor:
+        styles = self.affine(w)
+        x = modulated_conv2d(
+            x, self.weight, styles, up=self.up, padding=self.padding,
+            resample_filter=self.resample_filter, flip_weight=(self.up == 1),
+        )  # fmt: skip
+        if self.use_noise and noise_mode == "random":
+            x = x + torch.randn(x.shape[0], 1, self.resolution, self.resolution, device=x.device) * self.noise_strength
+        elif self.use_noise and noise_mode == "const":
+            x = x + self.noise_const * self.noise_strength
+        elif noise_mode not in ("random", "const", "none"):
+            raise ValueError(f"noise_mode must be 'random', 'const' or 'none', got {noise_mode!r}")
+        clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
+        return bias_act(x, self.bias.to(x.dtype), act="lrelu", gain=self.act_gain * gain, clamp=clamp)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_channels}->{self.out_channels}, resolution={self.resolution}, up={self.up}"
+
+
+class ToRGBLayer(nn.Module):
+    """Modulated 1x1 convolution to image channels, without demodulation."""
+
+    def __init__(
+        self, in_channels: int, out_channels: int, w_dim: int, *, kernel_size: int = 1, conv_clamp: float | None = None
+    ) -> None:
+        super().__init__()
+        self.conv_clamp = conv_clamp
+        self.affine = EqualizedLinear(w_dim, in_channels, bias_init=1)
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.weight_gain = 1 / math.sqrt(in_channels * kernel_size**2)
+
+    def forward(self, x: Tensor, w: Tensor) -> Tensor:
+        styles = self.affine(w) * self.weight_gain
+        x = modulated_conv2d(x, self.weight, styles, demodulate=False)
+        return bias_act(x, self.bias.to(x.dtype), clamp=self.conv_clamp)
+
+
+class SynthesisBlock(nn.Module):
+    """One resolution: [const or up-sampling conv0] -> conv1 -> [ToRGB], per the chosen architecture."""
+
+    def __init__(
+        self,
+        in_channels: int,  # 0 = first block (4x4 constant input)
+        out_channels: int,
+        w_dim: int,
+        resolution: int,
+        img_channels: int,
+        is_last: bool,
+        *,
+        architecture: str = "skip",
+        resample_filter: Sequence[float] = (1, 3, 3, 1),
+        conv_clamp: float | None = None,
+        use_noise: bool = True,
+    ) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.w_dim = w_dim
+        self.resolution = resolution
+        self.img_channels = img_channels
+        self.is_last = is_last
+        self.architecture = architecture
+        self.register_buffer("resample_filter", setup_filter(resample_filter))
+        self.num_conv = 0
+        self.num_torgb = 0
+        layer_kw = dict(w_dim=w_dim, resolution=resolution, resample_filter=resample_filter, conv_clamp=conv_clamp)
+        if in_channels == 0:
+            self.const = nn.Parameter(torch.randn(out_channels, resolution, resolution))
+        else:
+            self.conv0 = SynthesisLayer(in_channels, out_channels, up=2, use_noise=use_noise, **layer_kw)
+            self.num_conv += 1
+        self.conv1 = SynthesisLayer(out_channels, out_channels, use_noise=use_noise, **layer_kw)
+        self.num_conv += 1
+        if is_last or architecture == "skip":
+            self.torgb = ToRGBLayer(out_channels, img_channels, w_dim, conv_clamp=conv_clamp)
+            self.num_torgb += 1
+        if in_channels != 0 and architecture == "resnet":
+            self.skip = EqualizedConv2d(
+                in_channels, out_channels, kernel_size=1, bias=False, up=2, resample_filter=resample_filter
+            )
+
+    def forward(
+        self, x: Tensor | None, img: Tensor | None, ws: Tensor, noise_mode: NoiseMode = "random"
+    ) -> tuple[Tensor, Tensor | None]:
+        """ws: [N, num_conv + num_torgb, w_dim] (this block's slice; ToRGB shares the next block's first w)."""
+        w_iter = iter(ws.unbind(dim=1))
+        if self.in_channels == 0:
+            x = self.const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1)
+            x = self.conv1(x, next(w_iter), noise_mode)
+        elif self.architecture == "resnet":
+            assert x is not None
+            y = self.skip(x, gain=math.sqrt(0.5))
+            x = self.conv0(x, next(w_iter), noise_mode)
+            x = self.conv1(x, next(w_iter), noise_mode, gain=math.sqrt(0.5))
+            x = y + x
+        else:
+            x = self.conv0(x, next(w_iter), noise_mode)
+            x = self.conv1(x, next(w_iter), noise_mode)
+
+        if img is not None:
+            img = upsample2d(img, self.resample_filter)
+        if self.is_last or self.architecture == "skip":
+            y = self.torgb(x, next(w_iter)).to(torch.float32)
+            img = img + y if img is not None else y
+        return x, img
+
+    def extra_repr(self) -> str:
+        return f"resolution={self.resolution}, architecture={self.architecture}"
+
+
+class SynthesisNetwork(nn.Module):
+    """g(ws) -> image [N, img_channels, R, R], roughly in [-1, 1]."""
+
+    def __init__(self, cfg: GeneratorConfig) -> None:
+        super().__init__()
+        self.w_dim = cfg.w_dim
+        self.img_resolution = cfg.img_resolution
+        self.img_resolution_log2 = int(math.log2(cfg.img_resolution))
+        self.img_channels = cfg.img_channels
+        self.block_resolutions = [2**i for i in range(2, self.img_resolution_log2 + 1)]
+        self.num_ws = 0
+        for res in self.block_resolutions:
+            in_ch = channels_at(res // 2, cfg.channel_base, cfg.channel_max) if res > 4 else 0
+            out_ch = channels_at(res, cfg.channel_base, cfg.channel_max)
+            is_last = res == cfg.img_resolution
+            block = SynthesisBlock(
+                in_ch, out_ch, cfg.w_dim, res, cfg.img_channels, is_last,
+                architecture=cfg.architecture, resample_filter=cfg.resample_filter,
+                conv_clamp=cfg.conv_clamp, use_noise=cfg.use_noise,
+            )  # fmt: skip
+            self.num_ws += block.num_conv + (block.num_torgb if is_last else 0)
+            setattr(self, f"b{res}", block)
+
+    def forward(self, ws: Tensor, noise_mode: NoiseMode = "random", **_ignored: object) -> Tensor:
+        """ws: [N, num_ws, w_dim]. Extra NVIDIA keyword arguments (force_fp32, fused_modconv) are accepted and
+        ignored: this implementation always runs in float32 off CUDA and picks its own convolution strategy."""
+        if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
+            raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
+        ws = ws.to(torch.float32)
+        x = img = None
+        w_idx = 0
+        for res in self.block_resolutions:
+            block = getattr(self, f"b{res}")
+            x, img = block(x, img, ws.narrow(1, w_idx, block.num_conv + block.num_torgb), noise_mode)
+            w_idx += block.num_conv
+        assert img is not None
+        return img
+
+    def extra_repr(self) -> str:
+        return f"w_dim={self.w_dim}, num_ws={self.num_ws}, img_resolution={self.img_resolution}"

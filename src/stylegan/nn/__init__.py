@@ -1,0 +1,1 @@
+"""Paper-agnostic building blocks: equalised layers, FIR resampling, modulated convolution."""

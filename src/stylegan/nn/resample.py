@@ -1,0 +1,203 @@
+"""FIR resampling (StyleGAN2 §4, "up/downsampling with a [1,3,3,1] low-pass filter").
+
+`upfirdn2d` is the general operation (upsample by zero insertion, pad, FIR filter, downsample) written with
+plain PyTorch ops. `conv2d_resample` composes it with a convolution the way the official networks do, so that
+weights trained with NVIDIA's code give the same numbers here. Everything runs on CPU, CUDA and MPS; nothing is
+compiled.
+
+Conventions (the same as the reference implementation, so weights are interchangeable):
+- filters are applied as true convolutions (flipped), which does not matter for the symmetric [1,3,3,1];
+- `flip_weight=True` means cross-correlation (what `torch.nn.functional.conv2d` computes), `False` means
+  convolution; the synthesis network's up-sampling layers use convolution.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+Padding = int | Sequence[int]
+
+
+def setup_filter(f: Sequence[float] | Tensor | None = (1, 3, 3, 1), *, normalize: bool = True) -> Tensor:
+    """Build a 2D FIR filter `outer(f, f)` (normalised to unit DC gain) as a float32 [k, k] tensor."""
+    f = torch.as_tensor([1.0] if f is None else f, dtype=torch.float32)
+    if f.ndim == 0:
+        f = f[None]
+    if f.ndim == 1:
+        f = torch.outer(f, f)
+    if normalize:
+        f = f / f.sum()
+    return f
+
+
+def _parse_padding(padding: Padding) -> tuple[int, int, int, int]:
+    """Padding as (x0, x1, y0, y1) from an int, (x, y) or (x0, x1, y0, y1)."""
+    if isinstance(padding, int):
+        return padding, padding, padding, padding
+    padding = [int(p) for p in padding]
+    if len(padding) == 2:
+        px, py = padding
+        return px, px, py, py
+    if len(padding) == 4:
+        return padding[0], padding[1], padding[2], padding[3]
+    raise ValueError(f"padding must have 1, 2 or 4 entries, got {padding}")
+
+
+def _separable_taps(f: Tensor) -> Tensor | None:
+    """The 1D taps `g` with `f == outer(g, g)`, or None when `f` is not such a square separable filter."""
+    if f.ndim != 2 or f.shape[0] != f.shape[1]:
+        return None
+    g = f.sum(dim=1)
+    total = g.sum()
+    if total.abs() < 1e-12:
+        return None
+    g = g / total.sqrt()
+    if not torch.allclose(torch.outer(g, g), f, rtol=1e-5, atol=1e-7):
+        return None
+    return g
+
+
+def _depthwise_fir(x: Tensor, f: Tensor) -> Tensor:
+    """Valid-mode true convolution of every channel of x with the 2D filter f."""
+    n, c, h, w = x.shape
+    kernel = f.flip([0, 1]).to(x.dtype)[None, None].expand(c, 1, *f.shape)
+    return F.conv2d(x, kernel, groups=c)
+
+
+def upfirdn2d(
+    x: Tensor,
+    f: Tensor | None,
+    *,
+    up: int = 1,
+    down: int = 1,
+    padding: Padding = 0,
+    gain: float = 1.0,
+) -> Tensor:
+    """Upsample (zero insertion), pad, FIR-filter and downsample a batch of images.
+
+    x: [N, C, H, W]; f: [k, k] float32 filter (None = identity). Negative padding crops. `gain` scales the
+    signal (use `up**2` to keep brightness after zero insertion). Output size per axis:
+    `(in * up + pad0 + pad1 - k) // down + 1`.
+    """
+    if f is None:
+        f = torch.ones(1, 1, dtype=torch.float32, device=x.device)
+    n, c, h, w = x.shape
+    px0, px1, py0, py1 = _parse_padding(padding)
+    if up > 1:  # zero insertion: [.., H, 1, W, 1] -> pad -> [.., H*up, W*up]
+        x = x.reshape(n, c, h, 1, w, 1)
+        x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])
+        x = x.reshape(n, c, h * up, w * up)
+    x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
+    x = x[:, :, max(-py0, 0) : x.shape[2] - max(-py1, 0), max(-px0, 0) : x.shape[3] - max(-px1, 0)]
+    x = _depthwise_fir(x, f.to(x.device) * gain)
+    if down > 1:
+        x = x[:, :, ::down, ::down]
+    return x
+
+
+@functools.lru_cache(maxsize=32)
+def _polyphase_kernel_cached(taps: tuple[tuple[float, ...], ...], up: int) -> tuple[Tensor, int, int]:
+    return _polyphase_kernel(torch.tensor(taps, dtype=torch.float32), up)
+
+
+def _polyphase_kernel(f: Tensor, up: int) -> tuple[Tensor, int, int]:
+    """Split "zero-insert by `up`, then FIR f (gain up**2)" into up*up small correlation kernels.
+
+    Returns (kernel [up*up, 1, m, m], pad_before, pad_after): output phase (a, b) at (i, j) is the correlation of
+    the padded input with kernel[a * up + b] at (i, j). Found by running `upfirdn2d` on a unit impulse, which
+    keeps this exactly consistent with the general operation.
+    """
+    k = f.shape[-1]
+    p0, p1 = (k + up - 1) // 2, (k - up) // 2
+    size = 2 * k + 1
+    impulse = torch.zeros(1, 1, size, size, dtype=torch.float64)
+    impulse[0, 0, k, k] = 1
+    y = upfirdn2d(impulse, f.to(torch.float64), up=up, padding=[p0, p1, p0, p1], gain=up * up)[0, 0]
+    # y[up*i + a] = kc_a[k - i], where kc_a is the correlation kernel indexed by input offset d = i_in - i_out.
+    phases = y.reshape(size, up, size, up).permute(1, 3, 0, 2).flip([2, 3])  # [a, b, d + k, e + k]
+    nonzero = phases.abs().sum(dim=(0, 1, 3)).nonzero()
+    lo, hi = int(nonzero.min()), int(nonzero.max())
+    kernel = phases[:, :, lo : hi + 1, lo : hi + 1].reshape(up * up, 1, hi - lo + 1, hi - lo + 1)
+    return kernel.to(torch.float32), k - lo, hi - k
+
+
+def upsample2d(x: Tensor, f: Tensor, *, up: int = 2) -> Tensor:
+    """Upsample by `up` with FIR filter f (output exactly `up` times larger), keeping the signal's brightness.
+
+    Equal to `upfirdn2d(x, f, up=up, padding=..., gain=up**2)` but computed in polyphase form: each output phase
+    is a small filter over the original pixels, so no inserted zero is ever multiplied.
+    """
+    n, c, h, w = x.shape
+    kernel, pad0, pad1 = _polyphase_kernel_cached(tuple(map(tuple, f.detach().cpu().tolist())), up)
+    kernel = kernel.to(device=x.device, dtype=x.dtype).repeat(c, 1, 1, 1)  # [C*up*up, 1, m, m]
+    y = F.conv2d(F.pad(x, [pad0, pad1, pad0, pad1]), kernel, groups=c)  # [N, C*up*up, H, W]
+    return F.pixel_shuffle(y, up)
+
+
+def downsample2d(x: Tensor, f: Tensor, *, down: int = 2) -> Tensor:
+    """Low-pass filter with f and keep every `down`-th pixel (output exactly `down` times smaller)."""
+    k = f.shape[-1]
+    p0, p1 = (k - down + 1) // 2, (k - down) // 2
+    return upfirdn2d(x, f, down=down, padding=[p0, p1, p0, p1])
+
+
+def conv2d_resample(
+    x: Tensor,
+    w: Tensor,
+    f: Tensor | None = None,
+    *,
+    up: int = 1,
+    down: int = 1,
+    padding: int = 0,
+    flip_weight: bool = True,
+    groups: int = 1,
+) -> Tensor:
+    """Convolution with optional FIR up/down-sampling, padding given with respect to the up-sampled image.
+
+    x: [N, I, H, W]; w: [O, I // groups, k, k]. Up-sampling is a transposed stride-`up` convolution followed by the FIR
+    filter (gain up**2); down-sampling filters first and then runs a strided convolution; a 1x1 kernel
+    resamples on the cheaper side. The order of operations is the reference one, so results agree with it to
+    float rounding.
+    """
+    o, i, kh, kw = w.shape
+    fk = f.shape[-1] if f is not None else 1
+    px0 = px1 = py0 = py1 = padding
+    if up > 1:
+        px0 += (fk + up - 1) // 2
+        px1 += (fk - up) // 2
+    if down > 1:
+        px0 += (fk - down + 1) // 2
+        px1 += (fk - down) // 2
+    py0, py1 = px0, px1
+    if not flip_weight:
+        w = w.flip([2, 3])
+
+    if kw == 1 and kh == 1 and down > 1 and up == 1:  # filter + decimate, then 1x1
+        x = upfirdn2d(x, f, down=down, padding=[px0, px1, py0, py1])
+        return F.conv2d(x, w, groups=groups)
+    if kw == 1 and kh == 1 and up > 1 and down == 1:  # 1x1 first, then upsample
+        x = F.conv2d(x, w, groups=groups)
+        return upfirdn2d(x, f, up=up, padding=[px0, px1, py0, py1], gain=up**2)
+    if down > 1 and up == 1:  # filter, then strided conv
+        x = upfirdn2d(x, f, padding=[px0, px1, py0, py1])
+        return F.conv2d(x, w, stride=down, groups=groups)
+    if up > 1 and down == 1:  # transposed strided conv, then filter
+        px0 -= kw - 1
+        px1 -= kw - up
+        pt = max(min(-px0, -px1), 0)
+        # conv_transpose2d computes a convolution with the (flipped) weight; flip back to keep semantics.
+        wt = w.reshape(groups, o // groups, i, kh, kw).transpose(1, 2).reshape(groups * i, o // groups, kh, kw)
+        x = F.conv_transpose2d(x, wt.flip([2, 3]), stride=up, padding=pt, groups=groups)
+        return upfirdn2d(x, f, padding=[px0 + pt, px1 + pt, px0 + pt, px1 + pt], gain=up**2)
+    if up == 1 and down == 1 and px0 == px1 and px0 >= 0:
+        return F.conv2d(x, w, padding=px0, groups=groups)
+    x = upfirdn2d(x, f if up > 1 else None, up=up, padding=[px0, px1, py0, py1], gain=up**2)
+    x = F.conv2d(x, w, groups=groups)
+    if down > 1:
+        x = upfirdn2d(x, f, down=down)
+    return x
