@@ -21,6 +21,14 @@ def _check_resolution(name: str, res: int) -> None:
         raise ValueError(f"{name} must be a power of two >= 4, got {res}")
 
 
+def _check_channels(channel_base: int, channel_max: int, res: int) -> None:
+    if channel_max < 1 or channel_base // res < 1:
+        raise ValueError(
+            f"channel_base={channel_base} gives no channels at {res}x{res}: it must be >= the resolution "
+            f"(channels = min(channel_base // res, channel_max))"
+        )
+
+
 def channels_at(res: int, channel_base: int, channel_max: int) -> int:
     """Feature maps at a resolution: min(channel_base // res, channel_max)."""
     return min(channel_base // res, channel_max)
@@ -52,6 +60,7 @@ class GeneratorConfig:
 
     def __post_init__(self) -> None:
         _check_resolution("img_resolution", self.img_resolution)
+        _check_channels(self.channel_base, self.channel_max, self.img_resolution)
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
         if self.img_channels < 1:
@@ -95,6 +104,7 @@ class DiscriminatorConfig:
 
     def __post_init__(self) -> None:
         _check_resolution("img_resolution", self.img_resolution)
+        _check_channels(self.channel_base, self.channel_max, self.img_resolution)
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
         object.__setattr__(self, "resample_filter", tuple(self.resample_filter))

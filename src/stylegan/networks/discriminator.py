@@ -123,14 +123,16 @@ class DiscriminatorEpilogue(nn.Module):
         mbstd_group_size: int | None = 4,
         mbstd_num_channels: int = 1,
         conv_clamp: float | None = None,
+        is_first: bool = False,
     ) -> None:
         super().__init__()
         self.in_channels = in_channels
         self.cmap_dim = cmap_dim
+        self.is_first = is_first  # a 4x4 discriminator has no blocks: the head reads the image itself
         self.resolution = resolution
         self.architecture = architecture
-        if architecture == "skip":
-            self.fromrgb = EqualizedConv2d(img_channels, in_channels, 1, activation="lrelu")
+        if architecture == "skip" or is_first:
+            self.fromrgb = EqualizedConv2d(img_channels, in_channels, 1, activation="lrelu")  # no clamp, as NVIDIA
         self.mbstd = MinibatchStdLayer(mbstd_group_size, mbstd_num_channels) if mbstd_num_channels > 0 else None
         self.conv = EqualizedConv2d(
             in_channels + mbstd_num_channels, in_channels, 3, activation="lrelu", conv_clamp=conv_clamp
@@ -138,11 +140,13 @@ class DiscriminatorEpilogue(nn.Module):
         self.fc = EqualizedLinear(in_channels * resolution**2, in_channels, activation="lrelu")
         self.out = EqualizedLinear(in_channels, 1 if cmap_dim == 0 else cmap_dim)
 
-    def forward(self, x: Tensor, img: Tensor | None, cmap: Tensor | None) -> Tensor:
-        x = x.to(torch.float32)
-        if self.architecture == "skip":
+    def forward(self, x: Tensor | None, img: Tensor | None, cmap: Tensor | None) -> Tensor:
+        if self.architecture == "skip" or self.is_first:
             assert img is not None
-            x = x + self.fromrgb(img.to(torch.float32))
+            y = self.fromrgb(img.to(torch.float32))
+            x = x + y if x is not None else y
+        assert x is not None
+        x = x.to(torch.float32)
         if self.mbstd is not None:
             x = self.mbstd(x)
         x = self.conv(x)
@@ -188,7 +192,7 @@ class Discriminator(nn.Module):
         self.b4 = DiscriminatorEpilogue(
             ch(4), cmap_dim, 4, cfg.img_channels, architecture=cfg.architecture,
             mbstd_group_size=cfg.mbstd_group_size, mbstd_num_channels=cfg.mbstd_num_channels,
-            conv_clamp=cfg.conv_clamp,
+            conv_clamp=cfg.conv_clamp, is_first=(cfg.img_resolution == 4),
         )  # fmt: skip
 
     def forward(self, img: Tensor, c: Tensor | None = None, **_ignored: object) -> Tensor:
@@ -199,7 +203,6 @@ class Discriminator(nn.Module):
         for res in self.block_resolutions:
             x, img = getattr(self, f"b{res}")(x, img)
         cmap = self.mapping(None, c) if self.c_dim > 0 else None
-        assert x is not None
         return self.b4(x, img, cmap)
 
     def extra_repr(self) -> str:

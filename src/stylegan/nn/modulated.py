@@ -51,13 +51,41 @@ def modulated_conv2d(
         )
         return out.reshape(n, o, *out.shape[2:])
 
-    x = x * styles.to(x.dtype)[:, :, None, None]
-    x = conv2d_resample(x, weight.to(x.dtype), resample_filter, up=up, padding=padding, flip_weight=flip_weight)
+    x = modulate_and_convolve(x, weight, styles, up=up, padding=padding, resample_filter=resample_filter,
+                              flip_weight=flip_weight)  # fmt: skip
     if demodulate:
-        # sum_ik (s_i w_oik)^2 = sum_i s_i^2 * (sum_k w_oik^2): one small matmul instead of N weight copies.
-        dcoefs = (styles.square() @ weight.square().sum(dim=(2, 3)).t() + 1e-8).rsqrt()  # [N, O]
-        x = x * dcoefs.to(x.dtype)[:, :, None, None]
+        x = x * demodulation_coefficients(weight, styles).to(x.dtype)[:, :, None, None]
     return x
+
+
+def modulate_and_convolve(
+    x: Tensor,
+    weight: Tensor,
+    styles: Tensor,
+    *,
+    up: int = 1,
+    padding: int = 0,
+    resample_filter: Tensor | None = None,
+    flip_weight: bool = True,
+) -> Tensor:
+    """conv(x * s, w): the modulated convolution before demodulation, as one convolution with the shared weight.
+
+    Keeps x's memory format; with channels-last input the weight is made channels-last too, which is what
+    oneDNN's fastest CPU kernels want.
+    """
+    x = x * styles.to(x.dtype)[:, :, None, None]
+    w = weight.to(x.dtype)
+    if x.is_contiguous(memory_format=torch.channels_last) and x.shape[1] > 1:
+        w = w.contiguous(memory_format=torch.channels_last)
+    return conv2d_resample(x, w, resample_filter, up=up, padding=padding, flip_weight=flip_weight)
+
+
+def demodulation_coefficients(weight: Tensor, styles: Tensor, eps: float = 1e-8) -> Tensor:
+    """1 / sigma_j of Eq. 3 for every sample and output channel: [N, O].
+
+    sum_ik (s_i w_jik)^2 = sum_i s_i^2 (sum_k w_jik^2), so it is one small matmul instead of N weight copies.
+    """
+    return (styles.square() @ weight.square().sum(dim=(2, 3)).t() + eps).rsqrt()
 
 
 __all__ = ["modulated_conv2d"]

@@ -1,0 +1,148 @@
+"""`stylegan generate` and `stylegan mix`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import StyleGANError
+from .common import GridShape, RangeList, device_option, load_network_for_cli
+
+network_option = click.option(
+    "--network", "network", metavar="NAME|PATH|URL", default=None,
+    help="Registry name, checkpoint file (.safetensors, NVIDIA .pkl, rosinality .pt) or URL.",
+)  # fmt: skip
+trunc_option = click.option(
+    "--trunc", "--psi", "psi", type=float, default=1.0, show_default=True,
+    help="Truncation psi: w' = w_avg + psi (w - w_avg). 1 = off, 0.5-0.7 = cleaner but less varied.",
+)  # fmt: skip
+cutoff_option = click.option(
+    "--trunc-cutoff", "truncation_cutoff", type=click.IntRange(min=0), default=None,
+    help="Truncate only layers < K (default: all layers).",
+)  # fmt: skip
+class_option = click.option(
+    "--class", "class_idx", type=click.IntRange(min=0), default=None, help="Class label for conditional networks."
+)
+noise_option = click.option(
+    "--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True,
+    help="Per-pixel noise: the network's stored maps (const), fresh noise (random), or none.",
+)  # fmt: skip
+batch_option = click.option("--batch", "batch_size", type=click.IntRange(min=1), default=8, show_default=True)
+outdir_option = click.option(
+    "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True, help="Where to write the images."
+)
+
+
+@click.command()
+@network_option
+@click.option("--seeds", type=RangeList(), default=None, help="Seeds, e.g. 0-3,7.")
+@click.option(
+    "--projected-w", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Render saved latents (projected_w.npz, key 'w') instead of seeds.",
+)  # fmt: skip
+@trunc_option
+@cutoff_option
+@class_option
+@noise_option
+@click.option("--grid", type=GridShape(), default=None, help="Write one RxC grid image (grid.png) instead of files.")
+@batch_option
+@device_option
+@outdir_option
+def generate(
+    network: str | None,
+    seeds: list[int] | None,
+    projected_w: Path | None,
+    psi: float,
+    truncation_cutoff: int | None,
+    class_idx: int | None,
+    noise_mode: str,
+    grid: tuple[int, int] | None,
+    batch_size: int,
+    device: str,
+    outdir: Path,
+) -> None:
+    """Generate images from a trained network, one per seed (seed0042.png).
+
+    \b
+    Examples:
+      stylegan generate --network ffhq.pkl --seeds 0-7 --trunc 0.7 --outdir out
+      stylegan generate --network net.safetensors --seeds 0-63 --grid 8x8 --outdir out
+      stylegan generate --network ffhq.pkl --projected-w projected_w.npz --outdir out
+    """
+    from ..generation import GeneratedImages, generate, load_latents, synthesize
+
+    G = load_network_for_cli(network, device)
+    if projected_w is not None:
+        ws = load_latents(projected_w)
+        images = GeneratedImages(synthesize(G, ws, noise_mode=noise_mode, batch_size=batch_size), list(range(len(ws))))
+        pattern = "proj{index:02d}.png"
+    else:
+        if seeds is None:
+            raise StyleGANError("give --seeds (e.g. --seeds 0-7) or --projected-w FILE")
+        images = generate(
+            G, seeds, psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx,
+            noise_mode=noise_mode, batch_size=batch_size,  # type: ignore[arg-type]
+        )  # fmt: skip
+        pattern = "seed{seed:04d}.png"
+    if grid is not None:
+        path = images.save_grid(outdir / "grid.png", *grid)
+        click.echo(f"wrote a {grid[0]}x{grid[1]} grid of {len(images)} images to {path}")
+    else:
+        paths = images.save(outdir, pattern)
+        click.echo(f"wrote {len(paths)} image{'s' if len(paths) != 1 else ''} to {outdir}/")
+
+
+@click.command()
+@network_option
+@click.option("--rows", "row_seeds", type=RangeList(), required=True, help="Row seeds, e.g. 85,100,75.")
+@click.option("--cols", "col_seeds", type=RangeList(), required=True, help="Column seeds, e.g. 55,821,1789.")
+@click.option(
+    "--styles", default="0-6", show_default=True,
+    help="Layers taken from the column seeds: indices (0-6), or coarse / middle / fine.",
+)  # fmt: skip
+@trunc_option
+@cutoff_option
+@class_option
+@noise_option
+@batch_option
+@device_option
+@outdir_option
+def mix(
+    network: str | None,
+    row_seeds: list[int],
+    col_seeds: list[int],
+    styles: str,
+    psi: float,
+    truncation_cutoff: int | None,
+    class_idx: int | None,
+    noise_mode: str,
+    batch_size: int,
+    device: str,
+    outdir: Path,
+) -> None:
+    """Style-mixing figure: rows keep their other layers, and take --styles from the columns.
+
+    Writes grid.png (column seeds on top, row seeds on the left) and {row}-{col}.png for every pair.
+
+    \b
+    Example:
+      stylegan mix --network ffhq.pkl --rows 85,100,75 --cols 55,821,1789 --styles 0-6 --outdir out
+    """
+    from ..generation import style_mix
+    from ..latents import layer_preset
+
+    G = load_network_for_cli(network, device)
+    try:
+        layers = layer_preset(styles, G.num_ws)
+    except ValueError as e:
+        raise StyleGANError(f"--styles: {e}") from None
+    result = style_mix(
+        G, row_seeds, col_seeds, layers, psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx,
+        noise_mode=noise_mode, batch_size=batch_size,  # type: ignore[arg-type]
+    )  # fmt: skip
+    paths = result.save(outdir)
+    click.echo(f"wrote grid.png and {len(paths) - 1} images to {outdir}/ (layers {layers} from the columns)")
+
+
+commands = [generate, mix]

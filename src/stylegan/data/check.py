@@ -1,0 +1,157 @@
+"""`stylegan dataset check`: what is in a folder, zip or tarball of images, and what would go wrong training on it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .imageops import BadImage, decode_image
+from .sources import SourceFile, open_source
+
+
+@dataclass
+class CheckReport:
+    """Counts by size / mode / format, bad files (each named), exact duplicates, labels, training readiness."""
+
+    path: Path
+    num_files: int = 0
+    num_images: int = 0
+    sizes: Counter[tuple[int, int]] = field(default_factory=Counter)  # (width, height)
+    modes: Counter[str] = field(default_factory=Counter)
+    formats: Counter[str] = field(default_factory=Counter)
+    corrupt: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
+    not_images: list[str] = field(default_factory=list)
+    duplicates: list[list[str]] = field(default_factory=list)  # groups of files with identical pixels
+    label_counts: dict[str, int] | None = None  # label (class name when known) -> images
+    label_problems: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        """Reasons this is not a ready-to-train dataset (empty when it is)."""
+        out: list[str] = []
+        if self.num_images == 0:
+            out.append("no images")
+        if len(self.sizes) > 1:
+            out.append(f"{len(self.sizes)} different image sizes (run `stylegan dataset prepare`)")
+        for w, h in self.sizes:
+            if w != h or w < 4 or w & (w - 1):
+                out.append(f"size {w}x{h} is not a square power of two (run `stylegan dataset prepare`)")
+        odd_modes = sorted(m for m in self.modes if m not in ("L", "RGB"))
+        if odd_modes:
+            out.append(f"image modes {', '.join(odd_modes)} are converted on the fly (prepare once to save time)")
+        if len(self.modes) > 1:
+            out.append(f"mixed image modes: {', '.join(sorted(self.modes))}")
+        if self.corrupt:
+            out.append(f"{len(self.corrupt)} corrupt files (skipped when training)")
+        if self.duplicates:
+            out.append(f"{sum(len(g) - 1 for g in self.duplicates)} exact duplicates")
+        out.extend(self.label_problems)
+        return out
+
+    def summary(self) -> str:
+        """A human-readable multi-line report that names every bad file."""
+
+        def top(counter: Counter, fmt: Callable[[object], str] = str) -> str:  # type: ignore[type-arg]
+            return ", ".join(f"{fmt(k)}: {v}" for k, v in counter.most_common())
+
+        lines = [f"{self.path}: {self.num_files} files, {self.num_images} images"]
+        if self.num_images:
+            lines.append(f"  sizes:   {top(self.sizes, lambda s: f'{s[0]}x{s[1]}')}")  # type: ignore[index]
+            lines.append(f"  modes:   {top(self.modes)}")
+            lines.append(f"  formats: {top(self.formats)}")
+        if self.label_counts is not None:
+            lines.append(f"  labels:  {len(self.label_counts)} classes")
+            lines.extend(f"    {k}: {v}" for k, v in self.label_counts.items())
+        else:
+            lines.append("  labels:  none (no dataset.json labels)")
+        if self.corrupt:
+            lines.append(f"corrupt files ({len(self.corrupt)}):")
+            lines.extend(f"  {n}: {r}" for n, r in self.corrupt)
+        if self.not_images:
+            lines.append(f"not images ({len(self.not_images)}):")
+            lines.extend(f"  {n}" for n in self.not_images)
+        if self.duplicates:
+            lines.append(f"exact duplicates ({len(self.duplicates)} groups):")
+            lines.extend("  " + " = ".join(g) for g in self.duplicates)
+        probs = self.problems
+        lines.append("ready to train: yes" if not probs else "problems:\n" + "\n".join(f"  - {p}" for p in probs))
+        return "\n".join(lines)
+
+
+def check_dataset(
+    path: str | os.PathLike[str], *, progress: Callable[[int, int], None] | None = None
+) -> CheckReport:
+    """Decode every file of a folder, zip or tarball and report on it (nothing is modified).
+
+    Duplicates are images with identical decoded pixels (same mode and size), whatever their file format.
+    """
+    with open_source(path) as files:
+        return _check_files(files, Path(path), progress)
+
+
+def _check_files(files: list[SourceFile], path: Path, progress: Callable[[int, int], None] | None) -> CheckReport:
+    report = CheckReport(path=path)
+    hashes: dict[str, list[str]] = defaultdict(list)
+    meta_bytes: bytes | None = None
+    for done, f in enumerate(files, start=1):
+        report.num_files += 1
+        if f.name == "dataset.json":
+            meta_bytes = f.read()
+        elif f.hidden:
+            report.not_images.append(f.name)
+        else:
+            try:
+                img = decode_image(f.read())
+            except BadImage as e:
+                if str(e) == "not an image":
+                    report.not_images.append(f.name)
+                else:
+                    report.corrupt.append((f.name, str(e)))
+            except OSError as e:
+                report.corrupt.append((f.name, f"unreadable ({e})"))
+            else:
+                report.num_images += 1
+                report.sizes[img.size] += 1
+                report.modes[img.mode] += 1
+                report.formats[img.format or "?"] += 1
+                digest = hashlib.sha1(f"{img.mode}{img.size}".encode() + img.tobytes()).hexdigest()
+                hashes[digest].append(f.name)
+        if progress is not None:
+            progress(done, len(files))
+    report.duplicates = sorted(g for g in hashes.values() if len(g) > 1)
+    if meta_bytes is not None:
+        _check_labels(report, meta_bytes, {f.name for f in files})
+    return report
+
+
+def _check_labels(report: CheckReport, meta_bytes: bytes, names: set[str]) -> None:
+    try:
+        meta = json.loads(meta_bytes)
+    except ValueError as e:
+        report.label_problems.append(f"dataset.json is not valid JSON ({e})")
+        return
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    if labels is None:
+        return
+    class_names = meta.get("class_names") if isinstance(meta, dict) else None
+    counts: Counter[str] = Counter()
+    labelled = set()
+    for name, label in labels:
+        labelled.add(name)
+        if isinstance(label, int) and isinstance(class_names, list) and 0 <= label < len(class_names):
+            counts[f"{label} ({class_names[label]})"] += 1
+        else:
+            counts[json.dumps(label)] += 1
+    report.label_counts = dict(sorted(counts.items(), key=lambda kv: (len(kv[0]), kv[0])))
+    image_names = names - {"dataset.json"} - set(report.not_images) - {n for n, _ in report.corrupt}
+    unlabelled = sorted(image_names - labelled)
+    if unlabelled:
+        report.label_problems.append(f"{len(unlabelled)} images have no label, e.g. {unlabelled[0]}")
+    dangling = sorted(labelled - names)
+    if dangling:
+        report.label_problems.append(f"{len(dangling)} labels name missing files, e.g. {dangling[0]}")

@@ -1,0 +1,385 @@
+"""Our checkpoint format, and `load()` / `inspect()` for every format we read.
+
+Our format is one `.safetensors` file: tensors named `G_ema.<key>`, `G.<key>`, `D.<key>` (our state-dict
+keys, which are NVIDIA's), and string metadata
+
+    format      "stylegan/1"
+    G_config    JSON of GeneratorConfig (shared by G_ema and G)
+    D_config    JSON of DiscriminatorConfig (when D is stored)
+    source, license, source_format      plain strings, when known
+    <anything else>                     JSON
+
+Loading it runs no code and needs no source tree. Foreign files are recognised by their first bytes, never
+by their name, and go through the readers in `stylegan.io.formats`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from ..errors import CheckpointError
+from ..images import atomic_write_bytes
+from ..networks import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
+from .formats import NET_NAMES, NetEntry, RawCheckpoint, plain
+
+FORMAT = "stylegan/1"
+Which = Literal["G_ema", "G", "D", "all"]
+
+_PLAIN_METADATA = ("source", "license", "source_format")
+_RESERVED_METADATA = ("format", "G_config", "D_config", "nets")
+_TORCH_LEGACY_MAGIC = (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
+
+#: Human-readable names of the formats `inspect()` reports.
+FORMAT_DESCRIPTIONS: dict[str, str] = {
+    "stylegan/1": "stylegan safetensors checkpoint",
+    "nvidia-pytorch/ada": "NVIDIA StyleGAN2-ADA-PyTorch network pickle",
+    "nvidia-pytorch/sg3": "NVIDIA StyleGAN3-repository network pickle (StyleGAN2 networks)",
+    "nvidia-tf": "NVIDIA TensorFlow StyleGAN2 network pickle (read without TensorFlow)",
+    "rosinality/training": "rosinality stylegan2-pytorch training checkpoint",
+    "rosinality/converted": "rosinality stylegan2-pytorch converted checkpoint (g_ema + latent_avg)",
+}
+
+
+@dataclass
+class LoadedNetworks:
+    """Everything `load(..., which="all")` found. Networks the file does not hold are None."""
+
+    G_ema: Generator | None
+    G: Generator | None
+    D: Discriminator | None
+    source_format: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class NetworkInfo:
+    """One network of a checkpoint, as `inspect()` describes it."""
+
+    name: str
+    config: GeneratorConfig | DiscriminatorConfig
+    num_params: int
+    num_buffers: int
+
+    @property
+    def kind(self) -> str:
+        return "generator" if isinstance(self.config, GeneratorConfig) else "discriminator"
+
+
+@dataclass
+class CheckpointInfo:
+    """What a checkpoint holds, without building its networks' weights."""
+
+    path: Path
+    source_format: str
+    nets: dict[str, NetworkInfo]
+    metadata: dict[str, Any]
+
+    @property
+    def format_description(self) -> str:
+        return FORMAT_DESCRIPTIONS.get(self.source_format, self.source_format)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Saving.
+
+
+def save(
+    path: str | os.PathLike[str],
+    *,
+    G_ema: Generator,
+    G: Generator | None = None,
+    D: Discriminator | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    dtype: torch.dtype | None = None,
+) -> Path:
+    """Write networks to one `.safetensors` file in our format (atomically: temp file, fsync, rename).
+
+    Args:
+        path: destination, conventionally `*.safetensors`.
+        G_ema: the generator to use for inference (required); G, D: the training networks, optional.
+        metadata: extra information; `source` and `license` are stored as plain strings, other values as JSON.
+        dtype: store floating-point tensors in this dtype (e.g. `torch.float16` halves the file); loading always
+            returns float32 networks.
+
+    Returns:
+        The path written.
+
+    >>> import tempfile, stylegan.io
+    >>> from stylegan.testing import tiny_generator
+    >>> p = stylegan.io.save(tempfile.mkdtemp() + "/g.safetensors", G_ema=tiny_generator())
+    >>> stylegan.io.load(p).img_resolution
+    16
+    """
+    from safetensors.torch import save as st_save
+
+    for name, net, cls in (("G_ema", G_ema, Generator), ("G", G, Generator), ("D", D, Discriminator)):
+        if net is not None and not isinstance(net, cls):
+            raise TypeError(f"{name} must be a stylegan {cls.__name__}, got {type(net).__name__}")
+    if G is not None and G.cfg != G_ema.cfg:
+        raise ValueError("G and G_ema must have the same GeneratorConfig")
+    if dtype is not None and not dtype.is_floating_point:
+        raise ValueError(f"dtype must be a floating-point dtype, got {dtype}")
+
+    tensors: dict[str, torch.Tensor] = {}
+    nets = {"G_ema": G_ema, "G": G, "D": D}
+    for name, net in nets.items():
+        if net is None:
+            continue
+        for key, value in net.state_dict().items():
+            t = value.detach().to("cpu")
+            if dtype is not None and t.is_floating_point():
+                t = t.to(dtype)
+            tensors[f"{name}.{key}"] = t.contiguous().clone()
+
+    meta: dict[str, str] = {}
+    for key, value in (metadata or {}).items():
+        if key in _RESERVED_METADATA:
+            raise ValueError(f"metadata key {key!r} is reserved")
+        if key in _PLAIN_METADATA and isinstance(value, str):
+            meta[key] = value
+        else:
+            meta[key] = json.dumps(plain(value), sort_keys=True)
+    meta.update(
+        format=FORMAT,
+        nets=",".join(n for n, net in nets.items() if net is not None),
+        G_config=json.dumps(G_ema.cfg.to_dict(), sort_keys=True),
+    )
+    if D is not None:
+        meta["D_config"] = json.dumps(D.cfg.to_dict(), sort_keys=True)
+    path = Path(path)
+    atomic_write_bytes(path, st_save(tensors, metadata=meta))
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Recognising files.
+
+
+def _is_html(head: bytes) -> bool:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return text.startswith((b"<!doctype html", b"<html", b"<head", b"<?xml", b"<!--", b"<body"))
+
+
+def detect_format(path: Path) -> Literal["stylegan", "pickle", "torch-zip", "torch-legacy"]:
+    """What kind of file `path` is, from its first bytes; anything we cannot read is a one-line CheckpointError."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except IsADirectoryError:
+        raise CheckpointError(f"{path}: is a directory, not a checkpoint file") from None
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file") from None
+    except OSError as err:
+        raise CheckpointError(f"{path}: cannot read ({err.strerror or err})") from None
+    if size == 0:
+        raise CheckpointError(f"{path}: the file is empty (an interrupted download?); download it again")
+    if _is_html(head):
+        raise CheckpointError(
+            f"{path}: this is an HTML web page, not a network file (a download link saved a page instead of the "
+            "file); download the file itself"
+        )
+    if head.startswith(b"version https://git-lfs"):
+        raise CheckpointError(f"{path}: a Git LFS pointer, not the file itself; run `git lfs pull` to fetch it")
+    if len(head) >= 9 and head[8:9] == b"{":
+        header_len = int.from_bytes(head[:8], "little")
+        if 0 < header_len <= size - 8:
+            return "stylegan"
+        if header_len > size - 8:
+            raise CheckpointError(f"{path}: a safetensors file that ends too early (truncated); download it again")
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = zf.namelist()
+        except (zipfile.BadZipFile, OSError):
+            raise CheckpointError(f"{path}: a zip archive that is truncated or damaged; download it again") from None
+        if not any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
+            raise CheckpointError(
+                f"{path}: a zip archive, but not a PyTorch checkpoint (no data.pkl inside; a dataset?)"
+            )
+        return "torch-zip"
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        if head[2:4] == b"\x8a\x0a" and head[4:14] == _TORCH_LEGACY_MAGIC:
+            return "torch-legacy"
+        return "pickle"
+    raise CheckpointError(
+        f"{path}: unknown file format (starts with {head[:8]!r}); expected a .safetensors, .pkl or .pt network file"
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reading.
+
+
+def _read_native(path: Path) -> RawCheckpoint:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            raw_meta = f.metadata() or {}
+            keys = list(f.keys())
+    except (SafetensorError, OSError, ValueError) as err:
+        msg = " ".join(str(err).split())[:200]
+        raise CheckpointError(f"{path}: damaged or truncated safetensors file ({msg})") from None
+    if raw_meta.get("format") != FORMAT:
+        found = raw_meta.get("format")
+        hint = f"format {found!r}" if found else "no stylegan format tag"
+        raise CheckpointError(
+            f"{path}: a safetensors file with {hint}, not a stylegan checkpoint; only files written by "
+            "stylegan.io.save (or `stylegan convert`) hold the architecture needed to rebuild the networks"
+        )
+    metadata: dict[str, Any] = {}
+    for key, value in raw_meta.items():
+        if key in _RESERVED_METADATA:
+            continue
+        if key in _PLAIN_METADATA:
+            metadata[key] = value
+            continue
+        try:
+            metadata[key] = json.loads(value)
+        except json.JSONDecodeError:
+            metadata[key] = value
+
+    def config(name: str, cls: type[GeneratorConfig] | type[DiscriminatorConfig]) -> Any:
+        try:
+            return cls.from_dict(json.loads(raw_meta[name]))
+        except KeyError:
+            raise CheckpointError(f"{path}: metadata has no {name}; the file is damaged") from None
+        except (ValueError, TypeError) as err:
+            raise CheckpointError(
+                f"{path}: {name} cannot be used ({err}); was it written by a newer stylegan? upgrade stylegan"
+            ) from None
+
+    nets: dict[str, NetEntry] = {}
+    present = [n for n in NET_NAMES if any(k.startswith(f"{n}.") for k in keys)]
+    for name in present:
+        cfg = config("D_config", DiscriminatorConfig) if name == "D" else config("G_config", GeneratorConfig)
+        nets[name] = NetEntry(cfg, _native_builder(path, name, cfg))
+    return RawCheckpoint(FORMAT, nets, metadata)
+
+
+def _native_builder(path: Path, name: str, cfg: GeneratorConfig | DiscriminatorConfig) -> Any:
+    def build() -> nn.Module:
+        from safetensors import SafetensorError, safe_open
+
+        net: nn.Module = Generator(cfg) if isinstance(cfg, GeneratorConfig) else Discriminator(cfg)
+        prefix = f"{name}."
+        try:
+            with safe_open(str(path), framework="pt", device="cpu") as f:
+                state = {k[len(prefix) :]: f.get_tensor(k) for k in f.keys() if k.startswith(prefix)}
+        except (SafetensorError, OSError) as err:
+            raise CheckpointError(f"{path}: cannot read {name} tensors ({err})") from None
+        state = {k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}
+        own = net.state_dict()
+        missing = sorted(set(own) - set(state))
+        extra = sorted(set(state) - set(own))
+        if missing or extra:
+            key = (missing or extra)[0]
+            what = "missing" if missing else "unexpected"
+            raise CheckpointError(f"{path}: {name} tensor {key!r} is {what} for the stored {name} config")
+        for key, value in state.items():
+            if tuple(value.shape) != tuple(own[key].shape):
+                shapes = f"{list(value.shape)}, expected {list(own[key].shape)}"
+                raise CheckpointError(f"{path}: {name}.{key} has shape {shapes}")
+        net.load_state_dict(state, strict=True)
+        return net.eval()
+
+    return build
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> RawCheckpoint:
+    """Recognise and read any supported checkpoint file, without building networks yet."""
+    from .formats import nvidia_pytorch, nvidia_tf, rosinality
+    from .formats.safe_pickle import safe_pickle_load, safe_torch_load
+
+    path = Path(path)
+    kind = detect_format(path)
+    if kind == "stylegan":
+        return _read_native(path)
+    label = str(path)
+    if kind == "pickle":
+        data = safe_pickle_load(path)
+        if nvidia_tf.is_tf_pickle(data):
+            return nvidia_tf.read(data, path=label)
+        if isinstance(data, dict) and rosinality.looks_like(data):
+            return rosinality.read(data, path=label)
+        return nvidia_pytorch.read(data, path=label)
+    data = safe_torch_load(path)
+    if rosinality.looks_like(data):
+        return rosinality.read(data, path=label)
+    keys = ", ".join(sorted(map(str, data))[:8]) if isinstance(data, dict) else type(data).__name__
+    raise CheckpointError(f"{path}: a PyTorch file, but not a StyleGAN2 checkpoint we know (contents: {keys})")
+
+
+def _prepare(net: nn.Module, device: torch.device | str) -> Any:
+    return net.eval().requires_grad_(False).to(device)
+
+
+def load(
+    source: str | os.PathLike[str],
+    *,
+    which: Which = "G_ema",
+    device: torch.device | str = "cpu",
+) -> Any:
+    """Load a network from any supported checkpoint, running no code from the file.
+
+    Args:
+        source: a file path (.safetensors, NVIDIA .pkl, TF .pkl, rosinality .pt), an http(s) URL (downloaded
+            into the cache first) or a registry name (see `stylegan.io.pretrained`).
+        which: "G_ema" (default: the generator for inference), "G", "D", or "all" for a `LoadedNetworks`.
+        device: where to put the networks.
+
+    Returns:
+        A `Generator` or `Discriminator` in eval mode with `requires_grad=False` (call `.requires_grad_(True)`
+        to train it), or `LoadedNetworks` for `which="all"`.
+
+    Raises:
+        CheckpointError: one line naming the file and the problem (unknown format, truncated, hostile, network
+            not in the file, ...).
+    """
+    from .pretrained import resolve
+
+    path = resolve(source)
+    raw = read_checkpoint(path)
+    if which == "all":
+        built = {name: _prepare(entry.build(), device) for name, entry in raw.nets.items()}
+        return LoadedNetworks(
+            G_ema=built.get("G_ema"), G=built.get("G"), D=built.get("D"), source_format=raw.source_format,
+            metadata=dict(raw.metadata),
+        )  # fmt: skip
+    if which not in NET_NAMES:
+        raise ValueError(f"which must be one of {(*NET_NAMES, 'all')}, got {which!r}")
+    entry = raw.nets.get(which)
+    if entry is None:
+        have = ", ".join(raw.nets) or "no networks"
+        raise CheckpointError(f"{path}: has no {which} network (it holds {have}); pass which= one of those")
+    return _prepare(entry.build(), device)
+
+
+def _count(config: GeneratorConfig | DiscriminatorConfig) -> tuple[int, int]:
+    with torch.device("meta"):
+        net = Generator(config) if isinstance(config, GeneratorConfig) else Discriminator(config)
+    return sum(p.numel() for p in net.parameters()), sum(b.numel() for b in net.buffers())
+
+
+def inspect(source: str | os.PathLike[str]) -> CheckpointInfo:
+    """Describe a checkpoint (format, networks, architectures, parameter counts, metadata) without loading
+    its weights into networks. Accepts the same sources as `load`."""
+    from .pretrained import resolve
+
+    path = resolve(source)
+    raw = read_checkpoint(path)
+    nets = {}
+    for name, entry in raw.nets.items():
+        params, buffers = _count(entry.config)
+        nets[name] = NetworkInfo(name, entry.config, params, buffers)
+    return CheckpointInfo(path, raw.source_format, nets, dict(raw.metadata))

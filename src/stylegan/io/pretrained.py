@@ -1,0 +1,320 @@
+"""A registry of published StyleGAN2 networks, a download cache, and source resolution for `load()`.
+
+`resolve(source)` turns what a user typed into a local file: an existing path is used as is, an http(s)
+URL is downloaded into the cache, and a registry name is looked up (and downloaded, or found inside an
+installed package). Nothing downloads at import time.
+
+Cache folder: `$STYLEGAN_CACHE`, else `$XDG_CACHE_HOME/stylegan`, else `~/.cache/stylegan`. Downloads go to
+a `.part` file that is resumed with an HTTP Range request after an interruption, are refused when the
+server sends an HTML page, are checked against the registry's sha256 when it is known, and are renamed into
+place only when complete.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import CheckpointError
+
+try:
+    from importlib.resources.abc import Traversable
+except ImportError:  # pragma: no cover - Python 3.10
+    from importlib.abc import Traversable
+
+_NVIDIA_LICENSE = "NVIDIA Source Code License (non-commercial use only)"
+_NVIDIA_TF_LICENSE = "Nvidia Source Code License-NC (non-commercial use only)"
+
+
+@dataclass(frozen=True)
+class PretrainedNetwork:
+    """A published (or bundled) network: where it lives, how to check it, and under which terms."""
+
+    name: str
+    format: str  # "nvidia-pytorch", "nvidia-tf", "rosinality" or "stylegan"
+    license: str
+    url: str | None = None
+    path: Path | Traversable | None = None  # a file shipped inside an installed package
+    sha256: str | None = None
+    resolution: int | None = None
+    description: str = ""
+
+
+_REGISTRY: dict[str, PretrainedNetwork] = {}
+
+
+def register(
+    name: str,
+    *,
+    format: str,
+    license: str,
+    url: str | None = None,
+    path: str | os.PathLike[str] | Traversable | None = None,
+    sha256: str | None = None,
+    resolution: int | None = None,
+    description: str = "",
+    overwrite: bool = False,
+) -> PretrainedNetwork:
+    """Add a network to the registry, by URL (downloaded on first use) or by local `path` (e.g. a file
+    shipped in a package: `register("tiny", path=importlib.resources.files("mypkg") / "tiny.safetensors", ...)`).
+
+    Returns the new entry. Raises ValueError for a duplicate name (unless `overwrite`) or when neither or both
+    of `url` and `path` are given.
+    """
+    if (url is None) == (path is None):
+        raise ValueError("give exactly one of url= or path=")
+    if name in _REGISTRY and not overwrite:
+        raise ValueError(f"a pretrained network named {name!r} is already registered")
+    if sha256 is not None and (len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256.lower())):
+        raise ValueError(f"sha256 must be 64 hex digits, got {sha256!r}")
+    local = Path(path) if isinstance(path, (str, os.PathLike)) else path
+    entry = PretrainedNetwork(
+        name=name, format=format, license=license, url=url, path=local,
+        sha256=sha256.lower() if sha256 else None, resolution=resolution, description=description,
+    )  # fmt: skip
+    _REGISTRY[name] = entry
+    return entry
+
+
+def get(name: str) -> PretrainedNetwork:
+    """The registry entry for `name`; an unknown name is a CheckpointError suggesting close matches."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise CheckpointError(
+            f"{name}: no such file, URL or registered network name; {hint}`stylegan pretrained` lists the names"
+        ) from None
+
+
+def list_pretrained() -> list[PretrainedNetwork]:
+    """All registered networks, in registration order."""
+    return list(_REGISTRY.values())
+
+
+def cache_dir() -> Path:
+    """`$STYLEGAN_CACHE`, else `$XDG_CACHE_HOME/stylegan`, else `~/.cache/stylegan`."""
+    if os.environ.get("STYLEGAN_CACHE"):
+        return Path(os.environ["STYLEGAN_CACHE"]).expanduser()
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "stylegan"
+    return Path.home() / ".cache" / "stylegan"
+
+
+def _is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def url_cache_path(url: str, root: Path | None = None) -> Path:
+    """Where `download(url)` keeps the file: `<cache>/downloads/<hash of url>/<file name>`."""
+    parsed = urllib.parse.urlparse(url)
+    filename = Path(urllib.parse.unquote(parsed.path)).name or "download"
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return (root or cache_dir()) / "downloads" / digest / filename
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _looks_like_html(head: bytes) -> bool:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return text.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<!--"))
+
+
+def download(
+    url: str,
+    *,
+    sha256: str | None = None,
+    dest: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    timeout: float = 60.0,
+) -> Path:
+    """Download `url` into the cache (or to `dest`) and return the local path.
+
+    An existing complete file is reused. A `.part` file left by an interrupted download is resumed with an HTTP
+    Range request (or restarted when the server ignores the range). An HTML page (by Content-Type or by its
+    first bytes) is refused, and a sha256 mismatch deletes the download; both are one-line CheckpointErrors.
+    """
+    from tqdm.auto import tqdm
+
+    from .. import __version__
+
+    target = Path(dest) if dest is not None else url_cache_path(url)
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(target.name + ".part")
+
+    for attempt in range(2):
+        offset = part.stat().st_size if part.exists() else 0
+        headers = {"User-Agent": f"stylegan/{__version__}"}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+        request = urllib.request.Request(url, headers=headers)
+        try:
+            response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - http(s) only, checked by caller
+        except urllib.error.HTTPError as err:
+            if err.code == 416 and offset and attempt == 0:  # our .part is stale: start over
+                part.unlink()
+                continue
+            raise CheckpointError(f"{url}: download failed: HTTP {err.code} {err.reason}") from None
+        except (urllib.error.URLError, OSError) as err:
+            reason = getattr(err, "reason", err)
+            raise CheckpointError(
+                f"{url}: download failed ({reason}); check the network, or download the file yourself and pass its path"
+            ) from None
+        break
+    else:  # pragma: no cover - the loop always breaks or raises
+        raise CheckpointError(f"{url}: download failed")
+
+    with response:
+        content_type = response.headers.get("Content-Type", "")
+        if "html" in content_type.lower():
+            raise CheckpointError(
+                f"{url}: the server sent an HTML page ({content_type}), not a network file; the link may need a "
+                "login or have moved: open it in a browser"
+            )
+        resumed = offset > 0 and response.status == 206
+        if resumed:
+            content_range = response.headers.get("Content-Range", "")
+            if not content_range.startswith(f"bytes {offset}-"):
+                resumed = False
+        if not resumed:
+            offset = 0
+        length = response.headers.get("Content-Length")
+        total = offset + int(length) if length and length.isdigit() else None
+        written = offset
+        try:
+            with open(part, "ab" if resumed else "wb") as f, tqdm(
+                total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024, desc=target.name,
+                disable=not progress, leave=False,
+            ) as bar:  # fmt: skip
+                first = True
+                while chunk := response.read(1 << 20):
+                    if first and offset == 0 and _looks_like_html(chunk[:512]):
+                        raise CheckpointError(
+                            f"{url}: the server sent an HTML page, not a network file; the link may need a login or "
+                            "have moved: open it in a browser"
+                        )
+                    first = False
+                    f.write(chunk)
+                    written += len(chunk)
+                    bar.update(len(chunk))
+                f.flush()
+                os.fsync(f.fileno())
+        except CheckpointError:
+            part.unlink(missing_ok=True)
+            raise
+        except (OSError, urllib.error.URLError) as err:
+            raise CheckpointError(
+                f"{url}: download interrupted after {written} bytes ({err}); run again to resume"
+            ) from None
+    if total is not None and written != total:
+        raise CheckpointError(f"{url}: download incomplete ({written} of {total} bytes); run again to resume")
+    if sha256 is not None:
+        digest = file_sha256(part)
+        if digest != sha256.lower():
+            part.unlink()
+            raise CheckpointError(
+                f"{url}: sha256 mismatch (got {digest[:12]}..., expected {sha256[:12]}...); the download was deleted"
+            )
+    os.replace(part, target)
+    return target
+
+
+def _entry_path(entry: PretrainedNetwork) -> Path:
+    if entry.path is not None:
+        if isinstance(entry.path, Path):
+            return entry.path
+        local = Path(str(entry.path))
+        if local.is_file():
+            return local
+        # A resource inside a zipped package: copy it into the cache once.
+        copy = cache_dir() / "bundled" / entry.name / entry.path.name
+        if not copy.exists():
+            from ..images import atomic_write_bytes
+
+            atomic_write_bytes(copy, entry.path.read_bytes())
+        return copy
+    assert entry.url is not None
+    return download(entry.url, sha256=entry.sha256)
+
+
+def resolve(source: str | os.PathLike[str], **download_kwargs: Any) -> Path:
+    """A local file for `source`: a path (used as is), an http(s) URL (downloaded) or a registry name."""
+    if isinstance(source, os.PathLike):
+        return Path(source)
+    text = str(source)
+    if _is_url(text):
+        return download(text, **download_kwargs)
+    path = Path(text).expanduser()
+    looks_like_path = os.sep in text or "/" in text or "." in Path(text).name
+    if path.exists() or (text not in _REGISTRY and looks_like_path):
+        return path
+    return _entry_path(get(text))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# NVIDIA's published StyleGAN2 networks. sha256 values are not published by NVIDIA; None = not checked.
+
+_ADA = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/"
+_NGC = "https://api.ngc.nvidia.com/v2/models/nvidia/research/stylegan2/versions/1/files/"
+_TF = "https://nvlabs-fi-cdn.nvidia.com/stylegan2/networks/"
+
+for _name, _res, _desc in [
+    ("ffhq", 1024, "FFHQ faces (StyleGAN2-ADA paper)"),
+    ("metfaces", 1024, "MetFaces portraits, transfer from FFHQ"),
+    ("afhqcat", 512, "AFHQ cats"),
+    ("afhqdog", 512, "AFHQ dogs"),
+    ("afhqwild", 512, "AFHQ wild animals"),
+    ("brecahad", 512, "BreCaHAD histology"),
+    ("cifar10", 32, "CIFAR-10, conditional (10 classes)"),
+]:
+    register(f"ada-{_name}-{_res}", format="nvidia-pytorch", license=_NVIDIA_LICENSE, url=f"{_ADA}{_name}.pkl",
+             resolution=_res, description=f"stylegan2-ada-pytorch: {_desc}")  # fmt: skip
+
+for _name, _res, _desc in [
+    ("ffhq", 1024, "FFHQ faces"),
+    ("ffhq", 512, "FFHQ faces"),
+    ("ffhq", 256, "FFHQ faces"),
+    ("ffhqu", 1024, "FFHQ-U (unaligned) faces"),
+    ("ffhqu", 256, "FFHQ-U (unaligned) faces"),
+    ("metfaces", 1024, "MetFaces portraits"),
+    ("metfacesu", 1024, "MetFaces-U (unaligned) portraits"),
+    ("afhqv2", 512, "AFHQv2 animals (cats, dogs, wild)"),
+    ("afhqcat", 512, "AFHQ cats"),
+    ("afhqdog", 512, "AFHQ dogs"),
+    ("afhqwild", 512, "AFHQ wild animals"),
+    ("brecahad", 512, "BreCaHAD histology"),
+    ("cifar10", 32, "CIFAR-10, conditional (10 classes)"),
+    ("celebahq", 256, "CelebA-HQ faces"),
+    ("lsundog", 256, "LSUN dogs"),
+]:
+    register(f"{_name}-{_res}", format="nvidia-pytorch", license=_NVIDIA_LICENSE,
+             url=f"{_NGC}stylegan2-{_name}-{_res}x{_res}.pkl", resolution=_res,
+             description=f"NVIDIA NGC (stylegan3 repository): {_desc}")  # fmt: skip
+
+for _name, _res, _desc in [
+    ("ffhq", 1024, "FFHQ faces"),
+    ("car", 512, "LSUN cars (512x384 content, letterboxed)"),
+    ("cat", 256, "LSUN cats"),
+    ("church", 256, "LSUN churches"),
+    ("horse", 256, "LSUN horses"),
+]:
+    register(f"tf-{_name}-config-f", format="nvidia-tf", license=_NVIDIA_TF_LICENSE,
+             url=f"{_TF}stylegan2-{_name}-config-f.pkl", resolution=_res,
+             description=f"original TensorFlow StyleGAN2 (config F): {_desc}")  # fmt: skip

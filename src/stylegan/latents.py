@@ -1,0 +1,112 @@
+"""Pure functions on latents: seeds -> z, labels, truncation, style mixing, interpolation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+def parse_range(text: str) -> list[int]:
+    """Parse `0-3,7,10-12` into [0, 1, 2, 3, 7, 10, 11, 12] (ranges inclusive, order kept)."""
+    out: list[int] = []
+    for part in str(text).replace(" ", "").split(","):
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        if sep and lo and hi:
+            try:
+                a, b = int(lo), int(hi)
+            except ValueError:
+                raise ValueError(f"not an integer range: {part!r} (expected e.g. 0-3,7)") from None
+            if b < a:
+                raise ValueError(f"range {part!r} runs backwards")
+            out.extend(range(a, b + 1))
+        else:
+            try:
+                out.append(int(part))
+            except ValueError:
+                raise ValueError(f"not an integer: {part!r} (expected e.g. 0-3,7)") from None
+    if not out:
+        raise ValueError(f"no numbers in {text!r}")
+    return out
+
+
+def seed_to_z(seed: int, z_dim: int) -> np.ndarray:
+    """z for a seed, exactly as NVIDIA's scripts draw it: `RandomState(seed).randn(1, z_dim)` (float64)."""
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+    return np.random.RandomState(seed).randn(1, z_dim)
+
+
+def seeds_to_z(seeds: Iterable[int], z_dim: int, device: torch.device | str = "cpu") -> Tensor:
+    """[N, z_dim] float32 tensor, one row per seed."""
+    z = np.concatenate([seed_to_z(int(s), z_dim) for s in seeds], axis=0)
+    return torch.from_numpy(z).to(device=device, dtype=torch.float32)
+
+
+def class_labels(c_dim: int, class_idx: int | None, n: int, device: torch.device | str = "cpu") -> Tensor | None:
+    """One-hot labels [n, c_dim] for a conditional network, None for an unconditional one."""
+    if c_dim == 0:
+        if class_idx is not None:
+            raise ValueError("this network is unconditional: do not pass a class")
+        return None
+    if class_idx is None:
+        raise ValueError(f"this network is conditional ({c_dim} classes): pick a class with --class 0..{c_dim - 1}")
+    if not 0 <= class_idx < c_dim:
+        raise ValueError(f"class {class_idx} is out of range: this network has classes 0..{c_dim - 1}")
+    c = torch.zeros(n, c_dim, device=device)
+    c[:, class_idx] = 1
+    return c
+
+
+def truncate(ws: Tensor, w_avg: Tensor, psi: float, cutoff: int | None = None) -> Tensor:
+    """w' = w̄ + psi (w - w̄) on layers < cutoff (all layers when cutoff is None). ws: [N, num_ws, w_dim]."""
+    out = ws.clone()
+    k = ws.shape[1] if cutoff is None else cutoff
+    out[:, :k] = w_avg.lerp(ws[:, :k], psi)
+    return out
+
+
+def mix_styles(ws_base: Tensor, ws_other: Tensor, layers: Sequence[int]) -> Tensor:
+    """Copy the given layer indices from `ws_other` into a copy of `ws_base` (both [N, num_ws, w_dim])."""
+    out = ws_base.clone()
+    idx = list(layers)
+    if idx:
+        bad = [i for i in idx if not 0 <= i < ws_base.shape[1]]
+        if bad:
+            raise ValueError(f"layer indices {bad} are out of range: this network has layers 0..{ws_base.shape[1] - 1}")
+        out[:, idx] = ws_other[:, idx]
+    return out
+
+
+def layer_preset(name: str, num_ws: int) -> list[int]:
+    """Named layer ranges: coarse (4-8 px), middle (16-32 px), fine (64 px and up), or a range like `5-8`."""
+    coarse = list(range(min(4, num_ws)))
+    middle = list(range(min(4, num_ws), min(8, num_ws)))
+    fine = list(range(min(8, num_ws), num_ws))
+    presets = {"coarse": coarse, "middle": middle, "fine": fine, "all": list(range(num_ws))}
+    if name in presets:
+        return presets[name]
+    layers = parse_range(name)
+    bad = [i for i in layers if not 0 <= i < num_ws]
+    if bad:
+        raise ValueError(f"layer indices {bad} are out of range: this network has layers 0..{num_ws - 1}")
+    return layers
+
+
+def lerp(a: Tensor, b: Tensor, t: float | Tensor) -> Tensor:
+    return a + (b - a) * t
+
+
+def slerp(a: Tensor, b: Tensor, t: float | Tensor, eps: float = 1e-7) -> Tensor:
+    """Spherical interpolation of the normalised directions of a and b (as in the PPL protocol), last dim."""
+    a = a / a.norm(dim=-1, keepdim=True)
+    b = b / b.norm(dim=-1, keepdim=True)
+    d = (a * b).sum(dim=-1, keepdim=True).clamp(-1 + eps, 1 - eps)
+    p = t * torch.acos(d)
+    c = b - d * a
+    c = c / c.norm(dim=-1, keepdim=True)
+    return a * torch.cos(p) + c * torch.sin(p)

@@ -1,0 +1,209 @@
+"""StyleGAN2 losses as small pure functions (StyleGAN2 §4 and Appendix B), and `StyleGAN2Loss`, which composes
+them into NVIDIA's four training phases: Gmain, Greg (path length), Dmain, Dreg (R1).
+
+Conventions: logits are D's raw outputs [N, 1]; every loss returns one value per sample, the caller averages.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+Phase = Literal["Gmain", "Greg", "Gboth", "Dmain", "Dreg", "Dboth"]
+
+
+# ---- pure losses -----------------------------------------------------------------------------------------------
+def g_nonsaturating_loss(fake_logits: Tensor) -> Tensor:
+    """Non-saturating generator loss -log(sigmoid(D(G(z)))) = softplus(-D(G(z))) (Goodfellow et al. 2014)."""
+    return F.softplus(-fake_logits)
+
+
+def d_logistic_loss_fake(fake_logits: Tensor) -> Tensor:
+    """Discriminator loss on generated images: -log(1 - sigmoid(D(G(z)))) = softplus(D(G(z)))."""
+    return F.softplus(fake_logits)
+
+
+def d_logistic_loss_real(real_logits: Tensor) -> Tensor:
+    """Discriminator loss on real images: -log(sigmoid(D(x))) = softplus(-D(x))."""
+    return F.softplus(-real_logits)
+
+
+def r1_penalty(real_img: Tensor, real_logits: Tensor) -> Tensor:
+    """R1 gradient penalty ||∇_x D(x)||² per sample (Mescheder et al. 2018). `real_img` must require grad and
+    `real_logits` depend on it. The graph is kept (create_graph) so the penalty can be back-propagated to D.
+    The R1 loss is `gamma / 2 * r1_penalty`."""
+    (grad,) = torch.autograd.grad(real_logits.sum(), real_img, create_graph=True, only_inputs=True)
+    return grad.square().sum(dim=[1, 2, 3])
+
+
+def path_length_noise(fake_img: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """The random image-space direction y ~ N(0, I) / sqrt(H W) of the path length regulariser (StyleGAN2 Eq. 4)."""
+    h, w = fake_img.shape[2], fake_img.shape[3]
+    noise = torch.randn(fake_img.shape, generator=generator, device=generator.device if generator else "cpu")
+    return noise.to(fake_img.device, fake_img.dtype) / math.sqrt(h * w)
+
+
+def path_lengths(fake_img: Tensor, ws: Tensor, pl_noise: Tensor) -> Tensor:
+    """||J_w^T y|| per sample, averaged over the ws layers as NVIDIA does: sqrt(mean_layers(sum_w grad²)).
+    ws [N, num_ws, w_dim] must be in `fake_img`'s graph. The graph is kept for the penalty's backward pass."""
+    (grad,) = torch.autograd.grad((fake_img * pl_noise).sum(), ws, create_graph=True, only_inputs=True)
+    return grad.square().sum(dim=2).mean(dim=1).sqrt()
+
+
+def path_length_penalty(lengths: Tensor, pl_mean: Tensor, decay: float = 0.01) -> tuple[Tensor, Tensor]:
+    """(penalty per sample, updated pl_mean): a ← lerp(a, mean(lengths), decay); penalty = (lengths - a)²
+    (StyleGAN2 Eq. 4, the running mean `a` as in NVIDIA's code, updated before it is used)."""
+    new_mean = pl_mean.lerp(lengths.mean().detach(), decay)
+    return (lengths - new_mean).square(), new_mean
+
+
+def sample_mixing_cutoff(num_ws: int, prob: float, generator: torch.Generator | None = None) -> int:
+    """Style-mixing regularisation (StyleGAN §3.1): with probability `prob`, a crossover layer uniform in
+    {1, ..., num_ws - 1}; otherwise `num_ws` (no mixing)."""
+    if prob <= 0 or num_ws < 2:
+        return num_ws
+    mix = float(torch.rand([], generator=generator)) < prob
+    cutoff = int(torch.randint(1, num_ws, [], generator=generator))
+    return cutoff if mix else num_ws
+
+
+def mix_ws(ws: Tensor, ws_other: Tensor, cutoff: int) -> Tensor:
+    """Layers < cutoff from `ws`, layers >= cutoff from `ws_other` (both [N, num_ws, w_dim])."""
+    if cutoff >= ws.shape[1]:
+        return ws
+    return torch.cat([ws[:, :cutoff], ws_other[:, cutoff:]], dim=1)
+
+
+def lazy_regularization_correction(interval: int | None) -> float:
+    """c = I / (I + 1) for lazy regularisation every I steps (StyleGAN2 §3.1): the optimiser runs with lr·c and
+    betas**c so that main + regularisation steps together act like one step per minibatch; 1 when not lazy."""
+    return 1.0 if not interval else interval / (interval + 1)
+
+
+# ---- composition -----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LossSettings:
+    """Loss hyper-parameters (REFERENCE §4 defaults)."""
+
+    r1_gamma: float = 10.0
+    pl_weight: float = 2.0
+    pl_decay: float = 0.01
+    pl_batch_shrink: int = 2
+    style_mixing_prob: float = 0.9
+
+
+class StyleGAN2Loss:
+    """The four phases of NVIDIA's StyleGAN2 training, built from the pure functions above.
+
+    `accumulate_gradients(phase, ...)` runs one phase on one micro-batch, calls backward() with the given gain
+    (the lazy-regularisation interval for Greg/Dreg) and returns detached per-sample statistics. Randomness
+    (the mixing latents, the crossover layer, the path-length noise) comes from `generator`; the synthesis
+    noise uses torch's global RNG.
+    """
+
+    def __init__(
+        self,
+        G: torch.nn.Module,
+        D: torch.nn.Module,
+        settings: LossSettings,
+        *,
+        augment: Callable[[Tensor], Tensor] | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        self.G = G
+        self.D = D
+        self.s = settings
+        self.augment = augment
+        self.generator = generator
+        device = next(G.parameters()).device
+        self.pl_mean = torch.zeros([], device=device)
+
+    def _randn(self, shape: list[int], device: torch.device) -> Tensor:
+        gen = self.generator
+        return torch.randn(shape, generator=gen, device=gen.device if gen else "cpu").to(device)
+
+    def run_G(self, z: Tensor, c: Tensor | None, *, update_emas: bool = False) -> tuple[Tensor, Tensor]:
+        """(images, ws) with style mixing against a second random latent."""
+        G = self.G
+        ws = G.mapping(z, c, update_emas=update_emas)
+        cutoff = sample_mixing_cutoff(ws.shape[1], self.s.style_mixing_prob, self.generator)
+        if cutoff < ws.shape[1]:
+            ws_other = G.mapping(self._randn(list(z.shape), z.device), c, update_emas=False)
+            ws = mix_ws(ws, ws_other, cutoff)
+        img = G.synthesis(ws)
+        return img, ws
+
+    def run_D(self, img: Tensor, c: Tensor | None) -> Tensor:
+        """D logits, on augmented images when an augmentation pipe is set."""
+        if self.augment is not None:
+            img = self.augment(img)
+        return self.D(img, c)
+
+    def accumulate_gradients(
+        self,
+        phase: Phase,
+        real_img: Tensor,
+        real_c: Tensor | None,
+        gen_z: Tensor,
+        gen_c: Tensor | None,
+        gain: float = 1.0,
+    ) -> dict[str, Tensor]:
+        """Forward + backward of one phase on one micro-batch. Returns per-sample stats (detached)."""
+        s = self.s
+        stats: dict[str, Tensor] = {}
+        do_Gmain = phase in ("Gmain", "Gboth")
+        do_Dmain = phase in ("Dmain", "Dboth")
+        do_Gpl = phase in ("Greg", "Gboth") and s.pl_weight != 0
+        do_Dr1 = phase in ("Dreg", "Dboth") and s.r1_gamma != 0
+
+        if do_Gmain:  # maximise log D(G(z))
+            gen_img, _ = self.run_G(gen_z, gen_c)
+            gen_logits = self.run_D(gen_img, gen_c)
+            loss = g_nonsaturating_loss(gen_logits)
+            loss.mean().mul(gain).backward()
+            stats["Loss/scores/fake"] = gen_logits.detach().flatten()
+            stats["Loss/G/loss"] = loss.detach().flatten()
+
+        if do_Gpl:  # path length regularisation on a smaller batch
+            n = max(gen_z.shape[0] // s.pl_batch_shrink, 1)
+            gen_img, gen_ws = self.run_G(gen_z[:n], gen_c[:n] if gen_c is not None else None)
+            noise = path_length_noise(gen_img, self.generator)
+            lengths = path_lengths(gen_img, gen_ws, noise)
+            penalty, self.pl_mean = path_length_penalty(lengths, self.pl_mean, s.pl_decay)
+            loss = penalty * s.pl_weight
+            loss.mean().mul(gain).backward()
+            stats["Loss/pl_penalty"] = penalty.detach()
+            stats["Loss/G/reg"] = loss.detach()
+
+        if do_Dmain:  # minimise log(1 + exp(D(G(z)))): fakes
+            with torch.no_grad():
+                gen_img, _ = self.run_G(gen_z, gen_c, update_emas=True)
+            gen_logits = self.run_D(gen_img, gen_c)
+            loss_fake = d_logistic_loss_fake(gen_logits)
+            loss_fake.mean().mul(gain).backward()
+            stats["Loss/scores/fake"] = gen_logits.detach().flatten()
+
+        if do_Dmain or do_Dr1:  # reals: logistic loss and/or R1
+            real = real_img.detach().requires_grad_(do_Dr1)
+            real_logits = self.run_D(real, real_c)
+            total = torch.zeros_like(real_logits)
+            if do_Dmain:
+                loss_real = d_logistic_loss_real(real_logits)
+                total = total + loss_real
+                stats["Loss/scores/real"] = real_logits.detach().flatten()
+                stats["Loss/signs/real"] = real_logits.detach().sign().flatten()
+                stats["Loss/D/loss"] = (loss_fake + loss_real).detach().flatten()
+            if do_Dr1:
+                penalty = r1_penalty(real, real_logits)
+                loss_r1 = penalty[:, None] * (s.r1_gamma / 2)
+                total = total + loss_r1
+                stats["Loss/r1_penalty"] = penalty.detach()
+                stats["Loss/D/reg"] = loss_r1.detach().flatten()
+            total.mean().mul(gain).backward()
+        return stats
