@@ -1,8 +1,18 @@
-"""stylegan: StyleGAN2 in pure PyTorch."""
+"""stylegan: StyleGAN2 in pure PyTorch.
 
+>>> import stylegan
+>>> from stylegan.testing import tiny_generator
+>>> stylegan.generate(tiny_generator(), seeds=[7], psi=0.7).images.shape
+(1, 16, 16, 3)
+"""
+
+from .generation import GeneratedImages, StyleMix, generate, style_mix
 from .io import load, save
 from .networks import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
 
 __version__ = "0.1.0"
 
-__all__ = ["Discriminator", "DiscriminatorConfig", "Generator", "GeneratorConfig", "__version__", "load", "save"]
+__all__ = [
+    "Discriminator", "DiscriminatorConfig", "GeneratedImages", "Generator", "GeneratorConfig", "StyleMix",
+    "__version__", "generate", "load", "save", "style_mix",
+]

@@ -197,6 +197,9 @@ def nvidia_init_kwargs(net: Generator | Discriminator, layout: str = "ada") -> d
         if layout == "ada":
             return dict(z_dim=cfg.z_dim, w_dim=cfg.w_dim, mapping_kwargs=mapping, synthesis_kwargs=synthesis,
                         c_dim=cfg.c_dim, img_resolution=cfg.img_resolution, img_channels=cfg.img_channels)  # fmt: skip
+        # The stylegan3 repository's train.py leaves the mixed-precision defaults (4 fp16 blocks, clamp 256) implicit.
+        if cfg.num_fp16_res == 4 and cfg.conv_clamp == 256:
+            del synthesis["num_fp16_res"], synthesis["conv_clamp"]
         return dict(z_dim=cfg.z_dim, w_dim=cfg.w_dim, mapping_kwargs=mapping, **synthesis,
                     fused_modconv_default="inference_only", c_dim=cfg.c_dim, img_resolution=cfg.img_resolution,
                     img_channels=cfg.img_channels)  # fmt: skip
@@ -218,6 +221,8 @@ def nvidia_init_kwargs(net: Generator | Discriminator, layout: str = "ada") -> d
     )  # fmt: skip
     if dcfg.cmap_dim is not None:
         kwargs["cmap_dim"] = dcfg.cmap_dim
+    if layout == "sg3" and dcfg.num_fp16_res == 4 and dcfg.conv_clamp == 256:
+        del kwargs["num_fp16_res"], kwargs["conv_clamp"]
     return kwargs
 
 
@@ -232,6 +237,8 @@ def write_nvidia_pickle(
     training_set_kwargs: dict[str, Any] | None = None,
     module_src: str = FAKE_MODULE_SRC,
     augment_pipe: bool = False,
+    record_attributes: bool = True,
+    extra_init_kwargs: dict[str, Any] | None = None,
 ) -> Path:
     """Write networks as an NVIDIA network pickle (`network-snapshot-*.pkl`) of the given layout.
 
@@ -239,6 +246,9 @@ def write_nvidia_pickle(
     _reconstruct_persistent_obj` with meta `{'type': 'class', 'version': 6, 'module_src', 'class_name', 'state'}`
     for every module, `dnnlib.util.EasyDict` for nested constructor arguments, `collections.OrderedDict`,
     torch's tensor rebuild functions (`torch.storage._load_from_bytes` for storages) and numpy scalars.
+    `record_attributes=False` leaves out the modules' plain attributes (conv_clamp, ...), so that a loader must
+    rely on the constructor arguments and the repository's defaults alone. `extra_init_kwargs` are merged into
+    the generators' recorded constructor arguments (to build files with unusual or wrong settings).
     """
     from collections import OrderedDict
 
@@ -254,10 +264,13 @@ def write_nvidia_pickle(
             state[hooks] = OrderedDict()
         state["_is_full_backward_hook"] = None
         state["_modules"] = OrderedDict(module._modules)
-        state.update(_plain_attrs(module))
+        if record_attributes:
+            state.update(_plain_attrs(module))
         is_top = isinstance(module, (Generator, Discriminator))
         state["_init_args"] = ()
         state["_init_kwargs"] = nvidia_init_kwargs(module, layout) if is_top else {}  # type: ignore[arg-type]
+        if isinstance(module, Generator) and extra_init_kwargs:
+            state["_init_kwargs"].update(extra_init_kwargs)
         meta = dict(type="class", version=6, module_src=module_src,
                     class_name=_NVIDIA_CLASS_NAMES.get(cls, cls), state=state)  # fmt: skip
         return pickler.ref("torch_utils.persistence", "_reconstruct_persistent_obj"), (meta,)

@@ -366,7 +366,9 @@ def load(
 
 
 def _count(config: GeneratorConfig | DiscriminatorConfig) -> tuple[int, int]:
-    with torch.device("meta"):
+    # A freshly initialised network of the same config (the meta device would avoid the allocation, but its
+    # first use costs seconds).
+    with torch.no_grad():
         net = Generator(config) if isinstance(config, GeneratorConfig) else Discriminator(config)
     return sum(p.numel() for p in net.parameters()), sum(b.numel() for b in net.buffers())
 

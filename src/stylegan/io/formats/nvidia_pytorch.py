@@ -156,8 +156,9 @@ def generator_config(rec: PersistentObject, *, where: str) -> tuple[GeneratorCon
         raise CheckpointError(f"{where}: unsupported Generator settings ({err})") from None
 
 
-def discriminator_config(rec: PersistentObject, *, where: str) -> DiscriminatorConfig:
-    """Our `DiscriminatorConfig` from a pickled NVIDIA Discriminator."""
+def discriminator_config(rec: PersistentObject, *, where: str, layout: str = "ada") -> DiscriminatorConfig:
+    """Our `DiscriminatorConfig` from a pickled NVIDIA Discriminator (`layout` picks the repository's defaults:
+    the stylegan3 repository clamps at 256 unless told otherwise)."""
     if rec.class_name.rsplit(".", 1)[-1] != "Discriminator":
         raise CheckpointError(f"{where}: expected a Discriminator, found class {rec.class_name!r}")
     kw = _Kwargs(_init_kwargs(rec, _D_POSITIONAL, where=where), where=where, what="D")
@@ -167,8 +168,8 @@ def discriminator_config(rec: PersistentObject, *, where: str) -> DiscriminatorC
     cfg["architecture"] = kw.pop("architecture", "resnet")
     cfg["channel_base"] = int(kw.pop("channel_base", 32768))
     cfg["channel_max"] = int(kw.pop("channel_max", 512))
-    cfg["num_fp16_res"] = int(kw.pop("num_fp16_res", 0))
-    clamp = kw.pop("conv_clamp", None)
+    cfg["num_fp16_res"] = int(kw.pop("num_fp16_res", 0 if layout == "ada" else 4))
+    clamp = kw.pop("conv_clamp", None if layout == "ada" else 256)
     cfg["cmap_dim"] = kw.pop("cmap_dim", None)
 
     block = kw.sub("block_kwargs")
@@ -226,7 +227,7 @@ def read(data: Any, *, path: str) -> RawCheckpoint:
         raise CheckpointError(f"{path}: a pickle, but not an NVIDIA network pickle (no G, G_ema or D networks)")
     nets: dict[str, NetEntry] = {}
     layouts = set()
-    for name in NET_NAMES:
+    for name in NET_NAMES:  # generators first: their layout tells which repository's defaults D had
         rec = data.get(name)
         if rec is None:
             continue
@@ -238,7 +239,8 @@ def read(data: Any, *, path: str) -> RawCheckpoint:
             layouts.add(layout)
             nets[name] = _builder(rec, gcfg, where=where)
         else:
-            nets[name] = _builder(rec, discriminator_config(rec, where=where), where=where)
+            layout = "sg3" if "sg3" in layouts else "ada"
+            nets[name] = _builder(rec, discriminator_config(rec, where=where, layout=layout), where=where)
     layout = "sg3" if "sg3" in layouts else "ada"
     metadata: dict[str, Any] = {
         "layout": "stylegan3 repository (networks_stylegan2.py)" if layout == "sg3" else "stylegan2-ada-pytorch"

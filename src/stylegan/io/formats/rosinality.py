@@ -329,8 +329,8 @@ def _check_exportable(cfg: GeneratorConfig | DiscriminatorConfig, what: str, str
     mult = channel_multiplier(cfg)
     if strict and (mult is None or cfg.img_channels != 3):
         raise CheckpointError(
-            f"{what}: its channel counts/image channels match no rosinality channel_multiplier, so rosinality's "
-            "code could not build it (pass strict=False to write the tensors anyway)"
+            f"{what}: its channel counts or image channels match no rosinality channel_multiplier, so rosinality's "
+            "classes (and pSp/e4e) could not rebuild it; only networks with rosinality's channel table can be exported"
         )
     if cfg.conv_clamp is not None:
         warnings.warn(

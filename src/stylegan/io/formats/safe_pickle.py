@@ -187,11 +187,24 @@ def _reconstruct_persistent_obj(meta: Any) -> PersistentObject:
     )
 
 
+def refused_global(message: str) -> str | None:
+    """The name torch's weights-only unpickler refused, from its error message (None if it refused nothing)."""
+    m = re.search(r"(?:Unsupported global: GLOBAL|Unsupported class|unsupported GLOBAL) ([\w.]+)", message)
+    return m.group(1) if m else None
+
+
 def _load_storage_from_bytes(data: Any) -> Any:
     """`torch.storage._load_from_bytes`, but through the weights-only unpickler."""
     if not isinstance(data, (bytes, bytearray)):
         raise BadPickleContent("tensor storage is not bytes")
-    storage = torch.load(io.BytesIO(bytes(data)), map_location="cpu", weights_only=True)
+    try:
+        storage = torch.load(io.BytesIO(bytes(data)), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        name = refused_global(str(err))
+        if name is not None:
+            module, _, attr = name.rpartition(".")
+            raise RefusedGlobal(module, attr) from None
+        raise BadPickleContent("a tensor storage cannot be read") from None
     if not isinstance(storage, (torch.TypedStorage, torch.UntypedStorage)):
         raise BadPickleContent(f"tensor storage holds a {type(storage).__name__}")
     return storage
@@ -341,13 +354,12 @@ def safe_torch_load(path: str | os.PathLike[str]) -> Any:
             return torch.load(Path(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         text = str(err)
-        m = re.search(r"(?:Unsupported global: GLOBAL|Unsupported class) ([\w.]+)", text)
-        if m:
-            return_msg = (
-                f"{label}: refusing to load: the file references {m.group(1)}, which no StyleGAN checkpoint needs "
+        name = refused_global(text)
+        if name is not None:
+            raise CheckpointError(
+                f"{label}: refusing to load: the file references {name}, which no StyleGAN checkpoint needs "
                 "(loading it could run code); nothing from the file was executed"
-            )
-            raise CheckpointError(return_msg) from None
+            ) from None
         first = " ".join(text.split())[:200]
         raise CheckpointError(f"{label}: cannot read the PyTorch file ({first}); it is damaged or truncated") from None
     except EOFError:

@@ -1,0 +1,28 @@
+# One-command setup on a fresh machine. CPU torch is pinned here (and only here) so that pip does not pull a
+# multi-GB CUDA build; the package itself asks for torch>=2.1 so GPU users get their CUDA build.
+PYTHON ?= python3
+VENV   ?= .venv
+TORCH  ?= torch==2.13.0
+PY     := $(VENV)/bin/python
+
+.PHONY: install test lint bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+install: $(PY)
+	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[dev]"
+
+lint: install
+	$(VENV)/bin/ruff check src tests benchmarks
+
+test: install lint
+	$(PY) -m pytest
+
+bench: install
+	$(PY) benchmarks/generator_speed.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
