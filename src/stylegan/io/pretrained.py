@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import http.client
 import os
 import urllib.error
 import urllib.parse
@@ -172,7 +173,7 @@ def download(
                 part.unlink()
                 continue
             raise CheckpointError(f"{url}: download failed: HTTP {err.code} {err.reason}") from None
-        except (urllib.error.URLError, OSError) as err:
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
             reason = getattr(err, "reason", err)
             raise CheckpointError(
                 f"{url}: download failed ({reason}); check the network, or download the file yourself and pass its path"
@@ -219,9 +220,10 @@ def download(
         except CheckpointError:
             part.unlink(missing_ok=True)
             raise
-        except (OSError, urllib.error.URLError) as err:
+        except (OSError, urllib.error.URLError, http.client.HTTPException) as err:
+            reason = type(err).__name__ if not str(err) else " ".join(str(err).split())[:120]
             raise CheckpointError(
-                f"{url}: download interrupted after {written} bytes ({err}); run again to resume"
+                f"{url}: download interrupted after {written} bytes ({reason}); run again to resume"
             ) from None
     if total is not None and written != total:
         raise CheckpointError(f"{url}: download incomplete ({written} of {total} bytes); run again to resume")

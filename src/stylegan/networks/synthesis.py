@@ -76,9 +76,12 @@ class SynthesisLayer(nn.Module):
             offset = offset + (self.noise_const * (self.noise_strength * g))[None, None]  # [1, O, H, W]
         elif self.use_noise and noise_mode == "random":
             random_noise = torch.randn(x.shape[0], 1, self.resolution, self.resolution, device=x.device)
-        if x.is_contiguous(memory_format=torch.channels_last):  # keep NHWC (the output follows `offset`'s layout)
-            offset = offset.contiguous(memory_format=torch.channels_last)
-        x = torch.addcmul(offset, x, scale)
+        if torch.is_grad_enabled() and (x.requires_grad or scale.requires_grad):
+            if x.is_contiguous(memory_format=torch.channels_last):  # keep NHWC (the result follows `offset`)
+                offset = offset.contiguous(memory_format=torch.channels_last)
+            x = torch.addcmul(offset, x, scale)
+        else:  # inference: reuse the convolution's output buffer (less memory, no page faults)
+            x = x.mul_(scale).add_(offset)
         if random_noise is not None:
             x = x.add_(random_noise * (self.noise_strength * g))
         x = F.leaky_relu_(x, 0.2)

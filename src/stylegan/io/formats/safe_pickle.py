@@ -316,7 +316,7 @@ def _describe_failure(path: str, err: BaseException) -> CheckpointError:
         )
     if isinstance(err, BadPickleContent):
         return CheckpointError(f"{path}: refusing to load: {err}; the file is damaged or not a network pickle")
-    if isinstance(err, EOFError):
+    if isinstance(err, EOFError) or "truncated" in str(err):
         return CheckpointError(f"{path}: the file ends too early (truncated download?); download it again")
     msg = " ".join(str(err).split()) or type(err).__name__
     if len(msg) > 200:
@@ -366,7 +366,7 @@ def safe_torch_load(path: str | os.PathLike[str]) -> Any:
         raise CheckpointError(f"{label}: the file ends too early (truncated download?); download it again") from None
     except (RuntimeError, ValueError, OSError, KeyError, TypeError) as err:
         first = " ".join(str(err).split())[:200]
-        if "central directory" in first or "zip archive" in first or "truncated" in first.lower():
+        if any(s in first.lower() for s in ("central directory", "zip archive", "truncated", "eof", "corrupt")):
             raise CheckpointError(f"{label}: the file is truncated or damaged ({first}); download it again") from None
         raise CheckpointError(f"{label}: cannot read the PyTorch file ({first})") from None
 
