@@ -40,7 +40,8 @@ def _official_step_fn(repo: str):  # noqa: ANN202
     torch.manual_seed(0)
     common = dict(channel_base=CBASE, channel_max=CMAX, num_fp16_res=0, conv_clamp=None)
     G = Generator(z_dim=ZDIM, c_dim=0, w_dim=ZDIM, img_resolution=RES, img_channels=3,
-                  mapping_kwargs=dict(num_layers=MAP), synthesis_kwargs=common).train().requires_grad_(False)  # fmt: skip
+                  mapping_kwargs=dict(num_layers=MAP), synthesis_kwargs=common)  # fmt: skip
+    G.train().requires_grad_(False)
     D = Discriminator(c_dim=0, img_resolution=RES, img_channels=3, block_kwargs={}, mapping_kwargs={},
                       epilogue_kwargs=dict(mbstd_group_size=4), **common).train().requires_grad_(False)  # fmt: skip
     G_ema = copy.deepcopy(G).eval()
@@ -50,7 +51,7 @@ def _official_step_fn(repo: str):  # noqa: ANN202
     phases = []
     for name, module, reg_interval in [("G", G, 4), ("D", D, 16)]:
         ratio = reg_interval / (reg_interval + 1)
-        opt = torch.optim.Adam(module.parameters(), lr=0.0025 * ratio, betas=(0, 0.99**ratio), eps=1e-8)
+        opt = torch.optim.Adam(module.parameters(), lr=0.0025 * ratio, betas=(0.0, 0.99**ratio), eps=1e-8)
         phases += [(name + "main", module, opt, 1), (name + "reg", module, opt, reg_interval)]
     state = {"batch_idx": 0, "cur_nimg": 0}
 

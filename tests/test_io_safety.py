@@ -117,7 +117,7 @@ def _write(path, data: bytes):
     "name, make, expected",
     [
         ("empty.pkl", lambda p: _write(p, b""), "is empty"),
-        ("page.pkl", lambda p: _write(p, b"\n<!DOCTYPE html><html><body>Quota exceeded</body></html>"), "HTML web page"),
+        ("page.pkl", lambda p: _write(p, b"\n<!DOCTYPE html><html><body>Quota</body></html>"), "HTML web page"),
         ("page2.pkl", lambda p: _write(p, b"<html><head><title>Sign in</title>"), "HTML web page"),
         ("random.pkl", lambda p: _write(p, b"\x13\x37" + random.Random(0).randbytes(4000)), "unknown file format"),
         ("text.pt", lambda p: _write(p, b"hello, I am not a network\n"), "unknown file format"),

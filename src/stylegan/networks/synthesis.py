@@ -85,8 +85,9 @@ class SynthesisLayer(nn.Module):
         if random_noise is not None:
             x = x.add_(random_noise * (self.noise_strength * g))
         x = F.leaky_relu_(x, 0.2)
-        if self.conv_clamp is not None:
-            x = x.clamp_(-self.conv_clamp * gain, self.conv_clamp * gain)
+        if self.conv_clamp is not None:  # out of place when training: leaky_relu_'s backward needs its result
+            c = self.conv_clamp * gain
+            x = x.clamp(-c, c) if x.requires_grad else x.clamp_(-c, c)
         return x
 
     def extra_repr(self) -> str:
@@ -179,7 +180,7 @@ class SynthesisBlock(nn.Module):
         if img is not None:
             img = upsample2d(img, self.resample_filter)
         if self.is_last or self.architecture == "skip":
-            y = self.torgb(x, next(w_iter)).to(torch.float32)
+            y = self.torgb(x, next(w_iter))
             img = img + y if img is not None else y
         return x, img
 
@@ -215,7 +216,7 @@ class SynthesisNetwork(nn.Module):
         ignored: this implementation always runs in float32 off CUDA and picks its own convolution strategy."""
         if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
             raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
-        ws = ws.to(torch.float32)
+        ws = ws.to(self.b4.const.dtype)  # float32 unless the whole network was cast
         x = img = None
         w_idx = 0
         for res in self.block_resolutions:
