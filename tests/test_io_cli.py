@@ -120,3 +120,11 @@ def test_subprocess_info_and_one_line_error(snapshot, tmp_path):
                          timeout=120)  # fmt: skip
     assert err.returncode == 1
     assert err.stderr.count("\n") == 1 and err.stderr.startswith(f"error: {bad}: this is an HTML web page")
+
+
+def test_rosinality_export_warns_about_dropped_clamp(tmp_path):
+    cfg = GeneratorConfig(z_dim=32, w_dim=32, img_resolution=8, mapping_layers=2, channel_base=16384, conv_clamp=256)
+    src = sio.save(tmp_path / "clamped.safetensors", G_ema=Generator(cfg).eval())
+    result = CliRunner().invoke(cli, ["convert", str(src), "--out", str(tmp_path / "c.pt"), "--to", "rosinality"])
+    assert result.exit_code == 0, result.output
+    assert "warning: G_ema: conv_clamp=256 is dropped" in result.stderr

@@ -116,3 +116,11 @@ def test_stream_sampler_covers_every_item_and_splits_ranks() -> None:
     it = iter(StreamSampler(10, seed=3, rank=0, world_size=2, start=3))
     assert [next(it) for _ in range(4)] == [s0.index_at(i) for i in range(3, 7)]
     assert dataclasses.is_dataclass(build_config("cpu-tiny", resolution=16))
+
+
+def test_reporter_writes_tensorboard_events_when_installed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("tensorboard")
+    r = Reporter(tmp_path, stream=io.StringIO())
+    r.write_stats({"Loss/G": 1.5, "note": "x"}, step=8)  # type: ignore[dict-item]
+    r.close()
+    assert list(tmp_path.glob("events.out.tfevents.*"))

@@ -134,7 +134,7 @@ def test_stop_request_saves_state_and_returns(tiny_data: Path, tmp_path: Path) -
 
 
 def test_gradient_accumulation_and_unconditional(tiny_data: Path, tmp_path: Path) -> None:
-    cfg = build_config("cpu-tiny", resolution=16, data=DataConfig(path=str(tiny_data)), cbase=256, cmax=16,
+    cfg = build_config("cpu-tiny", resolution=16, data=DataConfig(path=str(tiny_data), workers=1), cbase=256, cmax=16,
                        batch=8, batch_gpu=4, kimg=0.008, image_grid=(1, 2), z_dim=16, w_dim=16)  # fmt: skip
     assert cfg.per_rank(1) == (8, 4, 2)
     stream = io.StringIO()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -137,9 +138,13 @@ def convert(source: str, out: Path, which: str, to: str, fp16: bool, license_tex
             raise StyleGANError("--fp16 applies to our format only; rosinality files store float32")
         buffer = io.BytesIO()
         try:
-            exported = to_rosinality(nets.G_ema, G, D, strict=True)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                exported = to_rosinality(nets.G_ema, G, D, strict=True)
         except CheckpointError as err:
             raise CheckpointError(f"{source}: {err}") from None
+        for warning in caught:
+            click.echo(f"warning: {warning.message}", err=True)
         torch.save(exported, buffer)
         atomic_write_bytes(out, buffer.getvalue())
     else:

@@ -71,6 +71,7 @@ class NetworkInfo:
 
     @property
     def kind(self) -> str:
+        """"generator" or "discriminator"."""
         return "generator" if isinstance(self.config, GeneratorConfig) else "discriminator"
 
 
@@ -85,6 +86,7 @@ class CheckpointInfo:
 
     @property
     def format_description(self) -> str:
+        """A readable name for `source_format`."""
         return FORMAT_DESCRIPTIONS.get(self.source_format, self.source_format)
 
 
@@ -185,8 +187,8 @@ def detect_format(path: Path) -> Literal["stylegan", "pickle", "torch-zip", "tor
         raise CheckpointError(f"{path}: the file is empty (an interrupted download?); download it again")
     if _is_html(head):
         raise CheckpointError(
-            f"{path}: this is an HTML web page, not a network file (a download link saved a page instead of the "
-            "file); download the file itself"
+            f"{path}: this is an HTML web page (or XML error page), not a network file (a download link saved a "
+            "page instead of the file); download the file itself"
         )
     if head.startswith(b"version https://git-lfs"):
         raise CheckpointError(f"{path}: a Git LFS pointer, not the file itself; run `git lfs pull` to fetch it")

@@ -133,7 +133,7 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 def _looks_like_html(head: bytes) -> bool:
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return text.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<!--"))
+    return text.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<!--", b"<?xml"))
 
 
 def download(
@@ -184,7 +184,7 @@ def download(
 
     with response:
         content_type = response.headers.get("Content-Type", "")
-        if "html" in content_type.lower():
+        if "html" in content_type.lower() or "xml" in content_type.lower():
             raise CheckpointError(
                 f"{url}: the server sent an HTML page ({content_type}), not a network file; the link may need a "
                 "login or have moved: open it in a browser"

@@ -166,7 +166,9 @@ def _load_pretrained(source: str, G: Generator, D: Discriminator, G_ema: Generat
     from .. import io as sgio
 
     nets = sgio.load(source, which="all", device="cpu")
-    src_G_ema = nets.G_ema
+    src_G_ema = nets.G_ema if nets.G_ema is not None else nets.G
+    if src_G_ema is None:
+        raise StyleGANError(f"--resume-from {source}: the checkpoint holds no generator")
     src_G = nets.G if nets.G is not None else src_G_ema
     G.load_state_dict(src_G.state_dict())
     G_ema.load_state_dict(src_G_ema.state_dict())

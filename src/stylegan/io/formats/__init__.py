@@ -70,6 +70,7 @@ class MappingTable:
         self.filled: dict[str, Tensor] = {}
 
     def has(self, key: str) -> bool:
+        """Whether the source holds `key` (for optional tensors)."""
         return key in self.source
 
     def take(self, key: str) -> Tensor:

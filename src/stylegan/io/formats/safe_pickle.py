@@ -70,16 +70,19 @@ class PersistentObject:
 
     @property
     def init_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments the module's constructor was called with (`_init_kwargs`)."""
         kwargs = self.state.get("_init_kwargs") or {}
         return dict(kwargs) if isinstance(kwargs, dict) else {}
 
     @property
     def init_args(self) -> tuple[Any, ...]:
+        """Positional constructor arguments (`_init_args`; NVIDIA's code passes none)."""
         args = self.state.get("_init_args") or ()
         return tuple(args) if isinstance(args, (tuple, list)) else ()
 
     @property
     def modules(self) -> dict[str, Any]:
+        """Sub-modules by attribute name."""
         mods = self.state.get("_modules") or {}
         return dict(mods) if isinstance(mods, dict) else {}
 
@@ -141,27 +144,33 @@ class TFNetworkStub:
 
     @property
     def version(self) -> int:
+        """Pickle state version (4 for StyleGAN2-era networks)."""
         return int(self.state.get("version", 0))
 
     @property
     def name(self) -> str:
+        """Network name: 'G', 'D', 'Gs', 'G_mapping', ..."""
         return str(self.state.get("name", "?"))
 
     @property
     def build_func_name(self) -> str:
+        """Name of the TF build function (G_main, D_stylegan2, G_style, ...)."""
         return str(self.state.get("build_func_name", ""))
 
     @property
     def static_kwargs(self) -> dict[str, Any]:
+        """The network's constructor arguments."""
         return dict(self.state.get("static_kwargs") or {})
 
     @property
     def components(self) -> dict[str, TFNetworkStub]:
+        """Sub-networks (mapping, synthesis) by name."""
         comps = self.state.get("components") or {}
         return {k: v for k, v in dict(comps).items() if isinstance(v, TFNetworkStub)}
 
     @property
     def variables(self) -> list[tuple[str, Any]]:
+        """The network's own variables as (name, numpy array) pairs."""
         return [(str(k), v) for k, v in (self.state.get("variables") or [])]
 
 
@@ -299,12 +308,14 @@ class RestrictedUnpickler(pickle.Unpickler):
     """`pickle.Unpickler` that resolves only `ALLOWED_GLOBALS`; anything else raises `RefusedGlobal`."""
 
     def find_class(self, module: str, name: str) -> Any:
+        """Resolve a pickled global through `ALLOWED_GLOBALS` only."""
         target = ALLOWED_GLOBALS.get((module, name))
         if target is None:
             raise RefusedGlobal(module, name)
         return target
 
     def persistent_load(self, pid: Any) -> Any:
+        """Network pickles use no persistent IDs; refuse them."""
         raise pickle.UnpicklingError("persistent IDs are not used by network pickles")
 
 
