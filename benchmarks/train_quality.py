@@ -72,10 +72,11 @@ class Scorer:
     """Digit classifier and reference statistics built from the real images."""
 
     def __init__(self, reals_8x8: np.ndarray, labels: np.ndarray) -> None:
+        from sklearn.calibration import CalibratedClassifierCV
         from sklearn.svm import SVC
 
         self.reals = reals_8x8
-        self.clf = SVC(gamma=0.001, C=10, probability=True, random_state=0).fit(reals_8x8, labels)
+        self.clf = CalibratedClassifierCV(SVC(gamma=0.001, C=10), ensemble=False).fit(reals_8x8, labels)
 
     def score(self, fakes_8x8: np.ndarray) -> dict[str, float]:
         p = self.clf.predict_proba(fakes_8x8)
@@ -92,8 +93,11 @@ class Scorer:
 
 @torch.no_grad()
 def fakes_of(G: torch.nn.Module, n: int, seed: int = 1) -> np.ndarray:
+    """n images of G (a conditional G gets the classes 0..9 in turn)."""
     z = torch.randn([n, G.z_dim], generator=torch.Generator().manual_seed(seed))
-    return torch.cat([G(chunk, None, noise_mode="const") for chunk in z.split(100)]).numpy()
+    c = torch.eye(G.c_dim)[torch.arange(n) % G.c_dim] if G.c_dim else torch.zeros(n, 0)
+    out = [G(zz, cc if G.c_dim else None, noise_mode="const") for zz, cc in zip(z.split(100), c.split(100))]
+    return torch.cat(out).numpy()
 
 
 def save_grid(images: np.ndarray, path: Path, rows: int = 8, cols: int = 12) -> None:
@@ -109,12 +113,15 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     ap.add_argument("--out", type=Path, default=Path("bench-quality"))
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (1 on a busy machine).")
     ap.add_argument("--samples", type=int, default=1000)
+    ap.add_argument("--gamma", type=float, default=1.0, help="R1 weight.")
+    ap.add_argument("--aug", choices=["ada", "none"], default="ada")
+    ap.add_argument("--cond", action="store_true", help="Train a class-conditional model on the digit labels.")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
 
     from stylegan.data import ImageDataset
-    from stylegan.train import DataConfig, Reporter, build_config, train
+    from stylegan.train import AugmentConfig, DataConfig, Reporter, build_config, train
     from stylegan.train.loop import StopRequest, build_networks
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -128,8 +135,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     floor = Scorer(to_8x8(reals[a]), labels[a]).score(to_8x8(reals[b]))
 
     cfg = build_config(
-        "cpu-small", resolution=32, img_channels=1, data=DataConfig(path=str(data)), cbase=2048, cmax=128,
-        batch=16, z_dim=128, w_dim=128, kimg=args.kimg, kimg_per_tick=2.0, snap=10_000, snap_minutes=None,
+        "cpu-small", resolution=32, img_channels=1, c_dim=10 if args.cond else 0, cbase=2048, cmax=128,
+        data=DataConfig(path=str(data), cond=args.cond), batch=16, z_dim=128, w_dim=128, gamma=args.gamma,
+        augment=AugmentConfig(kind=args.aug), kimg=args.kimg, kimg_per_tick=2.0, snap=10_000, snap_minutes=None,
         image_grid=(8, 12),
     )  # fmt: skip
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, cache=True))
@@ -158,7 +166,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     summary = {
         "kimg": result.cur_nimg / 1000, "train_seconds": round(seconds, 1), "threads": torch.get_num_threads(),
         "start": start, "end": end, "reals_floor": floor,
-        "config": {"resolution": 32, "cbase": 2048, "cmax": 128, "batch": 16, "gamma": cfg.loss.r1_gamma},
+        "config": {"resolution": 32, "cbase": 2048, "cmax": 128, "batch": 16, "gamma": cfg.loss.r1_gamma,
+                   "augment": args.aug, "cond": args.cond},
     }  # fmt: skip
     buf = io.StringIO()
     buf.write(f"{'':14s}{'start':>10s}{'end':>10s}{'reals':>10s}\n")

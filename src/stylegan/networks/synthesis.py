@@ -109,7 +109,14 @@ class ToRGBLayer(nn.Module):
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         styles = self.affine(w) * self.weight_gain
-        x = modulated_conv2d(x, self.weight, styles, demodulate=False)
+        if self.weight.shape[-1] == 1 and x.is_contiguous(memory_format=torch.channels_last):
+            # 1x1 modulated conv = one batched matmul with per-sample weights w'_oi = w_oi s_i: [N, HW, I] @ [N, I, O]
+            n, i, h, wd = x.shape
+            wmod = self.weight[None, :, :, 0, 0].to(x.dtype) * styles[:, None, :].to(x.dtype)  # [N, O, I]
+            y = torch.bmm(x.permute(0, 2, 3, 1).reshape(n, h * wd, i), wmod.transpose(1, 2))
+            x = y.reshape(n, h, wd, -1).permute(0, 3, 1, 2)
+        else:
+            x = modulated_conv2d(x, self.weight, styles, demodulate=False)
         return bias_act(x, self.bias.to(x.dtype), clamp=self.conv_clamp)
 
 

@@ -146,9 +146,9 @@ def configure_backends(device: torch.device) -> None:
         torch.backends.cudnn.allow_tf32 = False
 
 
-def _seed_generator(seed: int, stream: int, device: torch.device) -> torch.Generator:
-    gen_device = device if device.type == "cuda" else torch.device("cpu")
-    return torch.Generator(device=gen_device).manual_seed(seed * 1_000_003 + stream)
+def _seed_generator(seed: int, stream: int) -> torch.Generator:
+    """A CPU generator per random stream (latents, loss, augmentation): the same numbers on every device."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + stream)
 
 
 def build_networks(cfg: TrainConfig, device: torch.device) -> tuple[Generator, Discriminator, Generator]:
@@ -185,8 +185,8 @@ def build_phases(cfg: TrainConfig, G: nn.Module, D: nn.Module) -> tuple[list[Pha
     for prefix, module, opt_cfg, interval in [("G", G, cfg.G_opt, cfg.G_reg_interval),
                                               ("D", D, cfg.D_opt, cfg.D_reg_interval)]:  # fmt: skip
         c = lazy_regularization_correction(interval)
-        params = [p for p in module.parameters()]
-        opt = torch.optim.Adam(params, lr=opt_cfg.lr * c, betas=tuple(b**c for b in opt_cfg.betas), eps=opt_cfg.eps)
+        betas = (opt_cfg.betas[0] ** c, opt_cfg.betas[1] ** c)
+        opt = torch.optim.Adam(list(module.parameters()), lr=opt_cfg.lr * c, betas=betas, eps=opt_cfg.eps)
         opts.append(opt)
         if interval:
             phases.append(PhaseSpec(f"{prefix}main", module, opt, 1))  # type: ignore[arg-type]
@@ -214,7 +214,7 @@ def setup_run(
     phases, G_opt, D_opt = build_phases(cfg, G, D)
     seed = cfg.seed * dist_info.world_size + dist_info.rank
     torch.manual_seed(seed)
-    generators = {name: _seed_generator(seed, i, device) for i, name in enumerate(["latents", "loss", "augment"])}
+    generators = {name: _seed_generator(seed, i) for i, name in enumerate(["latents", "loss", "augment"])}
     augment = ada = None
     if cfg.augment.kind != "none":
         augment = AugmentPipe(cfg.augment.pipe, cfg.augment.p, generator=generators["augment"]).to(device)
