@@ -15,6 +15,7 @@ _COMMAND_MODULES = [
     "stylegan.cli.checkpoint",
     "stylegan.cli.dataset",
     "stylegan.cli.train",
+    "stylegan.cli.metrics",
 ]
 
 
