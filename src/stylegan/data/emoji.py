@@ -179,7 +179,7 @@ def build_emoji_dataset(
             group = img.group if labels else None
             if labels and group is None:
                 continue
-            folder = root / (f"{GROUPS.index(group):02d} {group.replace('&', 'and')}" if group else "all")
+            folder = root / (group if group else "all")  # class names = Unicode group names (sorted)
             folder.mkdir(exist_ok=True)
             flatten(img.data, background).save(folder / img.name)
             count += 1

@@ -199,8 +199,11 @@ def prepare_dataset(
     resize_filter: str = "lanczos",
     wide_aspect: float = 4 / 3,
     progress: Callable[[int, int], None] | None = None,
+    metadata: dict[str, object] | None = None,
 ) -> PrepareReport:
     """Convert the images of `source` (folder, zip or tarball) into an NVIDIA-layout dataset at `dest`.
+
+    `metadata` (e.g. source and licence) is stored as extra keys of dataset.json, which NVIDIA's reader ignores.
 
     `dest` ending in `.zip` gives an uncompressed zip (written to a temp file, then renamed); anything else a
     folder. `labels` is None, `"from-folders"` (class = top-level sub-folder) or a CSV path (`filename,label`,
@@ -229,7 +232,7 @@ def prepare_dataset(
         raise StyleGANError("--dest must differ from --source")
     fit = _FitOptions(resolution, transform, channels, background, resize_filter, wide_aspect)
     with open_source(src) as files:
-        return _prepare_files(files, src, dst, labels, max_images, fit, progress)
+        return _prepare_files(files, src, dst, labels, max_images, fit, progress, metadata or {})
 
 
 def _prepare_files(
@@ -240,6 +243,7 @@ def _prepare_files(
     max_images: int | None,
     fit: _FitOptions,
     progress: Callable[[int, int], None] | None,
+    metadata: dict[str, object],
 ) -> PrepareReport:
     label_csv = Path(labels).resolve() if labels not in (None, "from-folders") else None
     resolver = _LabelResolver(labels, files)
@@ -257,7 +261,7 @@ def _prepare_files(
                 progress(done, len(files))
         if report.num_images == 0:
             raise StyleGANError(f"{src}: no usable images found ({len(report.skipped)} files skipped)")
-        meta: dict[str, object] = {"labels": out_labels if labels is not None else None}
+        meta: dict[str, object] = {"labels": out_labels if labels is not None else None, **metadata}
         if resolver.class_names is not None:
             meta["class_names"] = resolver.class_names
             report.label_counts = dict(sorted(Counter(int(lab) for _, lab in out_labels).items()))  # type: ignore[call-overload]

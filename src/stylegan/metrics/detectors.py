@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -234,7 +235,9 @@ def load_torchscript(path: str | os.PathLike[str], device: torch.device | str = 
     if not path.is_file():
         raise StyleGANError(f"{path}: no such detector file")
     try:
-        module = torch.jit.load(str(path), map_location=torch.device(device))
+        with warnings.catch_warnings():  # torch >= 2.11 deprecates TorchScript; NVIDIA's files are TorchScript
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = torch.jit.load(str(path), map_location=torch.device(device))
     except (RuntimeError, ValueError, OSError) as e:
         first = str(e).strip().splitlines()[0][:150] if str(e).strip() else type(e).__name__
         raise StyleGANError(f"{path}: not a TorchScript detector file ({first})") from None

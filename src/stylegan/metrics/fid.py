@@ -26,10 +26,8 @@ def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray, method: FrechetMe
     if method == "sqrtm":
         import scipy.linalg
 
-        try:
-            root = scipy.linalg.sqrtm(s1 @ s2, disp=False)[0]  # NVIDIA's call (SciPy < 1.18)
-        except TypeError:  # pragma: no cover - newer SciPy dropped `disp`
-            root = scipy.linalg.sqrtm(s1 @ s2)
+        root = scipy.linalg.sqrtm(s1 @ s2)  # NVIDIA passes disp=False, which only adds an error estimate
+        root = root[0] if isinstance(root, tuple) else root
         return float(np.real(np.trace(root)))
     if method != "eigh":
         raise ValueError(f"method must be 'eigh' or 'sqrtm', got {method!r}")

@@ -59,5 +59,5 @@ def precision_recall(
     results = []
     for manifold, probes in ((real, gen), (gen, real)):
         radii = manifold_radii(manifold, nhood_size, row_batch_size)
-        results.append(float(in_manifold(probes, manifold, radii, row_batch_size).to(torch.float32).mean()))
+        results.append(float(in_manifold(probes, manifold, radii, row_batch_size).to(torch.float64).mean()))
     return results[0], results[1]
