@@ -19,7 +19,7 @@ from stylegan.errors import CheckpointError, StyleGANError
 from stylegan.io.pretrained import file_sha256
 from stylegan.metrics import LPIPSVGG16, compute_metric, load_detector, load_perceptual, metrics_cache_dir
 from stylegan.metrics.detectors import resize_like_nvidia
-from stylegan.metrics.perceptual import BlurPool2d
+from stylegan.metrics.perceptual import BlurPool2d, MaxPool2x2Stride1
 from stylegan.metrics.testing import write_image_folder
 from stylegan.testing import tiny_generator
 
@@ -164,6 +164,11 @@ def test_offline_inception_features() -> None:
     assert not torch.allclose(f[0], f[1])
     direct = det.module((imgs[:1].float() - 128) / 128)  # what NVIDIA's file does after its resize
     torch.testing.assert_close(f[:1], direct, rtol=1e-4, atol=1e-4)
+
+
+def test_fast_max_pool_equals_torch() -> None:
+    x = torch.randn(2, 5, 9, 7)
+    assert torch.equal(MaxPool2x2Stride1()(x), F.max_pool2d(x, kernel_size=2, stride=1))
 
 
 def test_blurpool_known_answer() -> None:

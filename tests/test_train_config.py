@@ -16,12 +16,24 @@ from stylegan.train.ema import ema_beta, update_ema
 from stylegan.train.reporting import Reporter, format_duration
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.mark.parametrize("name", list(TRAIN_PRESETS))
 def test_every_preset_resolves_and_round_trips(name: str) -> None:
     cfg = build_config(name, resolution=64, gpus=2)
     assert TrainConfig.from_dict(json.loads(cfg.to_json())) == cfg
     assert cfg.per_rank(2)[0] == cfg.batch // 2
-    assert "steps of" in describe_cost(cfg, 2)
+
+
+def test_dry_run_cost_estimate() -> None:
+    cost = describe_cost(build_config("cpu-tiny", resolution=16, kimg=2), 1)
+    assert "500 steps of 4 images" in cost and "TFLOP per kimg" in cost and "per kimg" in cost
 
 
 @pytest.mark.parametrize(

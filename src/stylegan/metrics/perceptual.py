@@ -73,6 +73,16 @@ class BlurPool2d(nn.Module):
         return f"channels={self.channels}, filter=[1,2,1]^2/16, pad=reflect 2, stride=2"
 
 
+class MaxPool2x2Stride1(nn.Module):
+    """`nn.MaxPool2d(kernel_size=2, stride=1)` as the maximum of four shifted views: the same values, several times
+    faster on CPU than the pooling kernel (which also computes indices)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.maximum(
+            torch.maximum(x[:, :, :-1, :-1], x[:, :, :-1, 1:]), torch.maximum(x[:, :, 1:, :-1], x[:, :, 1:, 1:])
+        )
+
+
 class _Scaling(nn.Module):
     """LPIPS's input normalisation: (x - shift) / scale on [-1, 1] RGB."""
 
@@ -113,7 +123,7 @@ class LPIPSVGG16(nn.Module):
                     break
                 stage += 1
                 layers = OrderedDict()
-                layers[str(index)] = nn.MaxPool2d(kernel_size=2, stride=1)
+                layers[str(index)] = MaxPool2x2Stride1()
                 layers[str(index + 1)] = BlurPool2d(in_ch)
                 index += 2
             else:

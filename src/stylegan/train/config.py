@@ -288,6 +288,7 @@ def describe_cost(cfg: TrainConfig, world_size: int = 1) -> str:
     g_params = _count_params(cfg.G)
     d_params = _count_params(cfg.D)
     ticks = max(1, int(cfg.kimg / cfg.kimg_per_tick + 0.999))
+    per_image = estimate_flops_per_image(cfg)
     return "\n".join([
         f"{cfg.kimg:g} kimg = {steps} steps of {cfg.batch} images "
         f"({world_size} process{'es' if world_size > 1 else ''} x {rounds} round(s) of {batch_gpu})",
@@ -295,7 +296,39 @@ def describe_cost(cfg: TrainConfig, world_size: int = 1) -> str:
         f"{cfg.G.img_resolution}x{cfg.G.img_resolution}x{cfg.G.img_channels}",
         f"{ticks} ticks of {cfg.kimg_per_tick:g} kimg; snapshot every {cfg.snap} ticks"
         + (f" or {cfg.snap_minutes:g} minutes" if cfg.snap_minutes else ""),
+        f"compute: about {per_image * 1000 / 1e12:.3g} TFLOP per kimg, {per_image * cfg.kimg * 1e3 / 1e12:.3g} TFLOP "
+        f"in all; at 50 GFLOP/s (about one CPU core) {format_duration(per_image * 1000 / 50e9)} per kimg, "
+        f"{format_duration(per_image * cfg.kimg * 1000 / 50e9)} in all",
     ])  # fmt: skip
+
+
+def estimate_flops_per_image(cfg: TrainConfig) -> float:
+    """Rough training FLOPs per real image, from counted forward FLOPs of G and D (one image each, on the CPU):
+    Gmain ≈ 3G + 2D, Dmain ≈ G + 4D, path length ≈ 5G on half the batch every G_reg_interval steps, R1 ≈ 5D
+    every D_reg_interval steps (backward ≈ 2x forward; double backward ≈ 4x)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ..networks import Discriminator, Generator
+
+    torch.manual_seed(0)
+    G, D = Generator(cfg.G).eval(), Discriminator(dataclasses.replace(cfg.D, mbstd_group_size=1)).eval()
+    c = torch.zeros(1, cfg.G.c_dim)
+    with torch.no_grad(), FlopCounterMode(display=False) as g_count:
+        img = G(torch.zeros(1, cfg.G.z_dim), c if cfg.G.c_dim else None, noise_mode="const")
+    with torch.no_grad(), FlopCounterMode(display=False) as d_count:
+        D(img, c if cfg.D.c_dim else None)
+    g, d = float(g_count.get_total_flops()), float(d_count.get_total_flops())
+    pl = 5 * g / max(cfg.loss.pl_batch_shrink, 1) / (cfg.G_reg_interval or 1) if cfg.loss.pl_weight else 0.0
+    r1 = 5 * d / (cfg.D_reg_interval or 1) if cfg.loss.r1_gamma else 0.0
+    return 3 * g + 2 * d + g + 4 * d + pl + r1
+
+
+def format_duration(seconds: float) -> str:
+    """`3d04h`, `1h02m`, `3m05s`, `12s`."""
+    from .reporting import format_duration as fmt
+
+    return fmt(seconds)
 
 
 def _count_params(cfg: GeneratorConfig | DiscriminatorConfig) -> int:

@@ -51,20 +51,30 @@ def is_distributed() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
+def _comm_device() -> torch.device:
+    """Where collective tensors must live: the current GPU under NCCL, the CPU under gloo."""
+    if dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
 def all_reduce_sum(x: Tensor) -> Tensor:
-    """Sum over processes (returns the input itself with one process)."""
+    """Sum over processes, on the input's device (returns the input itself with one process)."""
     if is_distributed():
-        x = x.clone()
-        dist.all_reduce(x)
+        y = x.to(_comm_device(), copy=True)
+        dist.all_reduce(y)
+        x = y.to(x.device)
     return x
 
 
 def average_gradients(params: Iterable[torch.nn.Parameter]) -> None:
-    """Average the .grad of `params` over processes with one flat all-reduce (missing grads count as zero)."""
-    params = list(params)
+    """Average the .grad of `params` over processes with one flat all-reduce. Parameters without a gradient keep
+    none (the optimiser then skips them, as with one process); which ones have one depends only on the phase, so
+    every rank agrees."""
+    params = [p for p in params if p.grad is not None]
     if not params or not is_distributed():
         return
-    flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten() for p in params])
+    flat = torch.cat([p.grad.flatten() for p in params])  # type: ignore[union-attr]
     dist.all_reduce(flat)
     flat /= dist.get_world_size()
     offset = 0
@@ -80,15 +90,6 @@ def broadcast_module(module: torch.nn.Module, src: int = 0) -> None:
         return
     for t in list(module.parameters()) + list(module.buffers()):
         dist.broadcast(t.data, src=src)
-
-
-def any_flag(flag: bool, device: torch.device | str = "cpu") -> bool:
-    """True when `flag` is set on any process (e.g. a stop request)."""
-    if not is_distributed():
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=device)
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item() > 0)
 
 
 def gather_objects(obj: Any) -> list[Any]:
