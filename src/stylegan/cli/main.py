@@ -16,6 +16,9 @@ _COMMAND_MODULES = [
     "stylegan.cli.dataset",
     "stylegan.cli.train",
     "stylegan.cli.metrics",
+    "stylegan.cli.project",
+    "stylegan.cli.video",
+    "stylegan.cli.edit",
 ]
 
 

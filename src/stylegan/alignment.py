@@ -1,0 +1,177 @@
+"""FFHQ face alignment (REFERENCE §5.5; Karras et al. 2019, the FFHQ dataset's `recreate_aligned_images`).
+
+From 68 dlib landmarks: the eye centres and mouth corners define an oriented square (`ffhq_quad`), which is cut out
+of the photo (shrunk first when much larger than the output, cropped with a border, reflect-padded with a blurred,
+median-blended fill where it leaves the photo) and resampled to `size` x `size`.
+
+The geometry here is pure numpy/PIL. Landmark detection (`detect_landmarks`) needs the optional `dlib-bin` wheel and
+the model files of `face-recognition-models` (found on disk without importing that package, whose `__init__` needs
+the removed `pkg_resources`).
+
+>>> lm = np.zeros((68, 2)); lm[36:42] = (40, 50); lm[42:48] = (80, 50); lm[48] = (50, 100); lm[54] = (70, 100)
+>>> quad, qsize = ffhq_quad(lm)
+>>> quad.round(1).tolist()[0], round(qsize, 1)
+([-30.0, -35.0], 180.0)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import StyleGANError
+
+LANDMARK_MODEL = "shape_predictor_68_face_landmarks.dat"
+
+
+def ffhq_quad(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
+    """The FFHQ crop square [4, 2] (top-left, bottom-left, bottom-right, top-right, in x, y) and its side qsize."""
+    lm = np.asarray(landmarks, dtype=np.float64)
+    if lm.shape != (68, 2):
+        raise StyleGANError(f"expected 68 (x, y) landmarks, got shape {list(lm.shape)}")
+    eye_left, eye_right = lm[36:42].mean(0), lm[42:48].mean(0)
+    eye_avg = (eye_left + eye_right) * 0.5
+    eye_to_eye = eye_right - eye_left
+    mouth_avg = (lm[48] + lm[54]) * 0.5
+    eye_to_mouth = mouth_avg - eye_avg
+    x = eye_to_eye - np.flipud(eye_to_mouth) * [-1, 1]
+    x /= np.hypot(*x)
+    x *= max(np.hypot(*eye_to_eye) * 2.0, np.hypot(*eye_to_mouth) * 1.8)
+    y = np.flipud(x) * [-1, 1]
+    c = eye_avg + eye_to_mouth * 0.1
+    quad = np.stack([c - x - y, c - x + y, c + x + y, c + x - y])
+    return quad, float(np.hypot(*x) * 2)
+
+
+@dataclass
+class AlignedFace:
+    """An aligned face and where it came from: `quad` [4, 2] in the original photo's pixel coordinates (corners
+    of the output's top-left, bottom-left, bottom-right, top-right), for pasting an edited face back."""
+
+    image: np.ndarray  # uint8 [size, size, C]
+    quad: np.ndarray
+    landmarks: np.ndarray
+
+
+def align_face(
+    image: np.ndarray, landmarks: np.ndarray, *, size: int = 1024, transform_size: int = 4096, padding: bool = True
+) -> AlignedFace:
+    """Cut the FFHQ-aligned face out of `image` (uint8 [H, W, 3]) given its 68 landmarks."""
+    from PIL import Image, ImageFilter
+
+    quad, qsize = ffhq_quad(landmarks)
+    img = Image.fromarray(np.asarray(image, dtype=np.uint8))
+    quad_in = quad.copy()
+
+    shrink = int(np.floor(qsize / size * 0.5))  # shrink a much larger photo first (ANTIALIAS = LANCZOS)
+    if shrink > 1:
+        rsize = (int(np.rint(img.size[0] / shrink)), int(np.rint(img.size[1] / shrink)))
+        img = img.resize(rsize, Image.LANCZOS)
+        quad /= shrink
+        qsize /= shrink
+
+    border = max(int(np.rint(qsize * 0.1)), 3)  # crop to the quad plus a border
+    crop = (
+        int(np.floor(min(quad[:, 0]))), int(np.floor(min(quad[:, 1]))),
+        int(np.ceil(max(quad[:, 0]))), int(np.ceil(max(quad[:, 1]))),
+    )  # fmt: skip
+    crop = (max(crop[0] - border, 0), max(crop[1] - border, 0),
+            min(crop[2] + border, img.size[0]), min(crop[3] + border, img.size[1]))  # fmt: skip
+    if crop[2] - crop[0] < img.size[0] or crop[3] - crop[1] < img.size[1]:
+        img = img.crop(crop)
+        quad -= crop[0:2]
+
+    pad = (
+        int(np.floor(min(quad[:, 0]))), int(np.floor(min(quad[:, 1]))),
+        int(np.ceil(max(quad[:, 0]))), int(np.ceil(max(quad[:, 1]))),
+    )  # fmt: skip
+    pad = (max(-pad[0] + border, 0), max(-pad[1] + border, 0),
+           max(pad[2] - img.size[0] + border, 0), max(pad[3] - img.size[1] + border, 0))  # fmt: skip
+    if padding and max(pad) > border - 4:  # reflect-pad, blend toward a blur and the median colour near the edges
+        pad = tuple(np.maximum(pad, int(np.rint(qsize * 0.3))))
+        arr = np.pad(np.float32(img), ((pad[1], pad[3]), (pad[0], pad[2]), (0, 0)), "reflect")
+        h, w, _ = arr.shape
+        yy, xx, _ = np.ogrid[:h, :w, :1]
+        mask = np.maximum(
+            1.0 - np.minimum(np.float32(xx) / pad[0], np.float32(w - 1 - xx) / pad[2]),
+            1.0 - np.minimum(np.float32(yy) / pad[1], np.float32(h - 1 - yy) / pad[3]),
+        )
+        blur = qsize * 0.02
+        blurred = np.float32(Image.fromarray(np.uint8(np.clip(np.rint(arr), 0, 255))).filter(
+            ImageFilter.GaussianBlur(blur)))  # fmt: skip
+        arr += (blurred - arr) * np.clip(mask * 3.0 + 1.0, 0.0, 1.0)
+        arr += (np.median(arr, axis=(0, 1)) - arr) * np.clip(mask, 0.0, 1.0)
+        img = Image.fromarray(np.uint8(np.clip(np.rint(arr), 0, 255)), "RGB")
+        quad += pad[:2]
+
+    img = img.transform((transform_size, transform_size), Image.QUAD, tuple((quad + 0.5).flatten()), Image.BILINEAR)
+    if size < transform_size:
+        img = img.resize((size, size), Image.LANCZOS)
+    return AlignedFace(image=np.asarray(img), quad=quad_in, landmarks=np.asarray(landmarks, dtype=np.float64))
+
+
+def canonical_eyes(landmarks: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where the left and right eye centres of `landmarks` land in the aligned size x size image."""
+    quad, _ = ffhq_quad(landmarks)
+    origin, ex, ey = quad[0], quad[3] - quad[0], quad[1] - quad[0]
+    basis = np.stack([ex, ey], axis=1)  # photo = origin + basis @ (u, v), with (u, v) in [0, 1]^2
+    lm = np.asarray(landmarks, dtype=np.float64)
+    out = []
+    for eye in (lm[36:42].mean(0), lm[42:48].mean(0)):
+        u, v = np.linalg.solve(basis, eye - origin)
+        out.append(np.array([u * size, v * size]))
+    return out[0], out[1]
+
+
+def landmark_model_path() -> Path:
+    """`shape_predictor_68_face_landmarks.dat` inside an installed face-recognition-models (not imported)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise StyleGANError("face alignment needs the landmark model: pip install dlib-bin face-recognition-models")
+    path = Path(list(spec.submodule_search_locations)[0]) / "models" / LANDMARK_MODEL
+    if not path.is_file():
+        raise StyleGANError(f"{path}: missing from face-recognition-models; reinstall it")
+    return path
+
+
+def detect_landmarks(image: np.ndarray, *, face_index: int | None = None, min_size: int = 32) -> np.ndarray:
+    """68 landmarks [68, 2] of one face in a uint8 RGB photo (dlib HOG detector + 68-point shape predictor).
+
+    With several faces, `face_index` picks one (faces sorted by size, largest first); without it the largest is
+    used. No face, or a face smaller than `min_size` pixels, is a StyleGANError."""
+    try:
+        import dlib
+    except ImportError:
+        raise StyleGANError("face alignment needs dlib: pip install dlib-bin face-recognition-models") from None
+    predictor = dlib.shape_predictor(str(landmark_model_path()))
+    rects = sorted(dlib.get_frontal_face_detector()(np.ascontiguousarray(image), 1),
+                   key=lambda r: -r.width() * r.height())  # fmt: skip
+    if not rects:
+        raise StyleGANError("no face found in the image")
+    index = 0 if face_index is None else face_index
+    if not 0 <= index < len(rects):
+        raise StyleGANError(f"--face-index {index}: only {len(rects)} face(s) found (0 = the largest)")
+    r = rects[index]
+    if min(r.width(), r.height()) < min_size:
+        raise StyleGANError(f"the face is only {r.width()}x{r.height()} pixels; need at least {min_size}")
+    shape = predictor(np.ascontiguousarray(image), r)
+    return np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], dtype=np.float64)
+
+
+def load_rgb(path: str | os.PathLike[str]) -> np.ndarray:
+    """A photo as uint8 RGB [H, W, 3]."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except (OSError, FileNotFoundError) as e:
+        raise StyleGANError(f"{path}: cannot read the image ({e})") from None
+
+
+__all__ = ["AlignedFace", "align_face", "canonical_eyes", "detect_landmarks", "ffhq_quad", "landmark_model_path"]

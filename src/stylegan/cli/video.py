@@ -1,0 +1,93 @@
+"""`stylegan video`: interpolation videos through keyframes (seeds or saved latents), MP4 or GIF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import StyleGANError
+from .common import GridShape, RangeList, device_option, load_network_for_cli
+from .generate import batch_option, class_option, cutoff_option, network_option, noise_option, trunc_option
+
+
+@click.command()
+@network_option
+@click.option("--seeds", type=RangeList(), default=None, help="Keyframe seeds, e.g. 0-7.")
+@click.option(
+    "--latents", default=None, metavar="A.npz,B.npz,...",
+    help="Keyframe latent files (projected_w.npz, encoder outputs, seed:N); every latent in them is a keyframe.",
+)  # fmt: skip
+@click.option(
+    "--interp", type=click.Choice(["lerp-w", "slerp-z", "cubic-w"]), default="lerp-w", show_default=True,
+    help="Linear in W, spherical in Z (seeds only), or a cubic spline through the keyframes in W.",
+)  # fmt: skip
+@click.option("--frames-per-key", type=click.IntRange(min=1), default=60, show_default=True)
+@click.option(
+    "--duration", type=click.FloatRange(min=0, min_open=True), default=None,
+    help="Total length in seconds (sets the frames per key from --fps; overrides --frames-per-key).",
+)  # fmt: skip
+@click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True)
+@click.option("--grid", type=GridShape(), default=None, help="RxC grid of independent walks (keyframes dealt out).")
+@click.option("--loop", is_flag=True, help="Return to the first keyframe so the video loops seamlessly.")
+@trunc_option
+@cutoff_option
+@class_option
+@noise_option
+@batch_option
+@device_option
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="walk.mp4 or walk.gif")
+def video(
+    network: str | None,
+    seeds: list[int] | None,
+    latents: str | None,
+    interp: str,
+    frames_per_key: int,
+    duration: float | None,
+    fps: float,
+    grid: tuple[int, int] | None,
+    loop: bool,
+    psi: float,
+    truncation_cutoff: int | None,
+    class_idx: int | None,
+    noise_mode: str,
+    batch_size: int,
+    device: str,
+    out: Path,
+) -> None:
+    """Interpolation video through keyframes: MP4 (H.264) or GIF, constant noise so frames do not flicker.
+
+    \b
+    Examples:
+      stylegan video --network ffhq.pkl --seeds 0-7 --interp cubic-w --loop --out walk.mp4
+      stylegan video --network net.pkl --seeds 0-15 --grid 2x2 --frames-per-key 30 --fps 15 --out walk.gif
+      stylegan video --network ffhq.pkl --latents a.npz,b.npz --out ab.mp4
+    """
+    import torch
+
+    from ..editing.latent_ops import resolve_latent
+    from ..video import VIDEO_SUFFIXES, interpolation_video
+
+    if out.suffix.lower() not in VIDEO_SUFFIXES:
+        raise StyleGANError(f"--out {out}: use a .mp4 or .gif file name")
+    if (seeds is None) == (latents is None):
+        raise StyleGANError("give keyframes with either --seeds or --latents")
+    G = load_network_for_cli(network, device)
+    keys = None
+    if latents is not None:
+        parts = [p for p in latents.split(",") if p.strip()]
+        keys = torch.cat([resolve_latent(G, p.strip(), psi=psi, truncation_cutoff=truncation_cutoff,
+                                         class_idx=class_idx) for p in parts])  # fmt: skip
+    if duration is not None:  # frames per key so that the whole walk lasts `duration` seconds
+        n_keys = len(seeds) if seeds is not None else len(keys)  # type: ignore[arg-type]
+        segments = max(1, n_keys // (grid[0] * grid[1] if grid else 1) - (0 if loop else 1))
+        frames_per_key = max(1, round(duration * fps / segments))
+    path = interpolation_video(
+        G, out, seeds=seeds, latents=keys, interp=interp, frames_per_key=frames_per_key, fps=fps,
+        grid=grid or (1, 1), loop=loop, psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx,
+        noise_mode=noise_mode, batch_size=batch_size, progress=None,
+    )  # fmt: skip
+    click.echo(f"wrote {path}")
+
+
+commands = [video]

@@ -1,0 +1,503 @@
+"""Projection: find the latent (and noise maps) that make a generator reproduce a given image.
+
+The optimiser is the StyleGAN2 paper's (Karras et al. 2020, §5 and Appendix D; REFERENCE §5.1), step for step:
+w starts at w_avg (the mean of 10,000 mapped z drawn with `RandomState(123)`), Gaussian noise of
+w_std * 0.05 * max(0, 1 - t/0.75)^2 is added to w each step, Adam (betas 0.9, 0.999) runs with a cosine
+ramp-down over the last 25% of steps and a linear ramp-up over the first 5%, the noise maps are optimised too with
+a 1e5-weighted regulariser (squared autocorrelations at every octave of an average-pool pyramid) and renormalised
+to zero mean and unit variance after each step, and the distance is LPIPS-VGG16 on images area-downsampled to 256.
+
+What the official projector lacks and this one adds: W+ (one w per layer), several targets in one call,
+conditional networks (w_avg over samples of the chosen class), an MSE loss, a start from given latents, and the
+optimised noise is *kept*: `ProjectionResult.noise` holds it and `render_projection` uses it.
+
+>>> from stylegan.testing import tiny_generator
+>>> G = tiny_generator()
+>>> from stylegan import generate
+>>> target = generate(G, seeds=[1]).images
+>>> res = project(G, target, steps=3, loss="mse", w_avg_samples=64, progress=False)
+>>> res.ws.shape, res.distances.shape
+(torch.Size([1, 6, 32]), torch.Size([1, 3]))
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .errors import StyleGANError
+from .images import to_uint8
+from .latents import class_labels
+from .networks import Generator
+
+Space = Literal["w", "w+"]
+Loss = Literal["lpips", "mse"]
+
+#: REFERENCE §5.1 defaults (ADA projector.py).
+INITIAL_LEARNING_RATE = 0.1
+INITIAL_NOISE_FACTOR = 0.05
+LR_RAMPDOWN_LENGTH = 0.25
+LR_RAMPUP_LENGTH = 0.05
+NOISE_RAMP_LENGTH = 0.75
+REGULARIZE_NOISE_WEIGHT = 1e5
+W_STATS_SEED = 123
+PERCEPTUAL_SIZE = 256
+
+
+@dataclass
+class ProjectionResult:
+    """What `project` found for N targets.
+
+    Attributes:
+        ws: final latents [N, num_ws, w_dim] (in W mode every layer holds the same w).
+        noise: per target, the optimised noise maps {buffer name: [H, W]} (names of G's `noise_const` buffers).
+        history: latents after every step [N, steps, num_ws, w_dim] (on the CPU), for videos.
+        distances: the distance (LPIPS or MSE) measured at every step [N, steps], before that step's update.
+        images: the final projections rendered with the optimised noise, uint8 [N, H, W, C].
+        targets: the preprocessed targets, uint8 [N, H, W, C].
+        space, loss: how it was optimised; perceptual: the perceptual network's record (name, file, sha256) or None.
+    """
+
+    ws: Tensor
+    noise: list[dict[str, Tensor]]
+    history: Tensor = field(repr=False)
+    distances: Tensor
+    images: np.ndarray = field(repr=False)
+    targets: np.ndarray = field(repr=False)
+    space: Space = "w"
+    loss: Loss = "lpips"
+    perceptual: dict[str, Any] | None = None
+
+    @property
+    def final_distances(self) -> list[float]:
+        """The last measured distance per target."""
+        return [float(d[-1]) if len(d) else float("nan") for d in self.distances]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Targets
+
+
+def preprocess_target(image: Any, resolution: int, channels: int = 3) -> np.ndarray:
+    """A PIL image (or path) -> uint8 [R, R, C]: RGB (L for 1-channel networks), centre square crop, LANCZOS resize.
+
+    >>> from PIL import Image
+    >>> preprocess_target(Image.new("RGB", (40, 20), "red"), 16).shape
+    (16, 16, 3)
+    """
+    from PIL import Image
+
+    if isinstance(image, str | os.PathLike):
+        path = Path(image)
+        if not path.is_file():
+            raise StyleGANError(f"{path}: no such target image")
+        try:
+            with Image.open(path) as im:
+                im.load()
+                image = im.copy()
+        except OSError as e:
+            raise StyleGANError(f"{path}: not an image ({e})") from None
+    if channels not in (1, 3):
+        raise StyleGANError(f"projection supports 1- or 3-channel networks, this one has {channels} channels")
+    image = image.convert("L" if channels == 1 else "RGB")
+    w, h = image.size
+    s = min(w, h)
+    image = image.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
+    image = image.resize((resolution, resolution), Image.LANCZOS)
+    arr = np.asarray(image, dtype=np.uint8)
+    return arr[:, :, None] if arr.ndim == 2 else arr
+
+
+def _targets_tensor(G: Generator, target: Any, device: torch.device) -> Tensor:
+    """Accept a path, a PIL image, a list of those, a uint8 array [H, W, C] / [N, H, W, C] or a float tensor
+    [N, C, H, W] in [0, 255] -> float [N, C, R, R] in [0, 255]."""
+    R, C = G.img_resolution, G.img_channels
+    if isinstance(target, Tensor):
+        t = target.to(device, torch.float32)
+        if t.ndim == 3:
+            t = t[None]
+    else:
+        items = target if isinstance(target, list | tuple) else [target]
+        if isinstance(target, np.ndarray):
+            items = list(target) if target.ndim == 4 else [target]
+        arrays = []
+        for item in items:
+            if isinstance(item, np.ndarray):
+                a = item if item.ndim == 3 else item[:, :, None]
+            else:
+                a = preprocess_target(item, R, C)
+            arrays.append(a)
+        t = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).to(device, torch.float32)
+    if t.ndim != 4 or tuple(t.shape[1:]) != (C, R, R):
+        raise StyleGANError(f"targets must be {C}x{R}x{R} images for this network, got shape {list(t.shape)}")
+    return t
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pieces of the optimiser
+
+
+@torch.no_grad()
+def w_statistics(
+    G: Generator, *, samples: int = 10000, class_idx: int | None = None, batch_size: int = 1000
+) -> tuple[Tensor, float]:
+    """w_avg [1, 1, w_dim] and the scalar w_std = sqrt(sum ||w - w_avg||^2 / samples) of `samples` mapped z drawn
+    with `RandomState(123)` (for a conditional network, all of class `class_idx`)."""
+    device = next(G.parameters()).device
+    z = torch.from_numpy(np.random.RandomState(W_STATS_SEED).randn(samples, G.z_dim)).to(device, torch.float32)
+    ws = []
+    for start in range(0, samples, batch_size):
+        zb = z[start : start + batch_size]
+        try:
+            c = class_labels(G.c_dim, class_idx, len(zb), device)
+        except ValueError as e:
+            raise StyleGANError(str(e)) from None
+        ws.append(G.mapping(zb, c)[:, :1, :])  # [B, 1, w_dim]
+    w = torch.cat(ws).to(torch.float64)
+    w_avg = w.mean(0, keepdim=True)
+    w_std = float(((w - w_avg).square().sum() / samples).sqrt())
+    return w_avg.to(torch.float32), w_std
+
+
+def noise_regularization(noise_maps: Sequence[Tensor]) -> Tensor:
+    """Sum over maps and pyramid octaves of the squared 1-pixel autocorrelations along x and y (REFERENCE §5.1 step 7).
+
+    Each map [H, W] is viewed at full size, then average-pooled by 2 until it is 8x8 or smaller. Zero on average for
+    independent white noise; large for a smooth or constant map.
+
+    >>> float(noise_regularization([torch.ones(16, 16)]))
+    4.0
+    """
+    reg = torch.zeros([], device=noise_maps[0].device if noise_maps else "cpu")
+    for n in noise_maps:
+        x = n[None, None]
+        while True:
+            reg = reg + (x * torch.roll(x, shifts=1, dims=3)).mean().square()
+            reg = reg + (x * torch.roll(x, shifts=1, dims=2)).mean().square()
+            if x.shape[2] <= 8:
+                break
+            x = F.avg_pool2d(x, kernel_size=2)
+    return reg
+
+
+def learning_rate(t: float, initial: float = INITIAL_LEARNING_RATE) -> float:
+    """The lr at progress t in [0, 1): cosine ramp-down over the last 25%, linear ramp-up over the first 5%."""
+    ramp = min(1.0, (1.0 - t) / LR_RAMPDOWN_LENGTH)
+    ramp = 0.5 - 0.5 * math.cos(ramp * math.pi)
+    return initial * ramp * min(1.0, t / LR_RAMPUP_LENGTH)
+
+
+def noise_buffer_names(G: Generator) -> list[str]:
+    """Names (relative to `G.synthesis`) of the per-layer `noise_const` buffers."""
+    return [name for name, _ in G.synthesis.named_buffers() if name.endswith("noise_const")]
+
+
+def synthesize_with_noise(G: Generator, ws: Tensor, noise: dict[str, Tensor] | None) -> Tensor:
+    """G.synthesis(ws, noise_mode='const') with the stored noise maps replaced by `noise` (G is not modified)."""
+    if not noise:
+        return G.synthesis(ws, noise_mode="const")
+    return torch.func.functional_call(G.synthesis, noise, (ws,), {"noise_mode": "const"}, strict=False)
+
+
+@torch.no_grad()
+def render_projection(G: Generator, ws: Tensor, noise: Sequence[dict[str, Tensor]] | None = None) -> np.ndarray:
+    """Render latents [N, num_ws, w_dim] with each one's optimised noise maps -> uint8 [N, H, W, C]."""
+    device = next(G.parameters()).device
+    out = []
+    for i in range(len(ws)):
+        maps = None if noise is None else {k: v.to(device) for k, v in noise[i].items()}
+        out.append(to_uint8(synthesize_with_noise(G, ws[i : i + 1].to(device), maps)))
+    return np.concatenate(out)
+
+
+def _downsample(img: Tensor) -> Tensor:
+    if img.shape[2] > PERCEPTUAL_SIZE:
+        img = F.interpolate(img, size=(PERCEPTUAL_SIZE, PERCEPTUAL_SIZE), mode="area")
+    return img
+
+
+def _perceptual_input(img_0_255: Tensor) -> Tensor:
+    img = _downsample(img_0_255)
+    return img.repeat(1, 3, 1, 1) if img.shape[1] == 1 else img
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The projector
+
+
+def project(
+    G: Generator,
+    target: Any,
+    *,
+    steps: int = 1000,
+    space: Space = "w",
+    seed: int = 303,
+    w_avg_samples: int = 10000,
+    loss: Loss = "lpips",
+    perceptual: Any = None,
+    init_ws: Tensor | None = None,
+    class_idx: int | None = None,
+    initial_learning_rate: float = INITIAL_LEARNING_RATE,
+    regularize_noise_weight: float = REGULARIZE_NOISE_WEIGHT,
+    progress: bool = True,
+) -> ProjectionResult:
+    """Project target image(s) into G's latent space (REFERENCE §5.1, plus W+, batches, classes, kept noise).
+
+    Args:
+        G: the generator (its weights are not changed; its `noise_const` buffers are left as they were).
+        target: a path, PIL image, uint8 [H, W, C] / [N, H, W, C] array, list of those, or float [N, C, R, R] in
+            [0, 255]. Paths and PIL images are preprocessed by `preprocess_target`.
+        steps: optimisation steps (0 returns the starting point).
+        space: "w" (one w shared by all layers, the paper) or "w+" (one w per layer).
+        seed: seeds the re-drawn noise maps and the latent noise.
+        w_avg_samples: number of z mapped to estimate w_avg and w_std.
+        loss: "lpips" (the perceptual network's squared embedding distance) or "mse" (mean squared error on
+            [-1, 1] pixels).
+        perceptual: a loaded perceptual network (see `stylegan.metrics.perceptual.load_perceptual`), a source name
+            "auto" | "nvidia" | "offline", or None = "auto". Ignored for loss "mse".
+        init_ws: start here instead of w_avg: [N or 1, num_ws, w_dim] (W mode takes the mean over layers).
+        class_idx: the class of a conditional network (w_avg is then averaged over samples of that class).
+        progress: show a progress bar with the current distance.
+
+    Returns:
+        A `ProjectionResult`. Each target is optimised on its own (own latent, own noise maps); the targets share
+        w_avg/w_std and the perceptual network.
+    """
+    if space not in ("w", "w+"):
+        raise StyleGANError(f"space must be 'w' or 'w+', got {space!r}")
+    if loss not in ("lpips", "mse"):
+        raise StyleGANError(f"loss must be 'lpips' or 'mse', got {loss!r}")
+    if steps < 0:
+        raise StyleGANError(f"steps must be >= 0, got {steps}")
+    if w_avg_samples < 1:
+        raise StyleGANError(f"w_avg_samples must be >= 1, got {w_avg_samples}")
+    device = next(G.parameters()).device
+    targets = _targets_tensor(G, target, device)
+    n = len(targets)
+
+    net = None
+    info = None
+    if loss == "lpips":
+        net = perceptual
+        if net is None or isinstance(net, str):
+            from .metrics.perceptual import load_perceptual
+
+            net = load_perceptual(net or "auto", device=device)  # type: ignore[arg-type]
+        min_size = getattr(net, "min_size", 0)
+        if min(G.img_resolution, PERCEPTUAL_SIZE) < min_size:
+            raise StyleGANError(
+                f"the perceptual network {net.info.name} needs images of at least {min_size}x{min_size}; this network "
+                f"makes {G.img_resolution}x{G.img_resolution}: use --loss mse"
+            )
+        info_obj = getattr(net, "info", None)
+        info = info_obj.to_dict() if hasattr(info_obj, "to_dict") else {"name": type(net).__name__}
+
+    w_avg, w_std = w_statistics(G, samples=w_avg_samples, class_idx=class_idx)
+    if init_ws is not None:
+        init_ws = init_ws.to(device, torch.float32)
+        if init_ws.ndim == 2:
+            init_ws = init_ws[:, None]
+        if init_ws.ndim != 3 or init_ws.shape[0] not in (1, n) or init_ws.shape[1] not in (1, G.num_ws) or (
+            init_ws.shape[2] != G.w_dim
+        ):
+            raise StyleGANError(
+                f"init_ws must have shape [1 or {n}, {G.num_ws}, {G.w_dim}], got {list(init_ws.shape)}"
+            )
+
+    names = noise_buffer_names(G)
+    buffers = dict(G.synthesis.named_buffers())
+    saved_flags = [p.requires_grad for p in G.parameters()]
+    G.requires_grad_(False)
+    from .generation import progress_bar
+
+    bar = progress_bar(steps * n, progress, "projecting", unit="step")
+    all_ws, all_hist, all_dist, all_noise = [], [], [], []
+    try:
+        for i in range(n):
+            gen = torch.Generator(device=device).manual_seed(seed + i)
+            if init_ws is not None:
+                start = init_ws[i if init_ws.shape[0] > 1 else 0][None]
+                start = start.mean(1, keepdim=True) if space == "w" else start.expand(1, G.num_ws, G.w_dim)
+            else:
+                start = w_avg if space == "w" else w_avg.repeat(1, G.num_ws, 1)
+            ws_i, hist, dist, noise = _optimize_one(
+                G, targets[i : i + 1], start.clone(), w_std, names, buffers, gen, steps=steps, net=net, loss=loss,
+                initial_learning_rate=initial_learning_rate, regularize_noise_weight=regularize_noise_weight,
+                bar=bar, label=f"{i + 1}/{n}" if n > 1 else "",
+            )  # fmt: skip
+            all_ws.append(ws_i)
+            all_hist.append(hist)
+            all_dist.append(dist)
+            all_noise.append(noise)
+    finally:
+        bar.close()
+        for p, flag in zip(G.parameters(), saved_flags):
+            p.requires_grad_(flag)
+
+    ws = torch.cat(all_ws)
+    images = render_projection(G, ws, all_noise)
+    return ProjectionResult(
+        ws=ws.cpu(), noise=all_noise, history=torch.stack(all_hist), distances=torch.stack(all_dist),
+        images=images, targets=targets.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy(),
+        space=space, loss=loss, perceptual=info,
+    )  # fmt: skip
+
+
+def _optimize_one(
+    G: Generator,
+    target: Tensor,
+    w_start: Tensor,
+    w_std: float,
+    names: list[str],
+    buffers: dict[str, Tensor],
+    gen: torch.Generator,
+    *,
+    steps: int,
+    net: Any,
+    loss: Loss,
+    initial_learning_rate: float,
+    regularize_noise_weight: float,
+    bar: Any,
+    label: str,
+) -> tuple[Tensor, Tensor, Tensor, dict[str, Tensor]]:
+    """Optimise one target. Returns final ws [1, num_ws, w_dim], history [steps, num_ws, w_dim] (CPU),
+    distances [steps] (CPU) and the noise maps {name: [H, W]} (CPU)."""
+    device = target.device
+    num_ws = G.num_ws
+    if loss == "lpips":
+        with torch.no_grad():
+            target_features = net(_perceptual_input(target), resize_images=False, return_lpips=True)
+    else:
+        target_scaled = target / 127.5 - 1
+
+    w_opt = w_start.detach().clone().requires_grad_(True)  # [1, 1 or num_ws, w_dim]
+    noise = {
+        name: torch.randn(buffers[name].shape, generator=gen, device=device).requires_grad_(True) for name in names
+    }
+    optimizer = torch.optim.Adam([w_opt, *noise.values()], betas=(0.9, 0.999), lr=initial_learning_rate)
+    history = torch.zeros(steps, num_ws, G.w_dim)
+    distances = torch.zeros(steps)
+
+    for step in range(steps):
+        t = step / steps
+        w_noise_scale = w_std * INITIAL_NOISE_FACTOR * max(0.0, 1.0 - t / NOISE_RAMP_LENGTH) ** 2
+        lr = learning_rate(t, initial_learning_rate)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+
+        w_noise = torch.randn(w_opt.shape, generator=gen, device=device) * w_noise_scale
+        ws = (w_opt + w_noise).expand(1, num_ws, G.w_dim)
+        img = synthesize_with_noise(G, ws, noise)
+        if loss == "lpips":
+            img_0_255 = (img + 1) * (255 / 2)
+            features = net(_perceptual_input(img_0_255), resize_images=False, return_lpips=True)
+            dist = (target_features - features).square().sum()
+        else:
+            dist = (img - target_scaled).square().mean()
+        reg = noise_regularization(list(noise.values()))
+        total = dist + regularize_noise_weight * reg
+
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+
+        dist_value = float(dist.detach())
+        with torch.no_grad():
+            history[step] = w_opt.detach()[0].expand(num_ws, G.w_dim).cpu()
+            distances[step] = dist_value
+            for buf in noise.values():  # renormalise: zero mean, unit RMS
+                buf -= buf.mean()
+                buf *= buf.square().mean().rsqrt()
+        bar.update(1)
+        if hasattr(bar, "set_postfix_str"):
+            bar.set_postfix_str(f"{label + ' ' if label else ''}dist {dist_value:.4f}", refresh=False)
+
+    final = w_opt.detach().expand(1, num_ws, G.w_dim).clone()
+    return final, history, distances, {k: v.detach().cpu() for k, v in noise.items()}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Writing results
+
+
+def save_projection(
+    result: ProjectionResult,
+    index: int,
+    outdir: str | os.PathLike[str],
+    *,
+    G: Generator | None = None,
+    video: bool = False,
+    fps: float = 10.0,
+    metadata: dict[str, Any] | None = None,
+) -> list[Path]:
+    """Write one target's results to `outdir`: projected_w.npz (key `w`, [1, num_ws, w_dim]), projected_noise.npz
+    (one array per noise buffer), target.png, proj.png, projection.json, and with `video=True` proj.mp4
+    (target | projection per step, rendered with the final noise maps; needs G)."""
+    import json
+
+    from .images import atomic_write_bytes, save_image
+
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    paths.append(_save_npz(outdir / "projected_w.npz", w=result.ws[index : index + 1].numpy()))
+    paths.append(_save_npz(outdir / "projected_noise.npz", **{k: v.numpy() for k, v in result.noise[index].items()}))
+    paths.append(save_image(result.targets[index], outdir / "target.png"))
+    paths.append(save_image(result.images[index], outdir / "proj.png"))
+    if video:
+        if G is None:
+            raise StyleGANError("writing proj.mp4 needs the generator")
+        paths.append(_write_progress_video(G, result, index, outdir / "proj.mp4", fps))
+    dists = result.distances[index].tolist()
+    record = {
+        "space": result.space, "loss": result.loss, "perceptual": result.perceptual, "steps": len(dists),
+        "final_distance": dists[-1] if dists else None, "distances": dists, **(metadata or {}),
+    }  # fmt: skip
+    atomic_write_bytes(outdir / "projection.json", (json.dumps(record, indent=2) + "\n").encode())
+    paths.append(outdir / "projection.json")
+    return paths
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> Path:
+    import io
+
+    from .images import atomic_write_bytes
+
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def _write_progress_video(G: Generator, result: ProjectionResult, index: int, path: Path, fps: float) -> Path:
+    """proj.mp4: target | projection for every step (NVIDIA's layout, 10 fps)."""
+    try:
+        from .video import write_video
+    except ImportError as e:  # pragma: no cover - depends on the optional extra
+        raise StyleGANError(f"writing proj.mp4 needs the video extra: pip install 'stylegan[video]' ({e})") from None
+    target = result.targets[index]
+    history = result.history[index]
+    noise = [result.noise[index]]
+
+    def frames() -> Any:
+        for ws in history:
+            img = render_projection(G, ws[None], noise)[0]
+            frame = np.concatenate([target, img], axis=1)
+            yield np.repeat(frame, 3, axis=2) if frame.shape[2] == 1 else frame
+
+    return write_video(path, frames(), fps=fps, total=len(history), progress=False)
+
+
+__all__ = [
+    "ProjectionResult", "noise_regularization", "preprocess_target", "project", "render_projection",
+    "save_projection", "synthesize_with_noise", "w_statistics",
+]

@@ -1,0 +1,107 @@
+"""Latent operations: style swap, fusion, variations, latent sources; and their CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import stylegan
+from stylegan.cli.main import cli
+from stylegan.editing.latent_ops import fuse, parse_layers, resolve_latent, swap_styles, variations
+from stylegan.errors import StyleGANError
+from stylegan.generation import seeds_to_ws
+from stylegan.testing import tiny_generator
+
+
+@pytest.fixture(scope="module")
+def G() -> stylegan.Generator:
+    return tiny_generator(seed=3)
+
+
+@pytest.fixture(scope="module")
+def net_file(tmp_path_factory: pytest.TempPathFactory, G: stylegan.Generator) -> Path:
+    path = tmp_path_factory.mktemp("net") / "tiny.safetensors"
+    stylegan.save(path, G_ema=G)
+    return path
+
+
+@pytest.mark.parametrize("layers", ["1-3", "coarse", "fine", "0,5"])
+def test_swap_changes_only_those_layers(layers: str) -> None:
+    ws, tpl = torch.randn(3, 6, 8), torch.randn(1, 6, 8)
+    idx = parse_layers(layers, 6)
+    out = swap_styles(ws, tpl, idx)
+    for i in range(6):
+        expected = tpl[0, i].expand(3, -1) if i in idx else ws[:, i]
+        assert torch.equal(out[:, i], expected), i
+    assert torch.equal(ws, ws.clone())  # the input is not modified
+
+
+def test_swap_errors() -> None:
+    with pytest.raises(StyleGANError, match="out of range"):
+        parse_layers("5-8", 6)
+    with pytest.raises(StyleGANError, match="template"):
+        swap_styles(torch.zeros(3, 6, 8), torch.zeros(2, 6, 8), [0])
+
+
+def test_fuse_identity_and_weights() -> None:
+    a, b = torch.randn(1, 6, 8), torch.randn(1, 6, 8)
+    assert torch.equal(fuse([a, a]), a)
+    assert torch.equal(fuse([a, a.clone(), a.clone()], [0.2, 0.3, 0.5]), a)
+    assert torch.allclose(fuse([a, b]), (a + b) / 2, atol=1e-6)
+    assert torch.allclose(fuse([a, b], [3, 1]), 0.75 * a + 0.25 * b, atol=1e-6)
+    with pytest.raises(StyleGANError, match="sum to zero"):
+        fuse([a, b], [1, -1])
+    with pytest.raises(StyleGANError, match="equal shapes"):
+        fuse([a, torch.zeros(1, 5, 8)])
+
+
+def test_variations_keep_other_layers(G: stylegan.Generator) -> None:
+    ws = seeds_to_ws(G, [42])
+    out = variations(G, ws, 4, layers=[0, 1], seed=1)
+    assert out.shape == (4, G.num_ws, G.w_dim)
+    assert torch.equal(out[:, 2:], ws[:, 2:].expand(4, -1, -1))
+    assert not torch.equal(out[0, 0], out[1, 0])
+    half = variations(G, ws, 4, layers=[0, 1], seed=1, strength=0.5)
+    assert torch.allclose(half[:, :2], (out[:, :2] + ws[:, :2]) / 2, atol=1e-6)
+
+
+def test_resolve_latent_sources(G: stylegan.Generator, tmp_path: Path) -> None:
+    ws = resolve_latent(G, "seed:1-2")
+    assert torch.equal(ws, seeds_to_ws(G, [1, 2]))
+    np.savez(tmp_path / "p.npz", w=ws.numpy())  # projected_w.npz
+    assert torch.equal(resolve_latent(G, tmp_path / "p.npz"), ws)
+    np.save(tmp_path / "w.npy", ws[0, 0].numpy())  # a single W vector: broadcast to every layer
+    assert torch.equal(resolve_latent(G, tmp_path / "w.npy")[0], ws[0, 0].expand(G.num_ws, -1))
+    np.savez(tmp_path / "bad.npz", w=np.zeros((1, 3, G.w_dim)))
+    with pytest.raises(StyleGANError, match="does not fit"):
+        resolve_latent(G, tmp_path / "bad.npz")
+    with pytest.raises(StyleGANError, match="no such"):
+        resolve_latent(G, tmp_path / "missing.npz")
+
+
+def test_latent_cli(net_file: Path, tmp_path: Path, G: stylegan.Generator) -> None:
+    run = CliRunner().invoke
+    res = run(cli, ["latent", "swap", "--network", str(net_file), "--latent", "seed:1", "--template", "seed:2",
+                    "--layers", "1-2", "--outdir", str(tmp_path)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    swapped = np.load(tmp_path / "swap.npz")["w"]
+    expected = swap_styles(seeds_to_ws(G, [1]), seeds_to_ws(G, [2]), [1, 2]).numpy()
+    np.testing.assert_array_equal(swapped, expected)
+    assert (tmp_path / "swap.png").is_file()
+
+    res = run(cli, ["latent", "fuse", "--network", str(net_file), "--latents",
+                    f"{tmp_path / 'swap.npz'},{tmp_path / 'swap.npz'}", "--outdir", str(tmp_path)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    np.testing.assert_array_equal(np.load(tmp_path / "fuse.npz")["w"], swapped)
+
+    res = run(cli, ["latent", "variations", "--network", str(net_file), "--latent", str(tmp_path / "fuse.npz"),
+                    "-n", "3", "--outdir", str(tmp_path)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    var = np.load(tmp_path / "var.npz")["w"]
+    assert var.shape == (3, G.num_ws, G.w_dim)
+    np.testing.assert_array_equal(var[:, 1:], np.broadcast_to(swapped[:, 1:], var[:, 1:].shape))
+    assert sorted(p.name for p in tmp_path.glob("var*.png")) == ["var00.png", "var01.png", "var02.png"]
