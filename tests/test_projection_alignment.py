@@ -62,3 +62,79 @@ def test_astronaut_with_dlib() -> None:
     assert out.image.shape == (256, 256, 3)
     np.testing.assert_allclose(want_l, [0.389 * 256, 0.472 * 256], atol=6)
     np.testing.assert_allclose(want_r, [0.611 * 256, 0.472 * 256], atol=6)
+    lm2 = detect_landmarks(out.image)  # the eyes found again in the aligned face sit where FFHQ puts them
+    np.testing.assert_allclose(lm2[36:42].mean(0), want_l, atol=3)
+    np.testing.assert_allclose(lm2[42:48].mean(0), want_r, atol=3)
+
+
+def test_cli_align_blank_image_is_a_clear_error(tmp_path) -> None:  # noqa: ANN001
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from stylegan.cli.main import cli
+
+    Image.new("RGB", (64, 64), "gray").save(tmp_path / "blank.png")
+    res = CliRunner().invoke(cli, ["align", "--input", str(tmp_path / "blank.png"), "--outdir", str(tmp_path / "o")])
+    assert isinstance(res.exception, StyleGANError)
+    assert "no face" in str(res.exception) or "dlib" in str(res.exception)
+
+
+def test_paste_back_restores_the_photo() -> None:
+    from stylegan.alignment import paste_face
+
+    rng = np.random.default_rng(0)
+    photo = np.kron(rng.integers(0, 255, (5, 5, 3)), np.ones((40, 40, 1))).astype(np.uint8)  # 200x200, 40px blocks
+    lm = _landmarks((80.0, 90.0), (120.0, 90.0), 135.0)
+    out = align_face(photo, lm, size=256, transform_size=256)
+    back = paste_face(np.zeros_like(photo), out.image, out.quad, feather=0.05)
+    inner = (slice(70, 130), slice(70, 130))  # well inside the face square
+    err = np.abs(back[inner].astype(int) - photo[inner].astype(int))
+    assert err.mean() < 3 and np.median(err) == 0  # only the block edges blur
+    assert back[0:5, 0:5].max() == 0  # outside the quad the photo is untouched
+
+
+def test_cli_align_and_paste_astronaut(tmp_path) -> None:  # noqa: ANN001
+    pytest.importorskip("dlib")
+    skdata = pytest.importorskip("skimage.data")
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from stylegan.cli.main import cli
+
+    Image.fromarray(skdata.astronaut()).save(tmp_path / "astronaut.png")
+    res = CliRunner().invoke(cli, ["align", "--input", str(tmp_path / "astronaut.png"), "--size", "128",
+                                   "--outdir", str(tmp_path / "aligned")])  # fmt: skip
+    if isinstance(res.exception, StyleGANError) and "face-recognition-models" in str(res.exception):
+        pytest.skip(str(res.exception))
+    assert res.exit_code == 0, res.output
+    assert np.asarray(Image.open(tmp_path / "aligned" / "astronaut.png")).shape == (128, 128, 3)
+    aligned = tmp_path / "aligned"
+    res = CliRunner().invoke(cli, ["paste", "--face", str(aligned / "astronaut.png"), "--info",
+                                   str(aligned / "astronaut.json"), "--output", str(tmp_path / "p.png")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    back = np.asarray(Image.open(tmp_path / "p.png")).astype(int)
+    orig = skdata.astronaut().astype(int)
+    assert back.shape == orig.shape and np.abs(back - orig).mean() < 2  # pasting the unedited face changes little
+
+
+def test_cli_project_align_astronaut(tmp_path) -> None:  # noqa: ANN001
+    pytest.importorskip("dlib")
+    skdata = pytest.importorskip("skimage.data")
+    import json
+
+    from click.testing import CliRunner
+    from PIL import Image
+
+    import stylegan
+    from stylegan.cli.main import cli
+    from stylegan.testing import tiny_generator
+
+    net = stylegan.save(tmp_path / "g.safetensors", G_ema=tiny_generator(img_resolution=32))
+    Image.fromarray(skdata.astronaut()).save(tmp_path / "astronaut.png")
+    res = CliRunner().invoke(cli, ["project", "--network", str(net), "--target", str(tmp_path / "astronaut.png"),
+                                   "--align", "--steps", "1", "--loss", "mse", "--w-avg-samples", "10",
+                                   "--device", "cpu", "--outdir", str(tmp_path / "o")])  # fmt: skip
+    if isinstance(res.exception, StyleGANError) and "face-recognition-models" in str(res.exception):
+        pytest.skip(str(res.exception))
+    assert res.exit_code == 0, res.output
+    assert len(json.loads((tmp_path / "o" / "projection.json").read_text())["align_quad"]) == 4

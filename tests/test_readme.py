@@ -1,12 +1,14 @@
 """The README's examples run as written, so they never rot.
 
-Every ```python block is executed, and every line of a ```bash block that starts with `stylegan ` is run as a
-real command, in a temporary folder holding the files the examples name: `ffhq.pkl` is a tiny network written
-in NVIDIA's pickle layout (32 px, 8 style layers). Lines marked `# no-test` (installs, URLs) are skipped.
+Every ```python block is executed, and the lines of ```bash blocks that start with `stylegan ` are run in order as
+real commands (later ones use what earlier ones wrote), in a temporary folder holding the files the examples
+name: `ffhq.pkl` is a tiny network written in NVIDIA's pickle layout (32 px, 8 style layers) and `photos/` a few
+random JPEGs. Lines marked `# no-test` (installs, long runs, URLs) are skipped.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shlex
@@ -14,7 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from stylegan.testing import tiny_discriminator, tiny_generator, write_nvidia_pickle
 
@@ -31,11 +35,22 @@ def _commands() -> list[str]:
     return [line for line in lines if line.startswith("stylegan ") and "# no-test" not in line]
 
 
+def _glob_one(pattern: str, cwd: Path) -> str:
+    matches = sorted(glob.glob(pattern, root_dir=cwd))
+    assert len(matches) == 1, f"{pattern} matched {matches}"
+    return matches[0]
+
+
 @pytest.fixture()
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     res = 32  # 8 style layers, so the README's `--styles 0-6` is valid
     write_nvidia_pickle(tmp_path / "ffhq.pkl", G_ema=tiny_generator(seed=1, img_resolution=res),
                         G=tiny_generator(seed=2, img_resolution=res), D=tiny_discriminator(seed=3, img_resolution=res))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(8):  # a few "photos" of odd sizes for the dataset example
+        rgb = (np.random.RandomState(i).rand(40 + i, 48, 3) * 255).astype(np.uint8)
+        Image.fromarray(rgb).save(photos / f"photo{i}.jpg")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -45,12 +60,13 @@ def test_readme_has_examples() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command", _commands())
-def test_readme_command(command: str, workdir: Path) -> None:
-    args = shlex.split(command.split("#")[0])[1:]
-    p = subprocess.run([sys.executable, "-m", "stylegan", *args], capture_output=True, text=True, cwd=workdir,
-                       env={**os.environ, "PYTHONWARNINGS": "ignore"})  # fmt: skip
-    assert p.returncode == 0, f"{command}\n{p.stdout}\n{p.stderr}"
+def test_readme_commands(workdir: Path) -> None:
+    for command in _commands():
+        args = shlex.split(command.split("#")[0])[1:]
+        args = [_glob_one(a, workdir) if "*" in a else a for a in args]  # as the shell would
+        p = subprocess.run([sys.executable, "-m", "stylegan", *args], capture_output=True, text=True, cwd=workdir,
+                           env={**os.environ, "PYTHONWARNINGS": "ignore"})  # fmt: skip
+        assert p.returncode == 0, f"{command}\n{p.stdout}\n{p.stderr}"
 
 
 @pytest.mark.parametrize("index", range(len(_blocks("python"))))

@@ -126,6 +126,28 @@ def canonical_eyes(landmarks: np.ndarray, size: int) -> tuple[np.ndarray, np.nda
     return out[0], out[1]
 
 
+def paste_face(photo: np.ndarray, face: np.ndarray, quad: np.ndarray, *, feather: float = 0.1) -> np.ndarray:
+    """Put an (edited) aligned face [S, S, 3] back into the photo [H, W, 3] it was cut from (`AlignedFace.quad`),
+    blended with a mask that is 1 inside and fades linearly to 0 over the outer `feather` fraction of the square."""
+    from PIL import Image
+
+    photo = np.asarray(photo, dtype=np.uint8)
+    face = np.asarray(face, dtype=np.uint8)
+    s = face.shape[0]
+    quad = np.asarray(quad, dtype=np.float64)
+    origin, ex, ey = quad[0], quad[3] - quad[0], quad[1] - quad[0]
+    inv = np.linalg.inv(np.stack([ex, ey], axis=1)) * s  # photo (x, y) - origin -> face pixels (u*S, v*S)
+    # PIL maps continuous coordinates (pixel centres at +0.5); `align_face` sampled the quad + 0.5 the same way.
+    shift = -inv @ (origin + 0.5)
+    data = (inv[0, 0], inv[0, 1], shift[0], inv[1, 0], inv[1, 1], shift[1])
+    size = (photo.shape[1], photo.shape[0])
+    warped = np.float32(Image.fromarray(face).transform(size, Image.AFFINE, data, Image.BILINEAR))
+    ramp = np.clip(np.minimum(np.arange(s) + 0.5, s - np.arange(s) - 0.5) / max(feather * s, 1e-6), 0, 1)
+    mask_img = Image.fromarray(np.uint8(np.minimum(ramp[:, None], ramp[None, :]) * 255), "L")
+    mask = np.float32(mask_img.transform(size, Image.AFFINE, data, Image.BILINEAR))[:, :, None] / 255
+    return np.uint8(np.clip(np.rint(photo * (1 - mask) + warped * mask), 0, 255))
+
+
 def landmark_model_path() -> Path:
     """`shape_predictor_68_face_landmarks.dat` inside an installed face-recognition-models (not imported)."""
     import importlib.util
@@ -174,4 +196,6 @@ def load_rgb(path: str | os.PathLike[str]) -> np.ndarray:
         raise StyleGANError(f"{path}: cannot read the image ({e})") from None
 
 
-__all__ = ["AlignedFace", "align_face", "canonical_eyes", "detect_landmarks", "ffhq_quad", "landmark_model_path"]
+__all__ = [
+    "AlignedFace", "align_face", "canonical_eyes", "detect_landmarks", "ffhq_quad", "landmark_model_path", "paste_face",
+]

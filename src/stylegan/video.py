@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,7 +19,6 @@ from torch import Tensor
 from .errors import StyleGANError
 from .images import make_grid
 
-Interp = Literal["lerp-w", "slerp-z", "cubic-w"]
 INTERPOLATIONS: tuple[str, ...] = ("lerp-w", "slerp-z", "cubic-w")
 VIDEO_SUFFIXES = (".mp4", ".gif")
 

@@ -48,6 +48,9 @@ def _subfolder_names(targets: list[Path]) -> list[str]:
     "--init", "init", metavar="encoder:PATH", default=None,
     help="Start from a trained encoder's prediction (encoder.safetensors or its folder); --steps 0 = encoder only.",
 )  # fmt: skip
+@click.option("--align/--no-align", "align_faces", default=False, show_default=True,
+              help="FFHQ-align each target's face first (dlib; see `stylegan align`).")  # fmt: skip
+@click.option("--face-index", type=click.IntRange(min=0), default=None, help="With --align: which face (0 = largest).")
 @click.option("--w-avg-samples", type=click.IntRange(min=1), default=10000, show_default=True)
 @click.option("--save-video/--no-save-video", default=False, show_default=True,
               help="Write proj.mp4: target | projection at every step.")  # fmt: skip
@@ -64,6 +67,8 @@ def project(
     perceptual: str,
     vgg16_file: Path | None,
     init: str | None,
+    align_faces: bool,
+    face_index: int | None,
     w_avg_samples: int,
     save_video: bool,
     device: str,
@@ -88,7 +93,14 @@ def project(
         if not t.is_file():
             raise StyleGANError(f"--target {t}: no such file")
     G = load_network_for_cli(network, device)
-    images = [preprocess_target(t, G.img_resolution, G.img_channels) for t in targets]
+    quads: list[list[list[float]] | None] = [None] * len(targets)
+    if align_faces:
+        images = []
+        for k, t in enumerate(targets):
+            face, quads[k] = _aligned_target(t, G.img_resolution, face_index)
+            images.append(preprocess_target(face, G.img_resolution, G.img_channels))
+    else:
+        images = [preprocess_target(t, G.img_resolution, G.img_channels) for t in targets]
 
     net = None
     if loss == "lpips":
@@ -111,12 +123,27 @@ def project(
     dirs = [outdir] if len(targets) == 1 else [outdir / name for name in _subfolder_names(list(targets))]
     for i, (t, d) in enumerate(zip(targets, dirs)):
         meta = {"network": network, "target": str(t), "seed": seed, "class": class_idx, "w_avg_samples": w_avg_samples,
-                "init": init}  # fmt: skip
+                "init": init, "align_quad": quads[i]}  # fmt: skip
         save_projection(result, i, d, G=G, video=save_video, metadata=meta)
         if steps:
             click.echo(f"{t.name}: {loss} distance {result.final_distances[i]:.4f} after {steps} steps -> {d}/")
         else:
             click.echo(f"{t.name}: starting point written (--steps 0) -> {d}/")
+
+
+def _aligned_target(path: Path, size: int, face_index: int | None):  # noqa: ANN202 - (PIL image, quad)
+    """The FFHQ-aligned face of a photo as a PIL image of size x size, and its quad in the photo."""
+    from PIL import Image
+
+    from ..alignment import align_face, detect_landmarks, load_rgb
+
+    img = load_rgb(path)
+    try:
+        out = align_face(img, detect_landmarks(img, face_index=face_index), size=size,
+                         transform_size=max(size, min(4096, 4 * size)))  # fmt: skip
+    except StyleGANError as e:
+        raise StyleGANError(f"{path}: {e}") from None
+    return Image.fromarray(out.image), out.quad.tolist()
 
 
 def _encoder_init(spec: str, G, images):  # noqa: ANN001, ANN202 - numpy/Generator kept out of the import path
@@ -176,4 +203,81 @@ def encoder_train(
     click.echo(f"encoder: {len(losses)} steps{last} -> {outdir / ENCODER_FILE}")
 
 
-commands = [project, encoder]
+@click.command()
+@click.option("--input", "inputs", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
+              help="A photo or a folder of photos (repeatable).")  # fmt: skip
+@click.option("--size", type=click.IntRange(min=16), default=1024, show_default=True, help="Output side in pixels.")
+@click.option("--face-index", type=click.IntRange(min=0), default=None,
+              help="Which face when there are several (0 = the largest); default: the largest.")  # fmt: skip
+@click.option("--outdir", type=click.Path(file_okay=False, path_type=Path), required=True, help="Where to write.")
+def align(inputs: tuple[Path, ...], size: int, face_index: int | None, outdir: Path) -> None:
+    """FFHQ-align faces (dlib 68 landmarks; needs `pip install dlib-bin face-recognition-models`).
+
+    Writes NAME.png and NAME.json (the landmarks and the crop quad in the photo's pixels, for pasting back).
+
+    \b
+    Example:
+      stylegan align --input photos/ --size 1024 --outdir aligned
+    """
+    import json
+
+    from ..alignment import align_face, detect_landmarks, load_rgb
+    from ..images import atomic_write_bytes, save_image
+
+    suffixes = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
+    files: list[Path] = []
+    for p in inputs:
+        files += sorted(f for f in p.iterdir() if f.suffix.lower() in suffixes) if p.is_dir() else [p]
+    if not files:
+        raise StyleGANError("--input: no images found")
+    for f in files:
+        img = load_rgb(f)
+        try:
+            lm = detect_landmarks(img, face_index=face_index)
+        except StyleGANError as e:
+            raise StyleGANError(f"{f}: {e}") from None
+        out = align_face(img, lm, size=size)
+        save_image(out.image, outdir / f"{f.stem}.png")
+        record = {"source": str(f), "size": size, "quad": out.quad.tolist(), "landmarks": lm.tolist()}
+        atomic_write_bytes(outdir / f"{f.stem}.json", (json.dumps(record) + "\n").encode())
+        click.echo(f"{f.name} -> {outdir / (f.stem + '.png')}")
+
+
+@click.command()
+@click.option("--photo", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The original photo (default: the source recorded in --info).")  # fmt: skip
+@click.option("--face", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="The (edited) aligned face, any size.")  # fmt: skip
+@click.option("--info", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="The NAME.json that `stylegan align` wrote beside the aligned face.")  # fmt: skip
+@click.option("--feather", type=click.FloatRange(0, 0.5), default=0.1, show_default=True,
+              help="Width of the blend at the face square's border, as a fraction of its side.")  # fmt: skip
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Image to write.")
+def paste(photo: Path | None, face: Path, info: Path, feather: float, output: Path) -> None:
+    """Put an edited aligned face back into the original photo, with a feathered mask.
+
+    \b
+    Example:
+      stylegan paste --face edited.png --info aligned/me.json --output me_edited.jpg
+    """
+    import json
+
+    import numpy as np
+
+    from ..alignment import load_rgb, paste_face
+    from ..images import save_image
+
+    try:
+        record = json.loads(info.read_text())
+        quad = np.asarray(record["quad"], dtype=np.float64)
+    except (ValueError, KeyError) as e:
+        raise StyleGANError(f"{info}: not an alignment record from `stylegan align` ({e})") from None
+    photo = photo or Path(record.get("source", ""))
+    if not photo.is_file():
+        raise StyleGANError(f"the original photo {photo} is missing: pass --photo")
+    out = paste_face(load_rgb(photo), load_rgb(face), quad, feather=feather)
+    save_image(out, output)
+    click.echo(f"wrote {output}")
+
+
+commands = [project, encoder, align, paste]

@@ -1,5 +1,6 @@
-"""Real images into the latent space and back out: projection (and, later, the encoder, alignment, editing).
+"""Latent editing: semantic directions (`directions`) and operations on latents (`latent_ops`).
 
-Submodules are imported explicitly (`from stylegan.editing.projection import project`) so that importing one tool
-never pulls in another's optional dependencies.
+Submodules are imported explicitly (`from stylegan.editing.directions import ...`) so that importing one tool never
+pulls in another's optional dependencies. Projection, the encoder and face alignment live in `stylegan.projection`,
+`stylegan.encoder` and `stylegan.alignment`.
 """
