@@ -208,6 +208,23 @@ def synthesize_with_noise(G: Generator, ws: Tensor, noise: dict[str, Tensor] | N
     return torch.func.functional_call(G.synthesis, noise, (ws,), {"noise_mode": "const"}, strict=False)
 
 
+def load_noise_maps(path: str | os.PathLike[str], G: Generator) -> dict[str, Tensor]:
+    """Read a projected_noise.npz (keys = the synthesis network's noise buffer names) and check it fits G."""
+    path = Path(path)
+    if not path.is_file():
+        raise StyleGANError(f"{path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            maps = {k: torch.from_numpy(np.asarray(data[k], dtype=np.float32)) for k in data.files}
+    except (OSError, ValueError) as e:
+        raise StyleGANError(f"{path}: not a noise-map file ({e})") from None
+    buffers = dict(G.synthesis.named_buffers())
+    for k, v in maps.items():
+        if k not in buffers or buffers[k].shape != v.shape:
+            raise StyleGANError(f"{path}: noise map {k!r} {list(v.shape)} does not fit this network")
+    return maps
+
+
 @torch.no_grad()
 def render_projection(G: Generator, ws: Tensor, noise: Sequence[dict[str, Tensor]] | None = None) -> np.ndarray:
     """Render latents [N, num_ws, w_dim] with each one's optimised noise maps -> uint8 [N, H, W, C]."""

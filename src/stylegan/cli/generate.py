@@ -41,6 +41,10 @@ outdir_option = click.option(
     "--projected-w", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Render saved latents (projected_w.npz, key 'w') instead of seeds.",
 )  # fmt: skip
+@click.option(
+    "--projected-noise", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="With --projected-w: the optimised noise maps (projected_noise.npz) that `stylegan project` kept.",
+)  # fmt: skip
 @trunc_option
 @cutoff_option
 @class_option
@@ -53,6 +57,7 @@ def generate(
     network: str | None,
     seeds: list[int] | None,
     projected_w: Path | None,
+    projected_noise: Path | None,
     psi: float,
     truncation_cutoff: int | None,
     class_idx: int | None,
@@ -69,13 +74,25 @@ def generate(
       stylegan generate --network ffhq.pkl --seeds 0-7 --trunc 0.7 --outdir out
       stylegan generate --network net.safetensors --seeds 0-63 --grid 8x8 --outdir out
       stylegan generate --network ffhq.pkl --projected-w projected_w.npz --outdir out
+      stylegan generate --network ffhq.pkl --projected-w p/projected_w.npz \\
+          --projected-noise p/projected_noise.npz --outdir out
     """
     from ..generation import GeneratedImages, generate, load_latents, synthesize
 
     G = load_network_for_cli(network, device)
+    if projected_noise is not None and projected_w is None:
+        raise StyleGANError("--projected-noise goes with --projected-w")
     if projected_w is not None:
         ws = load_latents(projected_w)
-        images = GeneratedImages(synthesize(G, ws, noise_mode=noise_mode, batch_size=batch_size), list(range(len(ws))))
+        if projected_noise is not None:  # the exact image `stylegan project` wrote as proj.png
+            from ..projection import load_noise_maps, render_projection
+
+            noise = load_noise_maps(projected_noise, G)
+            images = GeneratedImages(render_projection(G, ws, [noise] * len(ws)), list(range(len(ws))))
+        else:
+            images = GeneratedImages(
+                synthesize(G, ws, noise_mode=noise_mode, batch_size=batch_size), list(range(len(ws)))
+            )
         pattern = "proj{index:02d}.png"
     else:
         if seeds is None:
