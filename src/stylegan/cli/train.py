@@ -13,7 +13,7 @@ import click
 from ..errors import StyleGANError
 
 #: Flags that may change when a run is resumed; every other training flag comes from the run's config.json.
-_RESUMABLE = {"kimg", "snap", "snap_minutes", "tick", "workers", "data", "device", "outdir", "resume"}
+_RESUMABLE = {"kimg", "snap", "snap_minutes", "tick", "workers", "data", "device", "outdir", "resume", "metrics"}
 
 
 def _explicit(ctx: click.Context) -> set[str]:
@@ -91,6 +91,10 @@ def _from_checkpoint(cfg: Any, source: str, freezed: int | None) -> Any:
 @click.option("--resume", help="Continue a run exactly: `latest` (newest run under --outdir) or a run folder.")
 @click.option("--resume-from", help="Fine-tune from a network (any format `stylegan.load` reads).")
 @click.option("--snap", type=int, help="Snapshot (network + full state) every this many ticks.")
+@click.option(
+    "--metrics", "metrics", default=None, metavar="LIST",
+    help="Metrics to evaluate at every snapshot, e.g. fid50k_full (see `stylegan metrics --list`).",
+)  # fmt: skip
 @click.option("--snap-minutes", type=float, default=60.0, show_default=True,
               help="Also snapshot every this many minutes (0 = off).")  # fmt: skip
 @click.option("--tick", type=float, help="kimg per tick (progress line, stats, fakes grid).")
@@ -166,6 +170,7 @@ def _new_config(opts: dict[str, Any], world_size: int) -> Any:
     from ..data.dataset import ImageDataset
     from ..train.config import DataConfig, build_config
 
+    metrics = _metric_names(opts["metrics"])  # before any work: a typo fails at once
     ds = ImageDataset(opts["data"], use_labels=opts["cond"])
     if ds.has_labels and not opts["cond"]:
         click.echo(f"note: {ds.path.name} has labels ({ds.label_dim} classes{_class_list(ds)}); "
@@ -182,12 +187,28 @@ def _new_config(opts: dict[str, Any], world_size: int) -> Any:
         dlr=opts["dlr"], kimg=opts["kimg"], kimg_per_tick=opts["tick"], snap=opts["snap"],
         snap_minutes=opts["snap_minutes"] or None, seed=opts["seed"], freezed=opts["freezed"],
         augment=_augment_config(opts["aug"], opts["aug_p"], opts["target"], opts["augpipe"]),
+        metrics=metrics,
     )  # fmt: skip
     ds.close()
     if opts["resume_from"]:
         cfg = _from_checkpoint(cfg, opts["resume_from"], opts["freezed"])
     cfg.per_rank(world_size)  # batch / processes / micro-batch / mbstd group errors now, not in the loop
     return cfg
+
+
+def _metric_names(text: str | None) -> tuple[str, ...] | None:
+    """Validate --metrics now, so a typo fails before training rather than at the first snapshot."""
+    if not text:
+        return None
+    from ..metrics import parse_metric
+
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    for n in names:
+        try:
+            parse_metric(n)
+        except (ValueError, KeyError) as e:
+            raise StyleGANError(f"--metrics: {e}") from None
+    return names
 
 
 def _class_list(ds: Any) -> str:
@@ -207,6 +228,8 @@ def _resume_overrides(cfg: Any, opts: dict[str, Any], given: set[str]) -> Any:
         changes["snap_minutes"] = opts["snap_minutes"] or None
     if "tick" in given:
         changes["kimg_per_tick"] = opts["tick"]
+    if "metrics" in given:
+        changes["metrics"] = _metric_names(opts["metrics"]) or ()
     data_changes = {}
     if "workers" in given:
         data_changes["workers"] = opts["workers"]

@@ -98,9 +98,11 @@ class TrainConfig:
     image_grid: tuple[int, int] = (8, 8)  # rows, cols of reals.png and the fakes grids
     seed: int = 0
     resume_from: str | None = None  # network to fine-tune from (any format stylegan.io.load reads)
+    metrics: tuple[str, ...] = ()  # evaluated on G_ema at every network snapshot (e.g. fid50k_full)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_grid", tuple(self.image_grid))
+        object.__setattr__(self, "metrics", tuple(self.metrics))
         if self.batch < 1:
             raise ValueError(f"batch must be >= 1, got {self.batch}")
         if self.batch_gpu is not None and (self.batch_gpu < 1 or self.batch % self.batch_gpu):
@@ -228,7 +230,7 @@ def build_config(
 
     `overrides` are optional flags, by TrainConfig-like names: batch, batch_gpu, gamma, cbase, cmax, map,
     mbstd_group, glr, dlr, kimg, kimg_per_tick, snap, snap_minutes, seed, freezed, augment (AugmentConfig),
-    ema_kimg, image_grid, pl_weight, style_mixing_prob, resume_from, z_dim, w_dim, g_arch, d_arch.
+    ema_kimg, image_grid, pl_weight, style_mixing_prob, resume_from, z_dim, w_dim, g_arch, d_arch, metrics.
     A None value means "not given".
     """
     if preset not in TRAIN_PRESETS:
@@ -268,7 +270,7 @@ def build_config(
             batch_gpu=o.get("batch_gpu"), ema_kimg=ema_kimg, ema_rampup=p.ema_rampup, kimg=o.get("kimg", p.kimg),
             kimg_per_tick=o.get("kimg_per_tick", p.kimg_per_tick), snap=o.get("snap", p.snap),
             snap_minutes=o.get("snap_minutes", 60.0), image_grid=o.get("image_grid", p.image_grid),
-            seed=o.get("seed", 0), resume_from=o.get("resume_from"),
+            seed=o.get("seed", 0), resume_from=o.get("resume_from"), metrics=tuple(o.get("metrics", ())),
         )  # fmt: skip
     except ValueError as e:
         raise StyleGANError(str(e)) from None
@@ -277,7 +279,7 @@ def build_config(
 _OVERRIDES = {
     "batch", "batch_gpu", "gamma", "cbase", "cmax", "map", "mbstd_group", "glr", "dlr", "kimg", "kimg_per_tick",
     "snap", "snap_minutes", "seed", "freezed", "augment", "ema_kimg", "image_grid", "pl_weight", "style_mixing_prob",
-    "resume_from", "z_dim", "w_dim", "g_arch", "d_arch",
+    "resume_from", "z_dim", "w_dim", "g_arch", "d_arch", "metrics",
 }  # fmt: skip
 
 

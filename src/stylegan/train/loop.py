@@ -420,7 +420,22 @@ def save_snapshot(run: TrainingRun) -> None:
         run.last_snapshot = path
         run.last_state = save_training_state(run.run_dir / STATE_FILENAME, state)
         run.reporter.log(f"saved {path.name} and {STATE_FILENAME} at kimg {run.kimg:.3f}")
+        evaluate_metrics(run, path)
     run.last_state_time = time.monotonic()
+
+
+def evaluate_metrics(run: TrainingRun, snapshot: Path) -> None:
+    """Run the configured metrics on G_ema for this snapshot (rank 0), appending to metric-<name>.jsonl."""
+    if not run.cfg.metrics:
+        return
+    from ..metrics import compute_metric
+
+    for name in run.cfg.metrics:
+        res = compute_metric(
+            run.G_ema, name, data=run.cfg.data.path, network=str(snapshot), progress=False,
+            jsonl=run.run_dir / f"metric-{name}.jsonl", extra={"kimg": run.kimg},
+        )  # fmt: skip
+        run.reporter.log(f"metric {res}")
 
 
 def save_network(path: Path, run: TrainingRun) -> Path:
