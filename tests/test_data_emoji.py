@@ -69,3 +69,15 @@ def test_flatten_composites_alpha() -> None:
 def test_bad_source_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StyleGANError, match="expected the emoji-datasource-google folder"):
         build_emoji_dataset(tmp_path / "x.zip", source=tmp_path)
+
+
+def test_cli_emoji(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from stylegan.cli.main import cli
+
+    pkg = _fake_package(tmp_path)
+    res = CliRunner().invoke(cli, ["dataset", "emoji", "--source", str(pkg), "--dest", str(tmp_path / "e.zip"),
+                                   "--resolution", "8"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "9 images" in res.output and "Smileys & Emotion" in res.output

@@ -90,6 +90,31 @@ def prepare(
     click.echo(report.summary())
 
 
+@dataset.command("emoji")
+@click.option("--dest", type=click.Path(path_type=Path), required=True, help="Output zip (or folder).")
+@click.option("--resolution", type=int, default=32, show_default=True, help="Image size (power of two).")
+@click.option(
+    "--source", type=click.Path(exists=True, path_type=Path), default=None,
+    help="The npm emoji-datasource-google folder or NotoColorEmoji.ttf (default: found or installed with npm).",
+)  # fmt: skip
+@click.option("--background", default="white", show_default=True, help="Colour behind transparency: black, white, gray or #rrggbb.")
+@click.option("--no-labels", is_flag=True, help="Do not label images with their Unicode emoji group.")
+def emoji(dest: Path, resolution: int, source: Path | None, background: str, no_labels: bool) -> None:
+    """Build a real dataset that needs no download: Noto Color Emoji (Apache-2.0), labelled by Unicode group.
+
+    \b
+    Example:
+      stylegan dataset emoji --dest emoji.zip --resolution 32
+    """
+    from ..data.emoji import build_emoji_dataset
+
+    report = build_emoji_dataset(
+        dest, resolution=resolution, source=source, background=_parse_color(background), labels=not no_labels,
+        log=lambda line: click.echo(line, err=True),
+    )  # fmt: skip
+    click.echo(report.summary())
+
+
 @dataset.command("check")
 @click.argument("path", type=click.Path(path_type=Path))
 def check(path: Path) -> None:
