@@ -97,7 +97,7 @@ def prepare(
     "--source", type=click.Path(exists=True, path_type=Path), default=None,
     help="The npm emoji-datasource-google folder or NotoColorEmoji.ttf (default: found or installed with npm).",
 )  # fmt: skip
-@click.option("--background", default="white", show_default=True, help="Colour behind transparency: black, white, gray or #rrggbb.")
+@click.option("--background", default="white", show_default=True, help="Colour behind transparency (or #rrggbb).")
 @click.option("--no-labels", is_flag=True, help="Do not label images with their Unicode emoji group.")
 def emoji(dest: Path, resolution: int, source: Path | None, background: str, no_labels: bool) -> None:
     """Build a real dataset that needs no download: Noto Color Emoji (Apache-2.0), labelled by Unicode group.
