@@ -29,18 +29,6 @@ from stylegan.testing import tiny_generator
 pytest.importorskip("sklearn")
 
 
-@pytest.fixture(scope="module")
-def G() -> stylegan.Generator:
-    return tiny_generator(seed=3)
-
-
-@pytest.fixture(scope="module")
-def net_file(tmp_path_factory: pytest.TempPathFactory, G: stylegan.Generator) -> Path:
-    path = tmp_path_factory.mktemp("net") / "tiny.safetensors"
-    stylegan.save(path, G_ema=G)
-    return path
-
-
 def _planted(n: int = 1500, dim: int = 32, seed: int = 0) -> tuple[dict, np.ndarray, np.ndarray]:
     """Synthetic W samples w = noise + (y + 0.5 c) d... with a planted attribute direction d and a condition c."""
     rng = np.random.RandomState(seed)

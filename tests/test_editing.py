@@ -14,19 +14,6 @@ from stylegan.cli.main import cli
 from stylegan.editing.latent_ops import fuse, parse_layers, resolve_latent, swap_styles, variations
 from stylegan.errors import StyleGANError
 from stylegan.generation import seeds_to_ws
-from stylegan.testing import tiny_generator
-
-
-@pytest.fixture(scope="module")
-def G() -> stylegan.Generator:
-    return tiny_generator(seed=3)
-
-
-@pytest.fixture(scope="module")
-def net_file(tmp_path_factory: pytest.TempPathFactory, G: stylegan.Generator) -> Path:
-    path = tmp_path_factory.mktemp("net") / "tiny.safetensors"
-    stylegan.save(path, G_ema=G)
-    return path
 
 
 @pytest.mark.parametrize("layers", ["1-3", "coarse", "fine", "0,5"])

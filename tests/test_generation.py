@@ -22,18 +22,6 @@ from stylegan.latents import layer_preset, mix_styles, parse_range, seed_to_z, s
 from stylegan.testing import tiny_generator
 
 
-@pytest.fixture(scope="module")
-def G() -> stylegan.Generator:
-    return tiny_generator(seed=3)
-
-
-@pytest.fixture(scope="module")
-def net_file(tmp_path_factory: pytest.TempPathFactory, G: stylegan.Generator) -> Path:
-    path = tmp_path_factory.mktemp("net") / "tiny.safetensors"
-    stylegan.save(path, G_ema=G)
-    return path
-
-
 def test_parse_range() -> None:
     assert parse_range("0-3,7") == [0, 1, 2, 3, 7]
     assert parse_range("5") == [5]
