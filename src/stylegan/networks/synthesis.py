@@ -145,6 +145,7 @@ class SynthesisBlock(nn.Module):
         self.is_last = is_last
         self.architecture = architecture
         self.register_buffer("resample_filter", setup_filter(resample_filter))
+        self.resample_taps = tuple(resample_filter)  # plain numbers: the polyphase kernel is cached by value
         self.channels_last = True  # NHWC activations: oneDNN's fastest CPU convolutions (about 1.5-3x here)
         self.num_conv = 0
         self.num_torgb = 0
@@ -185,7 +186,7 @@ class SynthesisBlock(nn.Module):
             x = self.conv1(x, next(w_iter), noise_mode)
 
         if img is not None:
-            img = upsample2d(img, self.resample_filter)
+            img = upsample2d(img, self.resample_taps)
         if self.is_last or self.architecture == "skip":
             y = self.torgb(x, next(w_iter))
             img = img + y if img is not None else y

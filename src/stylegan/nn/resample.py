@@ -131,14 +131,19 @@ def _polyphase_kernel(f: Tensor, up: int) -> tuple[Tensor, int, int]:
     return kernel.to(torch.float32), k - lo, hi - k
 
 
-def upsample2d(x: Tensor, f: Tensor, *, up: int = 2) -> Tensor:
+def upsample2d(x: Tensor, f: Tensor | Sequence[float], *, up: int = 2) -> Tensor:
     """Upsample by `up` with FIR filter f (output exactly `up` times larger), keeping the signal's brightness.
 
     Equal to `upfirdn2d(x, f, up=up, padding=..., gain=up**2)` but computed in polyphase form: each output phase
-    is a small filter over the original pixels, so no inserted zero is ever multiplied.
+    is a small filter over the original pixels, so no inserted zero is ever multiplied. `f` is a 2D filter tensor
+    or the 1D taps (e.g. (1, 3, 3, 1)); passing the taps avoids reading a GPU tensor back on every call.
     """
     n, c, h, w = x.shape
-    kernel, pad0, pad1 = _polyphase_kernel_cached(tuple(map(tuple, f.detach().cpu().tolist())), up)
+    if isinstance(f, Tensor):
+        taps2d = tuple(map(tuple, f.detach().cpu().tolist()))
+    else:
+        taps2d = tuple(map(tuple, setup_filter(tuple(f)).tolist()))
+    kernel, pad0, pad1 = _polyphase_kernel_cached(taps2d, up)
     kernel = kernel.to(device=x.device, dtype=x.dtype).repeat(c, 1, 1, 1)  # [C*up*up, 1, m, m]
     y = F.conv2d(F.pad(x, [pad0, pad1, pad0, pad1]), kernel, groups=c)  # [N, C*up*up, H, W]
     return F.pixel_shuffle(y, up)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..errors import StyleGANError
-from ..networks.config import DiscriminatorConfig, GeneratorConfig
+from ..networks.config import DiscriminatorConfig, GeneratorConfig, _from_dict
 from .losses import LossSettings
 
 AugmentKind = Literal["ada", "fixed", "none"]
@@ -152,14 +152,6 @@ class TrainConfig:
             if key in kw and isinstance(kw[key], dict):
                 kw[key] = _from_dict(typ, kw[key])
         return _from_dict(cls, kw)
-
-
-def _from_dict(cls: type, d: dict[str, Any]) -> Any:
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(d) - names)
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} fields in config: {', '.join(unknown)}")
-    return cls(**d)
 
 
 # ---- presets ---------------------------------------------------------------------------------------------------
