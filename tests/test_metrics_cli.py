@@ -43,7 +43,7 @@ def test_list_shows_metrics_and_detector_locations(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--metrics", "fid50k_full"], "--network is required"),
+        (["--metrics", "fid50k_full"], "compare(s) against real images: pass --data"),  # default network
         (["--network", "NET", "--metrics", "fid50k_full"], "compare(s) against real images: pass --data"),
         (["--network", "NET", "--metrics", "fod50k"], "unknown metric 'fod50k'"),
         (["--network", "NET", "--data", "DATA/missing", "--metrics", "fid10"], "no such dataset"),

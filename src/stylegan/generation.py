@@ -14,7 +14,7 @@ from torch import Tensor
 
 from .errors import StyleGANError
 from .images import make_grid, save_image, to_pil, to_uint8
-from .latents import class_labels, mix_styles, seeds_to_z, truncate
+from .latents import mix_styles, seed_class_labels, seeds_to_z, truncate
 from .networks import Generator
 from .networks.synthesis import NoiseMode
 
@@ -98,10 +98,13 @@ def seeds_to_ws(
     truncation_cutoff: int | None = None,
     class_idx: int | None = None,
 ) -> Tensor:
-    """Map seeds to truncated latents ws [N, num_ws, w_dim] (z drawn as NVIDIA's scripts draw it)."""
+    """Map seeds to truncated latents ws [N, num_ws, w_dim] (z drawn as NVIDIA's scripts draw it).
+
+    A conditional network with no `class_idx` gives seed s the class s % c_dim (see `seed_class_labels`).
+    """
     device = _device_of(G)
     try:
-        c = class_labels(G.c_dim, class_idx, len(seeds), device)
+        c = seed_class_labels(G.c_dim, class_idx, seeds, device)
     except ValueError as e:
         raise StyleGANError(str(e)) from None
     z = seeds_to_z(seeds, G.z_dim, device)

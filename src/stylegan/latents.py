@@ -62,6 +62,24 @@ def class_labels(c_dim: int, class_idx: int | None, n: int, device: torch.device
     return c
 
 
+def seed_class_labels(
+    c_dim: int, class_idx: int | None, seeds: Sequence[int], device: torch.device | str = "cpu"
+) -> Tensor | None:
+    """Labels [N, c_dim] for images made from seeds: `class_idx` for all, or, on a conditional network with no class
+    given, class `seed % c_dim` for each seed (so a range of seeds shows every class, reproducibly).
+
+    >>> seed_class_labels(3, None, [0, 1, 5]).argmax(1).tolist()
+    [0, 1, 2]
+    >>> seed_class_labels(0, None, [0]) is None
+    True
+    """
+    if c_dim == 0 or class_idx is not None:
+        return class_labels(c_dim, class_idx, len(seeds), device)
+    c = torch.zeros(len(seeds), c_dim, device=device)
+    c[torch.arange(len(seeds)), torch.tensor([int(s) % c_dim for s in seeds], dtype=torch.long)] = 1
+    return c
+
+
 def truncate(ws: Tensor, w_avg: Tensor, psi: float, cutoff: int | None = None) -> Tensor:
     """w' = w̄ + psi (w - w̄) on layers < cutoff (all layers when cutoff is None). ws: [N, num_ws, w_dim]."""
     out = ws.clone()

@@ -253,7 +253,7 @@ def interpolation_ws(
     `slerp-z` needs seeds (it walks in Z and maps every frame); `lerp-w` and `cubic-w` walk in W (W+ latents too).
     """
     from .generation import seeds_to_ws
-    from .latents import class_labels, seeds_to_z
+    from .latents import seed_class_labels, seeds_to_z
 
     if interp not in INTERPOLATIONS:
         raise StyleGANError(f"unknown interpolation {interp!r}; use one of {', '.join(INTERPOLATIONS)}")
@@ -265,9 +265,11 @@ def interpolation_ws(
         device = next(G.parameters()).device
         z = interpolate_keys(seeds_to_z(seeds, G.z_dim, "cpu"), frames_per_key, kind="slerp", loop=loop)
         try:
-            c = class_labels(G.c_dim, class_idx, len(z), device)
+            c = seed_class_labels(G.c_dim, class_idx, seeds, "cpu")
         except ValueError as e:
             raise StyleGANError(str(e)) from None
+        if c is not None:  # per-seed classes (conditional network, no class given) blend along the walk
+            c = interpolate_keys(c, frames_per_key, kind="lerp", loop=loop).to(device)
         with torch.no_grad():
             return G.mapping(z.to(device), c, truncation_psi=psi, truncation_cutoff=truncation_cutoff).cpu()
     if seeds is not None:

@@ -9,6 +9,7 @@ import click
 import torch
 
 from ..errors import StyleGANError
+from ..io.pretrained import BUNDLED_NETWORK
 from ..latents import parse_range
 
 
@@ -74,8 +75,8 @@ def run_cli(group: click.Group, argv: Sequence[str]) -> None:
         sys.exit(1)
 
 
-#: The network used when a command gets no --network (None until a bundled network ships).
-DEFAULT_NETWORK: str | None = None
+#: The network used when a command gets no --network: the one shipped inside the package (works offline).
+DEFAULT_NETWORK: str | None = BUNDLED_NETWORK
 
 
 def load_network_for_cli(network: str | None, device: str | None = None, which: str = "G_ema"):  # noqa: ANN201

@@ -11,7 +11,8 @@ from .common import GridShape, RangeList, device_option, load_network_for_cli
 
 network_option = click.option(
     "--network", "network", metavar="NAME|PATH|URL", default=None,
-    help="Registry name, checkpoint file (.safetensors, NVIDIA .pkl, rosinality .pt) or URL.",
+    help="Registry name, checkpoint file (.safetensors, NVIDIA .pkl, rosinality .pt) or URL. Default: the bundled "
+    "`emoji` network.",
 )  # fmt: skip
 trunc_option = click.option(
     "--trunc", "--psi", "psi", type=float, default=1.0, show_default=True,

@@ -11,12 +11,14 @@ from .common import run_cli
 
 # Sub-command modules; each defines `commands: list[click.Command]`.
 _COMMAND_MODULES = [
+    "stylegan.cli.demo",
     "stylegan.cli.generate",
     "stylegan.cli.checkpoint",
     "stylegan.cli.dataset",
     "stylegan.cli.train",
     "stylegan.cli.metrics",
     "stylegan.cli.project",
+    "stylegan.cli.attribute",
     "stylegan.cli.video",
     "stylegan.cli.edit",
 ]

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import StyleGANError
-from .common import device_option, load_network_for_cli
+from .common import DEFAULT_NETWORK, device_option, load_network_for_cli
 
 
 def _status_lines() -> list[str]:
@@ -36,7 +36,8 @@ def _list_text() -> str:
 
 
 @click.command("metrics")
-@click.option("--network", "network", metavar="NAME|PATH|URL", default=None, help="Network to evaluate.")
+@click.option("--network", "network", metavar="NAME|PATH|URL", default=None,
+              help="Network to evaluate (default: the bundled `emoji` network).")  # fmt: skip
 @click.option("--data", type=click.Path(path_type=Path), default=None,
               help="Dataset folder or zip: the real images (and labels of a conditional network).")  # fmt: skip
 @click.option("--metrics", "metric_names", default="fid50k_full", show_default=True,
@@ -91,7 +92,7 @@ def metrics(
 
     specs = parse_metric_list(metric_names)
     if network is None:
-        raise StyleGANError("--network is required: a registry name, a checkpoint file or a URL")
+        network = DEFAULT_NETWORK
     needs_data = [s.name for s in specs if s.uses_reals]
     if needs_data and data is None:
         raise StyleGANError(f"{', '.join(needs_data)} compare(s) against real images: pass --data DATASET")

@@ -158,9 +158,12 @@ def sample_latents(
     batch_size: int = 256,
     progress: bool | None = None,
 ) -> dict[str, np.ndarray]:
-    """Draw n samples: `seeds` [n], `z` [n, z_dim] (NVIDIA's per-seed z) and `w` [n, w_dim] (mapping output)."""
+    """Draw n samples: `seeds` [n], `z` [n, z_dim] (NVIDIA's per-seed z) and `w` [n, w_dim] (mapping output).
+
+    A conditional network with no `class_idx` gives seed s the class s % c_dim, as `generate` does.
+    """
     from ..generation import progress_bar
-    from ..latents import class_labels, seeds_to_z
+    from ..latents import seed_class_labels, seeds_to_z
 
     if n < 1:
         raise StyleGANError(f"the number of samples must be at least 1, got {n}")
@@ -173,7 +176,7 @@ def sample_latents(
             s = seeds[start : start + batch_size]
             z = seeds_to_z(s.tolist(), G.z_dim, device)
             try:
-                c = class_labels(G.c_dim, class_idx, len(s), device)
+                c = seed_class_labels(G.c_dim, class_idx, s.tolist(), device)
             except ValueError as e:
                 raise StyleGANError(str(e)) from None
             w = G.mapping(z, c, truncation_psi=psi)[:, 0]
