@@ -187,11 +187,15 @@ def test_registered_url_with_checksum(server, tmp_path, registry):
     assert sio.inspect("local-tiny").source_format == "nvidia-pytorch/ada"
 
 
-def test_register_bundled_file(tmp_path, registry):
+def test_register_bundled_file(tmp_path, registry, monkeypatch):
     path = sio.save(tmp_path / "bundled.safetensors", G_ema=tiny_generator())
     entry = sio.register("bundled-tiny", path=path, format="stylegan", license="CC0", resolution=16)
     assert entry.url is None and sio.resolve("bundled-tiny") == path
     assert stylegan.load("bundled-tiny").img_resolution == 16
+    # A folder named like the network (the output folder of `--outdir bundled-tiny`) does not shadow it.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bundled-tiny").mkdir()
+    assert sio.resolve("bundled-tiny") == path
     with pytest.raises(ValueError, match="already registered"):
         sio.register("bundled-tiny", path=path, format="stylegan", license="CC0")
     sio.register("bundled-tiny", path=path, format="stylegan", license="MIT", overwrite=True)
@@ -225,5 +229,7 @@ def test_nvidia_networks_are_registered():
     assert entries["ffhq-1024"].url.endswith("/stylegan2/versions/1/files/stylegan2-ffhq-1024x1024.pkl")
     assert entries["tf-ffhq-config-f"].url == "https://nvlabs-fi-cdn.nvidia.com/stylegan2/networks/stylegan2-ffhq-config-f.pkl"
     assert entries["ada-cifar10-32"].resolution == 32 and entries["lsundog-256"].format == "nvidia-pytorch"
+    bundled = entries.pop(sio.BUNDLED_NETWORK)
+    assert bundled.url is None and bundled.format == "stylegan" and bundled.license == "Apache-2.0"
     for entry in entries.values():
         assert entry.url.startswith("https://") and entry.license and entry.format in ("nvidia-pytorch", "nvidia-tf")

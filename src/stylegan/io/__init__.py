@@ -19,9 +19,9 @@ from .checkpoint import (
     read_checkpoint,
     save,
 )
-from .pretrained import PretrainedNetwork, cache_dir, download, list_pretrained, register, resolve
+from .pretrained import BUNDLED_NETWORK, PretrainedNetwork, cache_dir, download, list_pretrained, register, resolve
 
 __all__ = [
-    "FORMAT", "CheckpointInfo", "LoadedNetworks", "NetworkInfo", "PretrainedNetwork", "cache_dir", "detect_format",
-    "download", "inspect", "list_pretrained", "load", "read_checkpoint", "register", "resolve", "save",
+    "BUNDLED_NETWORK", "FORMAT", "CheckpointInfo", "LoadedNetworks", "NetworkInfo", "PretrainedNetwork", "cache_dir",
+    "detect_format", "download", "inspect", "list_pretrained", "load", "read_checkpoint", "register", "resolve", "save",
 ]  # fmt: skip

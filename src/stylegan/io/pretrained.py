@@ -266,7 +266,8 @@ def resolve(source: str | os.PathLike[str], **download_kwargs: Any) -> Path:
         return download(text, **download_kwargs)
     path = Path(text).expanduser()
     looks_like_path = os.sep in text or "/" in text or "." in Path(text).name
-    if path.exists() or (text not in _REGISTRY and looks_like_path):
+    # A registry name wins over a folder of the same name (e.g. the output folder of an earlier command).
+    if path.is_file() or (text not in _REGISTRY and (path.exists() or looks_like_path)):
         return path
     return _entry_path(get(text))
 
