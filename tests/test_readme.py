@@ -52,6 +52,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         rgb = (np.random.RandomState(i).rand(40 + i, 48, 3) * 255).astype(np.uint8)
         Image.fromarray(rgb).save(photos / f"photo{i}.jpg")
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))  # commands that cache (attribution) stay in here
     return tmp_path
 
 

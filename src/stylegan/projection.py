@@ -7,8 +7,9 @@ ramp-down over the last 25% of steps and a linear ramp-up over the first 5%, the
 a 1e5-weighted regulariser (squared autocorrelations at every octave of an average-pool pyramid) and renormalised
 to zero mean and unit variance after each step, and the distance is LPIPS-VGG16 on images area-downsampled to 256.
 
-What the official projector lacks and this one adds: W+ (one w per layer), several targets in one call,
-conditional networks (w_avg over samples of the chosen class), an MSE loss, a start from given latents, and the
+What the official projector lacks and this one adds: W+ (one w per layer), several targets optimised jointly in one
+batch (each exactly as if alone: the loss is a sum of per-target terms and Adam is elementwise), conditional networks
+(w_avg over samples of the chosen class, per target if wanted), an MSE loss, a start from given latents, and the
 optimised noise is *kept*: `ProjectionResult.noise` holds it and `render_projection` uses it.
 
 >>> from stylegan.testing import tiny_generator
@@ -172,20 +173,25 @@ def noise_regularization(noise_maps: Sequence[Tensor]) -> Tensor:
     """Sum over maps and pyramid octaves of the squared 1-pixel autocorrelations along x and y (REFERENCE §5.1 step 7).
 
     Each map [H, W] is viewed at full size, then average-pooled by 2 until it is 8x8 or smaller. Zero on average for
-    independent white noise; large for a smooth or constant map.
+    independent white noise; large for a smooth or constant map. Maps with leading dimensions ([N, H, W]: one map
+    per target) give one value per leading index ([N]); the autocorrelations are means over each map alone.
 
     >>> float(noise_regularization([torch.ones(16, 16)]))
     4.0
+    >>> noise_regularization([torch.stack([torch.ones(16, 16), torch.zeros(16, 16)])]).tolist()
+    [4.0, 0.0]
     """
     reg = torch.zeros([], device=noise_maps[0].device if noise_maps else "cpu")
     for n in noise_maps:
-        x = n[None, None]
+        x = n.reshape(-1, 1, *n.shape[-2:])  # [B, 1, H, W]
+        per_map = torch.zeros(len(x), device=x.device)
         while True:
-            reg = reg + (x * torch.roll(x, shifts=1, dims=3)).mean().square()
-            reg = reg + (x * torch.roll(x, shifts=1, dims=2)).mean().square()
+            per_map = per_map + (x * torch.roll(x, shifts=1, dims=3)).mean(dim=(1, 2, 3)).square()
+            per_map = per_map + (x * torch.roll(x, shifts=1, dims=2)).mean(dim=(1, 2, 3)).square()
             if x.shape[2] <= 8:
                 break
             x = F.avg_pool2d(x, kernel_size=2)
+        reg = reg + per_map.reshape(n.shape[:-2])
     return reg
 
 
@@ -262,12 +268,19 @@ def project(
     loss: Loss = "lpips",
     perceptual: Any = None,
     init_ws: Tensor | None = None,
-    class_idx: int | None = None,
+    class_idx: int | Sequence[int] | None = None,
     initial_learning_rate: float = INITIAL_LEARNING_RATE,
     regularize_noise_weight: float = REGULARIZE_NOISE_WEIGHT,
+    batch_size: int | None = None,
     progress: bool = True,
 ) -> ProjectionResult:
     """Project target image(s) into G's latent space (REFERENCE §5.1, plus W+, batches, classes, kept noise).
+
+    All targets are optimised jointly, in one batch: one Adam over ws [N, 1 or num_ws, w_dim] and noise maps
+    [N, H, W], minimising sum_i (distance_i + 1e5 * reg_i). The per-target terms are separable and Adam is
+    elementwise, so each target follows exactly the path it would follow alone (target i draws its initial noise
+    maps and its latent noise from its own `torch.Generator` seeded `seed + i`); only floating-point summation
+    order differs from one-at-a-time runs.
 
     Args:
         G: the generator (its weights are not changed; its `noise_const` buffers are left as they were).
@@ -275,19 +288,22 @@ def project(
             [0, 255]. Paths and PIL images are preprocessed by `preprocess_target`.
         steps: optimisation steps (0 returns the starting point).
         space: "w" (one w shared by all layers, the paper) or "w+" (one w per layer).
-        seed: seeds the re-drawn noise maps and the latent noise.
+        seed: target i's initial noise maps and latent noise come from a generator seeded `seed + i`.
         w_avg_samples: number of z mapped to estimate w_avg and w_std.
         loss: "lpips" (the perceptual network's squared embedding distance) or "mse" (mean squared error on
             [-1, 1] pixels).
         perceptual: a loaded perceptual network (see `stylegan.metrics.perceptual.load_perceptual`), a source name
             "auto" | "nvidia" | "offline", or None = "auto". Ignored for loss "mse".
         init_ws: start here instead of w_avg: [N or 1, num_ws, w_dim] (W mode takes the mean over layers).
-        class_idx: the class of a conditional network (w_avg is then averaged over samples of that class).
-        progress: show a progress bar with the current distance.
+        class_idx: the class of a conditional network (w_avg is then averaged over samples of that class), or one
+            class per target.
+        batch_size: optimise at most this many targets at a time (None = all at once); the results do not depend
+            on it beyond floating-point rounding.
+        progress: show a progress bar with the current mean distance.
 
     Returns:
-        A `ProjectionResult`. Each target is optimised on its own (own latent, own noise maps); the targets share
-        w_avg/w_std and the perceptual network.
+        A `ProjectionResult`. Each target has its own latent and noise maps; targets of one class share
+        w_avg/w_std, and all share the perceptual network.
     """
     if space not in ("w", "w+"):
         raise StyleGANError(f"space must be 'w' or 'w+', got {space!r}")
@@ -297,9 +313,12 @@ def project(
         raise StyleGANError(f"steps must be >= 0, got {steps}")
     if w_avg_samples < 1:
         raise StyleGANError(f"w_avg_samples must be >= 1, got {w_avg_samples}")
+    if batch_size is not None and batch_size < 1:
+        raise StyleGANError(f"batch_size must be >= 1, got {batch_size}")
     device = next(G.parameters()).device
     targets = _targets_tensor(G, target, device)
     n = len(targets)
+    classes = _classes_per_target(class_idx, n)
 
     net = None
     info = None
@@ -318,17 +337,24 @@ def project(
         info_obj = getattr(net, "info", None)
         info = info_obj.to_dict() if hasattr(info_obj, "to_dict") else {"name": type(net).__name__}
 
-    w_avg, w_std = w_statistics(G, samples=w_avg_samples, class_idx=class_idx)
+    stats = {c: w_statistics(G, samples=w_avg_samples, class_idx=c) for c in dict.fromkeys(classes)}
     if init_ws is not None:
         init_ws = init_ws.to(device, torch.float32)
         if init_ws.ndim == 2:
             init_ws = init_ws[:, None]
-        if init_ws.ndim != 3 or init_ws.shape[0] not in (1, n) or init_ws.shape[1] not in (1, G.num_ws) or (
-            init_ws.shape[2] != G.w_dim
-        ):
-            raise StyleGANError(
-                f"init_ws must have shape [1 or {n}, {G.num_ws}, {G.w_dim}], got {list(init_ws.shape)}"
-            )
+        bad = init_ws.ndim != 3 or init_ws.shape[0] not in (1, n) or init_ws.shape[1] not in (1, G.num_ws)
+        if bad or init_ws.shape[2] != G.w_dim:
+            raise StyleGANError(f"init_ws must have shape [1 or {n}, {G.num_ws}, {G.w_dim}], got {list(init_ws.shape)}")
+    starts = []
+    for i in range(n):
+        if init_ws is not None:
+            start = init_ws[i if init_ws.shape[0] > 1 else 0][None]
+            start = start.mean(1, keepdim=True) if space == "w" else start.expand(1, G.num_ws, G.w_dim)
+        else:
+            w_avg = stats[classes[i]][0]
+            start = w_avg if space == "w" else w_avg.repeat(1, G.num_ws, 1)
+        starts.append(start)
+    w_stds = [stats[c][1] for c in classes]
 
     names = noise_buffer_names(G)
     buffers = dict(G.synthesis.named_buffers())
@@ -336,25 +362,23 @@ def project(
     G.requires_grad_(False)
     from .generation import progress_bar
 
+    chunk = batch_size or max(n, 1)
     bar = progress_bar(steps * n, progress, "projecting", unit="step")
     all_ws, all_hist, all_dist, all_noise = [], [], [], []
     try:
-        for i in range(n):
-            gen = torch.Generator(device=device).manual_seed(seed + i)
-            if init_ws is not None:
-                start = init_ws[i if init_ws.shape[0] > 1 else 0][None]
-                start = start.mean(1, keepdim=True) if space == "w" else start.expand(1, G.num_ws, G.w_dim)
-            else:
-                start = w_avg if space == "w" else w_avg.repeat(1, G.num_ws, 1)
-            ws_i, hist, dist, noise = _optimize_one(
-                G, targets[i : i + 1], start.clone(), w_std, names, buffers, gen, steps=steps, net=net, loss=loss,
-                initial_learning_rate=initial_learning_rate, regularize_noise_weight=regularize_noise_weight,
-                bar=bar, label=f"{i + 1}/{n}" if n > 1 else "",
+        for lo in range(0, n, chunk):
+            hi = min(n, lo + chunk)
+            gens = [torch.Generator(device=device).manual_seed(seed + i) for i in range(lo, hi)]
+            ws_b, hist, dist, noise = _optimize_batch(
+                G, targets[lo:hi], torch.cat(starts[lo:hi]), w_stds[lo:hi], names, buffers, gens, steps=steps,
+                net=net, loss=loss, initial_learning_rate=initial_learning_rate,
+                regularize_noise_weight=regularize_noise_weight, bar=bar,
+                label=f"{lo + 1}-{hi}/{n}" if chunk < n else "",
             )  # fmt: skip
-            all_ws.append(ws_i)
+            all_ws.append(ws_b)
             all_hist.append(hist)
             all_dist.append(dist)
-            all_noise.append(noise)
+            all_noise += noise
     finally:
         bar.close()
         for p, flag in zip(G.parameters(), saved_flags):
@@ -363,20 +387,29 @@ def project(
     ws = torch.cat(all_ws)
     images = render_projection(G, ws, all_noise)
     return ProjectionResult(
-        ws=ws.cpu(), noise=all_noise, history=torch.stack(all_hist), distances=torch.stack(all_dist),
+        ws=ws.cpu(), noise=all_noise, history=torch.cat(all_hist), distances=torch.cat(all_dist),
         images=images, targets=targets.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy(),
         space=space, loss=loss, perceptual=info,
     )  # fmt: skip
 
 
-def _optimize_one(
+def _classes_per_target(class_idx: int | Sequence[int] | None, n: int) -> list[int | None]:
+    if class_idx is None or isinstance(class_idx, int):
+        return [class_idx] * n
+    classes = [int(c) for c in class_idx]
+    if len(classes) != n:
+        raise StyleGANError(f"got {len(classes)} classes for {n} targets: give one class, or one per target")
+    return classes  # type: ignore[return-value]
+
+
+def _optimize_batch(
     G: Generator,
     target: Tensor,
     w_start: Tensor,
-    w_std: float,
+    w_stds: Sequence[float],
     names: list[str],
     buffers: dict[str, Tensor],
-    gen: torch.Generator,
+    gens: Sequence[torch.Generator],
     *,
     steps: int,
     net: Any,
@@ -385,61 +418,71 @@ def _optimize_one(
     regularize_noise_weight: float,
     bar: Any,
     label: str,
-) -> tuple[Tensor, Tensor, Tensor, dict[str, Tensor]]:
-    """Optimise one target. Returns final ws [1, num_ws, w_dim], history [steps, num_ws, w_dim] (CPU),
-    distances [steps] (CPU) and the noise maps {name: [H, W]} (CPU)."""
+) -> tuple[Tensor, Tensor, Tensor, list[dict[str, Tensor]]]:
+    """Optimise B targets [B, C, R, R] jointly, target i with its own generator `gens[i]` and w_std `w_stds[i]`.
+
+    Returns final ws [B, num_ws, w_dim], history [B, steps, num_ws, w_dim] (CPU), distances [B, steps] (CPU) and
+    per target the noise maps {name: [H, W]} (CPU)."""
     device = target.device
-    num_ws = G.num_ws
+    b, num_ws, w_dim = len(target), G.num_ws, G.w_dim
     if loss == "lpips":
         with torch.no_grad():
-            target_features = net(_perceptual_input(target), resize_images=False, return_lpips=True)
+            target_features = net(_perceptual_input(target), resize_images=False, return_lpips=True)  # [B, D]
     else:
         target_scaled = target / 127.5 - 1
 
-    w_opt = w_start.detach().clone().requires_grad_(True)  # [1, 1 or num_ws, w_dim]
-    noise = {
-        name: torch.randn(buffers[name].shape, generator=gen, device=device).requires_grad_(True) for name in names
+    w_opt = w_start.detach().clone().requires_grad_(True)  # [B, 1 or num_ws, w_dim]
+    noise = {  # [B, H, W]: target i's maps drawn from its own generator, in buffer order (as when run alone)
+        name: torch.stack([torch.randn(buffers[name].shape, generator=g, device=device) for g in gens])
+        for name in names
     }
+    for buf in noise.values():
+        buf.requires_grad_(True)
     optimizer = torch.optim.Adam([w_opt, *noise.values()], betas=(0.9, 0.999), lr=initial_learning_rate)
-    history = torch.zeros(steps, num_ws, G.w_dim)
-    distances = torch.zeros(steps)
+    history = torch.zeros(b, steps, num_ws, w_dim)
+    distances = torch.zeros(b, steps)
 
     for step in range(steps):
         t = step / steps
-        w_noise_scale = w_std * INITIAL_NOISE_FACTOR * max(0.0, 1.0 - t / NOISE_RAMP_LENGTH) ** 2
+        noise_ramp = INITIAL_NOISE_FACTOR * max(0.0, 1.0 - t / NOISE_RAMP_LENGTH) ** 2
         lr = learning_rate(t, initial_learning_rate)
         for group in optimizer.param_groups:
             group["lr"] = lr
 
-        w_noise = torch.randn(w_opt.shape, generator=gen, device=device) * w_noise_scale
-        ws = (w_opt + w_noise).expand(1, num_ws, G.w_dim)
+        w_noise = torch.stack([
+            torch.randn(w_opt.shape[1:], generator=g, device=device) * (w_std * noise_ramp)
+            for g, w_std in zip(gens, w_stds)
+        ])  # fmt: skip
+        ws = (w_opt + w_noise).expand(b, num_ws, w_dim)
         img = synthesize_with_noise(G, ws, noise)
         if loss == "lpips":
             img_0_255 = (img + 1) * (255 / 2)
             features = net(_perceptual_input(img_0_255), resize_images=False, return_lpips=True)
-            dist = (target_features - features).square().sum()
+            dist = (target_features - features).square().sum(1)  # [B]
         else:
-            dist = (img - target_scaled).square().mean()
-        reg = noise_regularization(list(noise.values()))
-        total = dist + regularize_noise_weight * reg
+            dist = (img - target_scaled).square().flatten(1).mean(1)  # [B]
+        reg = noise_regularization(list(noise.values()))  # [B]
+        total = (dist + regularize_noise_weight * reg).sum()  # separable: d total / d (target i) = its own loss'
 
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         optimizer.step()
 
-        dist_value = float(dist.detach())
+        dist_values = dist.detach().cpu()
         with torch.no_grad():
-            history[step] = w_opt.detach()[0].expand(num_ws, G.w_dim).cpu()
-            distances[step] = dist_value
-            for buf in noise.values():  # renormalise: zero mean, unit RMS
-                buf -= buf.mean()
-                buf *= buf.square().mean().rsqrt()
-        bar.update(1)
+            history[:, step] = w_opt.detach().expand(b, num_ws, w_dim).cpu()
+            distances[:, step] = dist_values
+            for buf in noise.values():  # renormalise each target's map: zero mean, unit RMS
+                buf -= buf.mean(dim=(1, 2), keepdim=True)
+                buf *= buf.square().mean(dim=(1, 2), keepdim=True).rsqrt()
+        bar.update(b)
         if hasattr(bar, "set_postfix_str"):
-            bar.set_postfix_str(f"{label + ' ' if label else ''}dist {dist_value:.4f}", refresh=False)
+            what = "dist" if b == 1 else "mean dist"
+            bar.set_postfix_str(f"{label + ' ' if label else ''}{what} {float(dist_values.mean()):.4f}", refresh=False)
 
-    final = w_opt.detach().expand(1, num_ws, G.w_dim).clone()
-    return final, history, distances, {k: v.detach().cpu() for k, v in noise.items()}
+    final = w_opt.detach().expand(b, num_ws, w_dim).clone()
+    maps = [{k: v[i].detach().cpu().clone() for k, v in noise.items()} for i in range(b)]
+    return final, history, distances, maps
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -517,4 +560,4 @@ def _write_progress_video(G: Generator, result: ProjectionResult, index: int, pa
 __all__ = [
     "ProjectionResult", "noise_regularization", "preprocess_target", "project", "render_projection",
     "save_projection", "synthesize_with_noise", "w_statistics",
-]
+]  # fmt: skip

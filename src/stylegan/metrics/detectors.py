@@ -168,7 +168,7 @@ class FidHelperInception(Detector):
     @torch.no_grad()
     def features(self, images: Tensor) -> Tensor:
         x = resize_like_nvidia(self._prepare(images), 299)
-        x = (x - 128) / 128
+        x = ((x - 128) / 128).contiguous(memory_format=torch.channels_last)  # oneDNN's NHWC convs: ~1.5x on a CPU
         return self.module(x).reshape(-1, self.feature_dim).float()
 
 

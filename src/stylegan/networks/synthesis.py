@@ -25,7 +25,8 @@ class SynthesisLayer(nn.Module):
     """Modulated 3x3 convolution (optionally up-sampling 2x) + per-pixel noise B + bias + leaky ReLU.
 
     noise: x += noise_strength * n, with n ~ N(0, 1) per pixel ('random'), the stored `noise_const` map
-    ('const'), or nothing ('none').
+    ('const'; [H, W], or [N, H, W] for one map per sample, e.g. swapped in with `torch.func.functional_call`), or
+    nothing ('none').
     """
 
     def __init__(
@@ -73,7 +74,9 @@ class SynthesisLayer(nn.Module):
         offset = self.bias.to(x.dtype)[None, :, None, None] * g  # [1, O, 1, 1]
         random_noise = None
         if self.use_noise and noise_mode == "const":
-            offset = offset + (self.noise_const * (self.noise_strength * g))[None, None]  # [1, O, H, W]
+            # noise_const is [H, W], or [N, H, W] per sample (the projector optimises one map per target)
+            noise = self.noise_const.reshape(-1, 1, self.resolution, self.resolution)  # [1 or N, 1, H, W]
+            offset = offset + noise * (self.noise_strength * g)  # [1 or N, O, H, W]
         elif self.use_noise and noise_mode == "random":
             random_noise = torch.randn(x.shape[0], 1, self.resolution, self.resolution, device=x.device)
         if torch.is_grad_enabled() and (x.requires_grad or scale.requires_grad):
