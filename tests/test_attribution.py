@@ -29,16 +29,9 @@ FAST = {"steps": 30, "loss": "mse", "w_avg_samples": 200, "progress": False}
 def quiet_G() -> stylegan.Generator:
     """A tiny generator without per-pixel noise. Random weights give the tiny networks noise strengths that dominate
     their 16x16 images (a trained network's are small), and no projection recovers per-pixel noise in 30 steps."""
-    import torch
+    from stylegan.testing import tiny_generator, without_noise
 
-    from stylegan.testing import tiny_generator
-
-    G = tiny_generator(seed=3)
-    with torch.no_grad():
-        for name, p in G.named_parameters():
-            if name.endswith("noise_strength"):
-                p.zero_()
-    return G
+    return without_noise(tiny_generator(seed=3))
 
 
 @pytest.fixture(scope="module")

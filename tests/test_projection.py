@@ -23,22 +23,12 @@ from stylegan.projection import (
     render_projection,
     w_statistics,
 )
-from stylegan.testing import tiny_generator
-
-
-def _quiet_noise(G: stylegan.Generator) -> stylegan.Generator:
-    """Zero the per-layer noise strengths: the target's noise maps cannot be recovered, so the image is then a pure
-    function of ws and a perfect projection exists."""
-    with torch.no_grad():
-        for name, p in G.named_parameters():
-            if name.endswith("noise_strength"):
-                p.zero_()
-    return G
+from stylegan.testing import tiny_generator, without_noise
 
 
 @pytest.fixture(scope="module")
 def G() -> stylegan.Generator:
-    return _quiet_noise(tiny_generator())
+    return without_noise(tiny_generator())
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +123,7 @@ def test_lpips_offline_runs_at_32px() -> None:
 
     if find_offline_lpips() is None:
         pytest.skip("stlpips-pytorch weights not installed")
-    G = _quiet_noise(tiny_generator(img_resolution=32))
+    G = without_noise(tiny_generator(img_resolution=32))
     target = stylegan.generate(G, seeds=[2], psi=0.5).images
     res = project(G, target, steps=2, space="w+", perceptual=load_perceptual("offline"), w_avg_samples=100,
                   progress=False)  # fmt: skip

@@ -47,6 +47,19 @@ def tiny_generator(seed: int = 0, **overrides: Any) -> Generator:
     return randomize_(Generator(tiny_generator_config(**overrides)), seed).eval()  # type: ignore[return-value]
 
 
+def without_noise(G: Generator) -> Generator:
+    """Zero G's per-layer noise strengths (in place) and return it: its images are then a pure function of ws.
+
+    Randomly initialised tiny networks have noise strengths that dominate their images (a trained network's are
+    small); tests of projection and attribution use this so that a perfect projection exists.
+    """
+    with torch.no_grad():
+        for name, p in G.named_parameters():
+            if name.endswith("noise_strength"):
+                p.zero_()
+    return G
+
+
 def tiny_discriminator(seed: int = 0, **overrides: Any) -> Discriminator:
     torch.manual_seed(seed)
     return randomize_(Discriminator(tiny_discriminator_config(**overrides)), seed).eval()  # type: ignore[return-value]

@@ -9,6 +9,7 @@ import click
 
 from ..errors import StyleGANError
 from .common import device_option, load_network_for_cli
+from .generate import class_option, network_option
 
 _loss_option = click.option(
     "--loss", type=click.Choice(["lpips", "mse"]), default=None,
@@ -37,7 +38,7 @@ def _load_perceptual(loss: str, source: str, G) -> object | None:  # noqa: ANN00
 
 
 @click.command()
-@click.option("--network", "network", metavar="NAME|PATH|URL", default=None, help="Registry name, checkpoint or URL.")
+@network_option
 @click.option(
     "--image", "images", multiple=True, required=True, type=click.Path(dir_okay=False, path_type=Path),
     help="Image to judge (repeat for several; they are projected together).",
@@ -51,7 +52,7 @@ def _load_perceptual(loss: str, source: str, G) -> object | None:  # noqa: ANN00
 @_loss_option
 @_space_option
 @_perceptual_option
-@click.option("--class", "class_idx", type=click.IntRange(min=0), default=None, help="Class of a conditional network.")
+@class_option
 @click.option("--w-avg-samples", type=click.IntRange(min=1), default=None,
               help="z samples for w_avg (default: the calibration's, else 10000).")  # fmt: skip
 @device_option
@@ -133,7 +134,7 @@ def attribute(
 
 
 @click.command("attribute-calibrate")
-@click.option("--network", "network", metavar="NAME|PATH|URL", default=None, help="Registry name, checkpoint or URL.")
+@network_option
 @click.option("--real", type=click.Path(exists=True, path_type=Path), required=True,
               help="Real images: a folder of images or a dataset (.zip, or a folder with dataset.json).")  # fmt: skip
 @click.option("-n", "n", type=click.IntRange(min=1), default=50, show_default=True,

@@ -8,6 +8,7 @@ import click
 
 from ..errors import StyleGANError
 from .common import device_option, load_network_for_cli
+from .generate import class_option, network_option
 
 
 def _subfolder_names(targets: list[Path]) -> list[str]:
@@ -22,7 +23,7 @@ def _subfolder_names(targets: list[Path]) -> list[str]:
 
 
 @click.command()
-@click.option("--network", "network", metavar="NAME|PATH|URL", default=None, help="Registry name, checkpoint or URL.")
+@network_option
 @click.option(
     "--target", "targets", multiple=True, required=True, type=click.Path(dir_okay=False, path_type=Path),
     help="Image to project (repeat for several; each gets its own subfolder).",
@@ -33,7 +34,7 @@ def _subfolder_names(targets: list[Path]) -> list[str]:
     help="w: one latent for all layers (the paper); w+: one per layer (closer fit, less editable).",
 )  # fmt: skip
 @click.option("--seed", type=int, default=303, show_default=True, help="Seed of the initial noise maps.")
-@click.option("--class", "class_idx", type=click.IntRange(min=0), default=None, help="Class of a conditional network.")
+@class_option
 @click.option(
     "--loss", type=click.Choice(["lpips", "mse"]), default="lpips", show_default=True,
     help="lpips: LPIPS-VGG16 distance (NVIDIA's vgg16.pt, else the offline ST-LPIPS); mse: pixel error.",
@@ -167,14 +168,14 @@ def encoder() -> None:
 
 
 @encoder.command("train")
-@click.option("--network", "network", metavar="NAME|PATH|URL", default=None, help="Registry name, checkpoint or URL.")
+@network_option
 @click.option("--steps", type=click.IntRange(min=1), default=10000, show_default=True,
               help="Total training steps (a resumed run continues up to this number).")  # fmt: skip
 @click.option("--batch", "batch_size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--latent-weight", type=float, default=1.0, show_default=True, help="Weight of MSE(E(img), ws).")
 @click.option("--image-weight", type=float, default=1.0, show_default=True, help="Weight of MSE(G(E(img)), img).")
-@click.option("--class", "class_idx", type=click.IntRange(min=0), default=None, help="Class of a conditional network.")
+@class_option
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--snap", "snapshot_every", type=click.IntRange(min=1), default=500, show_default=True,
               help="Write encoder.safetensors and encoder-state.pt every N steps.")  # fmt: skip
