@@ -53,6 +53,12 @@ def format_info(info: Any) -> str:
         lines.append("")
         lines.append("metadata")
         for key, value in info.metadata.items():
+            if isinstance(value, dict) and key == "model_card":  # one line per field
+                lines.append(f"  {key}")
+                for field_name, field_value in value.items():
+                    text = field_value if isinstance(field_value, str) else json.dumps(field_value)
+                    lines.append(f"    {field_name:<17} {text}")
+                continue
             text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
             lines.append(f"  {key:<13} {text}")
     return "\n".join(lines)
