@@ -25,7 +25,7 @@ demo: $(PY)
 	$(VENV)/bin/stylegan demo --outdir $(DEMO)
 
 lint: install
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks scripts conftest.py
 
 test: install lint
 	$(PY) -m pytest
