@@ -5,7 +5,7 @@ VENV   ?= .venv
 TORCH  ?= torch==2.13.0
 PY     := $(VENV)/bin/python
 
-.PHONY: install test lint bench demo clean
+.PHONY: install test lint bench demo gallery clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ demo: $(PY)
 	$(PY) -m pip install --quiet "$(TORCH)"
 	$(PY) -m pip install --quiet -e ".[video]"
 	$(VENV)/bin/stylegan demo --outdir $(DEMO)
+
+# Maintainers: refresh the README's gallery from the demo's output.
+gallery: demo
+	mkdir -p docs/gallery
+	cp $(DEMO)/grid.png $(DEMO)/mix.png $(DEMO)/walk.gif docs/gallery/
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks scripts conftest.py

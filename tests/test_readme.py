@@ -56,6 +56,15 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+def test_readme_links_point_at_files() -> None:
+    """Images (the gallery) and relative links in the README exist in the repository."""
+    targets = re.findall(r"\]\(([^)#\s]+)\)", README.read_text())
+    local = [t for t in targets if "://" not in t]
+    assert any(t.startswith("docs/gallery/") for t in local)
+    for target in local:
+        assert (README.parent / target).is_file(), f"README links to {target}, which is not in the repository"
+
+
 def test_readme_has_examples() -> None:
     assert len(_commands()) >= 4 and len(_blocks("python")) >= 1
 
