@@ -75,7 +75,7 @@ def read_fid(jsonl: Path) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def model_card(snapshot: Path, fid: dict[str, Any]) -> dict[str, Any]:
+def model_card(snapshot: Path, fid: dict[str, Any], status: str = "") -> dict[str, Any]:
     """Everything a user should know about the bundled network, as a JSON-able dict."""
     run = snapshot.parent
     meta = inspect(snapshot).metadata
@@ -94,6 +94,7 @@ def model_card(snapshot: Path, fid: dict[str, Any]) -> dict[str, Any]:
         "hardware": HARDWARE,
         "fid": fid,
         "storage": "float16 weights (load as float32)",
+        "status": status,
     }
 
 
@@ -109,7 +110,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"{card['wall_time_hours']} hours on {card['hardware']}",
         f"- **FID:** {fid['value']} ({fid['metric']}: {fid['num_gen']} generated vs {fid['num_real']} real images, "
         f"detector `{fid['detector']}`; not comparable with FIDs computed with NVIDIA's Inception file)",
-        f"- **Storage:** {card['storage']}", "",
+        f"- **Storage:** {card['storage']}", *([f"- **Status:** {card['status']}"] if card.get("status") else []), "",
         "Without `--class`, seed s draws class s % 9, so `--seeds 0-63` shows every class.", "",
     ])  # fmt: skip
 
@@ -118,10 +119,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--snapshot", type=Path, required=True, help="network-snapshot-*.safetensors of the run")
     parser.add_argument("--fid", type=Path, required=True, help="metric JSON-lines file holding its FID")
+    parser.add_argument("--status", default="", help="what the images look like at this point, in one sentence")
     parser.add_argument("--out", type=Path, default=ASSETS / "emoji32.safetensors")
     args = parser.parse_args(argv)
 
-    card = model_card(args.snapshot, read_fid(args.fid))
+    card = model_card(args.snapshot, read_fid(args.fid), args.status)
     G = stylegan.load(args.snapshot)
     stylegan.save(
         args.out, G_ema=G, dtype=torch.float16,
