@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import stat
 import tarfile
 import zipfile
 from pathlib import Path
@@ -72,6 +74,12 @@ def test_prepare_grayscale_and_folder_dest(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "00000" / "img00000000.png").is_file()
     ds = ImageDataset(tmp_path / "out")
     assert ds.image_shape == (1, 8, 8)
+    # The atomic temp-then-rename write leaves normal permissions, not the temp files' private 0600 / 0700.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o777 & ~mask
+    prepare_dataset(src, tmp_path / "out.zip", resolution=8)
+    assert stat.S_IMODE((tmp_path / "out.zip").stat().st_mode) == 0o666 & ~mask
 
 
 @pytest.mark.parametrize("transform", ["center-crop", "center-crop-wide", "pad", "stretch"])

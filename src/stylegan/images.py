@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from collections.abc import Sequence
@@ -40,11 +41,40 @@ def make_grid(images: np.ndarray, rows: int, cols: int, *, pad: int = 0, fill: i
     return grid
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write `data` to a temp file beside `path`, fsync, then rename over it: readers never see a partial file."""
-    path = Path(path)
+@functools.cache
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _new_file_mode() -> int:
+    return 0o666 & ~_umask()
+
+
+def temp_file_beside(path: Path) -> tuple[int, str]:
+    """A new temp file in `path`'s folder (created if needed) for an atomic write: (fd, name).
+
+    Its permissions are those of a normally created file (0666 minus the umask), not mkstemp's private 0600, so the
+    renamed result is as readable as any other file the user writes.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, _new_file_mode())
+    return fd, tmp
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write `data` to a temp file beside `path`, fsync, then rename over it: readers never see a partial file.
+
+    >>> import tempfile, stat
+    >>> p = Path(tempfile.mkdtemp()) / "x.bin"
+    >>> atomic_write_bytes(p, b"abc")
+    >>> p.read_bytes(), stat.S_IMODE(p.stat().st_mode) == _new_file_mode()
+    (b'abc', True)
+    """
+    path = Path(path)
+    fd, tmp = temp_file_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import StyleGANError
+from ..images import _umask, temp_file_beside
 from .imageops import RESIZE_FILTERS, TRANSFORMS, BadImage, Transform, decode_image, encode_png, fit_image, to_channels
 from .sources import SourceFile, open_source
 
@@ -150,13 +151,14 @@ class _Writer:
         self.is_zip = dest.suffix.lower() == ".zip"
         dest.parent.mkdir(parents=True, exist_ok=True)
         if self.is_zip:
-            fd, self._tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+            fd, self._tmp = temp_file_beside(dest)
             os.close(fd)
             self._zip: zipfile.ZipFile | None = zipfile.ZipFile(self._tmp, "w", compression=zipfile.ZIP_STORED)
         else:
             if dest.exists() and any(dest.iterdir()):
                 raise StyleGANError(f"--dest {dest}: folder exists and is not empty")
             self._tmp = tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent)
+            os.chmod(self._tmp, 0o777 & ~_umask())  # mkdtemp's 0700 would make the finished dataset private
             self._zip = None
 
     def write(self, name: str, data: bytes) -> None:

@@ -21,7 +21,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +31,7 @@ import torch
 from torch import Tensor
 
 from ..errors import StyleGANError
-from ..images import atomic_write_bytes
+from ..images import atomic_write_bytes, temp_file_beside
 from .detectors import Detector, metrics_cache_dir
 
 log = logging.getLogger(__name__)
@@ -118,8 +117,7 @@ class FeatureStats:
         if self.capture_all:
             arrays["features"] = self.get_all()
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = temp_file_beside(path)
         try:
             with os.fdopen(fd, "wb") as f:
                 np.savez(f, **arrays)
