@@ -13,6 +13,7 @@ from PIL import Image
 import stylegan
 from stylegan.attribution import (
     Calibration,
+    attribution_settings,
     calibrate,
     choose_threshold,
     find_calibration,
@@ -84,6 +85,29 @@ def test_calibration_round_trip(tmp_path: Path) -> None:
     with pytest.raises(StyleGANError, match="not an attribution calibration"):
         (tmp_path / "bad.json").write_text("{}")
         Calibration.load(tmp_path / "bad.json")
+
+
+def test_attribution_settings_come_from_the_calibration(tmp_path: Path) -> None:
+    digest = "cd" * 32
+    settings = {"loss": "lpips", "space": "w+", "steps": 40, "seed": 9, "w_avg_samples": 500}
+    perceptual = {"name": "lpips-vgg16-st"}
+    path = Calibration(0.3, 1.0, [0.1], [0.6], settings, digest, perceptual).save(tmp_path / "c.json")
+
+    s = attribution_settings(digest, calibration=path)
+    assert (s.threshold, s.loss, s.space, s.steps, s.seed, s.w_avg_samples) == (0.3, "lpips", "w+", 40, 9, 500)
+    assert attribution_settings(digest, calibration=path, w_avg_samples=7).w_avg_samples == 7
+    s.check_perceptual("lpips-vgg16-st")
+    with pytest.raises(StyleGANError, match="perceptual network lpips-vgg16-st, this run would use lpips-nvidia"):
+        s.check_perceptual("lpips-nvidia")
+    with pytest.raises(StyleGANError, match="--space w\\+, not w"):
+        attribution_settings(digest, calibration=path, space="w")
+    with pytest.raises(StyleGANError, match="calibrated on another network"):
+        attribution_settings("ef" * 32, calibration=path)
+
+    # an explicit threshold needs no calibration and keeps the defaults for what is not given
+    s = attribution_settings(digest, threshold=0.5, steps=12)
+    assert (s.threshold, s.loss, s.space, s.steps, s.calibration) == (0.5, "lpips", "w", 12, None)
+    s.check_perceptual("anything")  # nothing to match
 
 
 def test_generated_images_project_closer_than_unrelated(quiet_G: stylegan.Generator, unrelated: Path) -> None:

@@ -212,6 +212,69 @@ def resolve_calibration(
     return cal
 
 
+#: Projection seed of `attribute` when no calibration says otherwise.
+ATTRIBUTE_SEED = 303
+
+
+@dataclass
+class AttributionSettings:
+    """Everything `attribute` needs to judge images: the threshold and the projection it holds for.
+
+    `calibration` is the calibration the settings came from (None when the threshold was given directly).
+    """
+
+    threshold: float
+    loss: Loss = "lpips"
+    space: Space = "w"
+    steps: int = DEFAULT_STEPS
+    w_avg_samples: int = 10000
+    seed: int = ATTRIBUTE_SEED
+    calibration: Calibration | None = None
+
+    def check_perceptual(self, name: str | None) -> None:
+        """Refuse, in one line, a perceptual network other than the one the calibration measured with."""
+        cal = self.calibration
+        if cal is None or self.loss != "lpips" or not cal.perceptual:
+            return
+        if cal.perceptual.get("name") != name:
+            raise StyleGANError(
+                f"the calibration used the perceptual network {cal.perceptual.get('name')}, this run would use "
+                f"{name}: pass --perceptual to match or recalibrate"
+            )
+
+
+def attribution_settings(
+    network_hash: str,
+    *,
+    threshold: float | None = None,
+    calibration: str | os.PathLike[str] | None = None,
+    loss: Loss | None = None,
+    space: Space | None = None,
+    steps: int | None = None,
+    w_avg_samples: int | None = None,
+) -> AttributionSettings:
+    """Settle the threshold and projection settings: an explicit `threshold` with the given (or default) settings,
+    else the calibration at `calibration`, else the cached one for this network (`resolve_calibration`), whose
+    settings fill every one not given. Given settings must match the calibration's.
+
+    >>> s = attribution_settings("0" * 64, threshold=0.25, loss="mse")
+    >>> s.threshold, s.loss, s.space, s.steps
+    (0.25, 'mse', 'w', 300)
+    """
+    if threshold is not None:
+        return AttributionSettings(
+            threshold=threshold, loss=loss or "lpips", space=space or "w", steps=steps or DEFAULT_STEPS,
+            w_avg_samples=w_avg_samples or 10000,
+        )  # fmt: skip
+    cal = resolve_calibration(network_hash, calibration, loss=loss, space=space, steps=steps)
+    s = cal.settings
+    return AttributionSettings(
+        threshold=cal.threshold, loss=s["loss"], space=s["space"], steps=int(s["steps"]),
+        w_avg_samples=w_avg_samples or int(s.get("w_avg_samples", 10000)), seed=int(s.get("seed", ATTRIBUTE_SEED)),
+        calibration=cal,
+    )  # fmt: skip
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Calibration images
 
@@ -302,7 +365,7 @@ def calibrate(
     space: Space = "w",
     perceptual: Any = None,
     real_classes: str = "label",
-    seed: int = 303,
+    seed: int = ATTRIBUTE_SEED,
     w_avg_samples: int = 10000,
     batch_size: int | None = None,
     progress: bool = True,
@@ -391,7 +454,7 @@ def attribute(
     space: Space = "w",
     perceptual: Any = None,
     class_idx: int | Sequence[int] | None = None,
-    seed: int = 303,
+    seed: int = ATTRIBUTE_SEED,
     w_avg_samples: int = 10000,
     batch_size: int | None = None,
     progress: bool = True,

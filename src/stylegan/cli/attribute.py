@@ -82,8 +82,8 @@ def attribute(
       stylegan attribute --network net.pkl --image suspect.png
       stylegan attribute --network net.pkl --image a.png --image b.jpg --threshold 0.25 --steps 300 --out verdicts.json
     """
-    from ..attribution import DEFAULT_STEPS, resolve_calibration
     from ..attribution import attribute as run_attribution
+    from ..attribution import attribution_settings
     from ..editing.directions import network_hash
     from ..projection import preprocess_target
 
@@ -92,30 +92,24 @@ def attribute(
             raise StyleGANError(f"--image {p}: no such file")
     G = load_network_for_cli(network, device)
     digest = network_hash(G)
-    cal, seed = None, 303
-    if threshold is None:
-        cal = resolve_calibration(digest, calibration, loss=loss, space=space, steps=steps)
-        s = cal.settings
-        threshold = cal.threshold
-        loss, space, steps = s["loss"], s["space"], s["steps"]
-        w_avg_samples, seed = w_avg_samples or s.get("w_avg_samples"), s.get("seed", seed)
-        click.echo(f"threshold {threshold:.4g} from the calibration (balanced accuracy {cal.accuracy:.3f}, "
-                   f"{loss}, space {space}, {steps} steps)")  # fmt: skip
-    loss, space = loss or "lpips", space or "w"
-    steps, w_avg_samples = steps or DEFAULT_STEPS, w_avg_samples or 10000
-    net = _load_perceptual(loss, perceptual, G)
-    if cal is not None and loss == "lpips" and cal.perceptual and cal.perceptual.get("name") != net.info.name:  # type: ignore[union-attr]
-        raise StyleGANError(
-            f"the calibration used the perceptual network {cal.perceptual.get('name')}, this run would use "
-            f"{net.info.name}: pass --perceptual to match or recalibrate"  # type: ignore[union-attr]
-        )
+    settings = attribution_settings(
+        digest, threshold=threshold, calibration=calibration, loss=loss, space=space, steps=steps,  # type: ignore[arg-type]
+        w_avg_samples=w_avg_samples,
+    )  # fmt: skip
+    cal = settings.calibration
+    if cal is not None:
+        click.echo(f"threshold {cal.threshold:.4g} from the calibration (balanced accuracy {cal.accuracy:.3f}, "
+                   f"{settings.loss}, space {settings.space}, {settings.steps} steps)")  # fmt: skip
+    net = _load_perceptual(settings.loss, perceptual, G)
+    settings.check_perceptual(net.info.name if net is not None else None)  # type: ignore[attr-defined]
 
     import numpy as np
 
     targets = np.stack([preprocess_target(p, G.img_resolution, G.img_channels) for p in images])
+    threshold = settings.threshold
     results = run_attribution(
-        G, targets, threshold, steps=steps, loss=loss, space=space, perceptual=net,  # type: ignore[arg-type]
-        class_idx=class_idx, seed=seed, w_avg_samples=w_avg_samples, progress=True,
+        G, targets, threshold, steps=settings.steps, loss=settings.loss, space=settings.space, perceptual=net,
+        class_idx=class_idx, seed=settings.seed, w_avg_samples=settings.w_avg_samples, progress=True,
     )  # fmt: skip
     records = []
     for p, r in zip(images, results):
@@ -126,9 +120,9 @@ def attribute(
     if out is not None:
         from ..images import atomic_write_bytes
 
-        record = {"network": network, "network_hash": digest, "threshold": threshold, "loss": loss, "space": space,
-                  "steps": steps, "class": class_idx, "calibration": str(calibration) if calibration else None,
-                  "results": records}  # fmt: skip
+        record = {"network": network, "network_hash": digest, "threshold": threshold, "loss": settings.loss,
+                  "space": settings.space, "steps": settings.steps, "class": class_idx,
+                  "calibration": str(calibration) if calibration else None, "results": records}  # fmt: skip
         atomic_write_bytes(out, (json.dumps(record, indent=2) + "\n").encode())
         click.echo(f"wrote {out}")
 
