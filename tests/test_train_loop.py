@@ -164,10 +164,12 @@ def test_cli_train_resume_and_dry_run(tiny_data: Path, tmp_path: Path, capsys: p
     res = runner.invoke(cli, [*base, "--kimg", "0.004", "--cond", "--mirror"])
     assert res.exit_code == 0, res.output
     (run_dir,) = tmp_path.glob("00000-d-cpu-tiny-*")
-    res = runner.invoke(cli, ["train", "--outdir", str(tmp_path), "--resume", "latest", "--kimg", "0.008"])
+    res = runner.invoke(cli, ["train", "--outdir", str(tmp_path), "--resume", "latest", "--kimg", "0.008",
+                              "--precision", "bf16"])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert _state(run_dir)["progress"]["batch_idx"] == 2
-    assert "resuming" in (run_dir / "log.txt").read_text()
+    log = (run_dir / "log.txt").read_text()
+    assert "resuming" in log and "precision fp32" in log and "precision bf16" in log  # bf16 may change on resume
     from stylegan.cli.common import run_cli
 
     for args, msg in [

@@ -113,6 +113,38 @@ def test_every_phase_gives_finite_grads_on_the_right_network(phase: str) -> None
     assert torch.equal(G.mapping.w_avg, w_avg) != (phase in ("Dmain", "Dboth"))  # w_avg tracks in the D pass
 
 
+@pytest.mark.parametrize("phase", ["Gmain", "Greg", "Dmain", "Dreg"])
+def test_bf16_phases_are_close_to_fp32_and_keep_fp32_weights(phase: str) -> None:
+    """bfloat16 autocast: the same statistics as float32 within bfloat16's precision (but not bitwise: autocast is
+    really on), float32 gradients on float32 weights, and nothing non-finite."""
+    results = {}
+    for precision in ("fp32", "bf16"):
+        torch.manual_seed(0)
+        G, D = tiny_generator(seed=1).train(), tiny_discriminator(seed=2).train()
+        loss = StyleGAN2Loss(G, D, LossSettings(r1_gamma=1.0), generator=torch.Generator().manual_seed(1),
+                             precision=precision)  # type: ignore[arg-type]  # fmt: skip
+        trained = G if phase.startswith("G") else D
+        trained.requires_grad_(True)
+        real = torch.randn(4, 3, 16, 16, generator=torch.Generator().manual_seed(3))
+        z = torch.randn(4, G.z_dim, generator=torch.Generator().manual_seed(4))
+        stats = loss.accumulate_gradients(phase, real, None, z, None)  # type: ignore[arg-type]
+        grads = [p.grad for p in trained.parameters() if p.grad is not None]
+        assert grads and all(g.dtype == torch.float32 and torch.isfinite(g).all() for g in grads)
+        assert all(p.dtype == torch.float32 for p in trained.parameters())
+        assert all(v.dtype == torch.float32 for v in stats.values())
+        results[precision] = stats
+    for key, ref in results["fp32"].items():
+        got = results["bf16"][key]
+        scale = float(ref.abs().max()) + 1e-3
+        assert float((got - ref).abs().max()) <= 0.05 * scale, (key, got, ref)
+    assert any(not torch.equal(results["bf16"][k], v) for k, v in results["fp32"].items())
+
+
+def test_precision_is_checked() -> None:
+    with pytest.raises(ValueError, match="precision"):
+        StyleGAN2Loss(tiny_generator(), tiny_discriminator(), LossSettings(), precision="fp8")  # type: ignore[arg-type]
+
+
 def test_conditional_phase_runs() -> None:
     G, D = tiny_generator(c_dim=3).train(), tiny_discriminator(c_dim=3).train()
     loss = StyleGAN2Loss(G, D, LossSettings())

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from ..errors import StyleGANError
 from ..networks.config import DiscriminatorConfig, GeneratorConfig, _from_dict
-from .losses import LossSettings
+from .losses import PRECISIONS, LossSettings
 
 AugmentKind = Literal["ada", "fixed", "none"]
 
@@ -99,9 +99,12 @@ class TrainConfig:
     seed: int = 0
     resume_from: str | None = None  # network to fine-tune from (any format stylegan.io.load reads)
     metrics: tuple[str, ...] = ()  # evaluated on G_ema at every network snapshot (e.g. fid50k_full)
+    precision: str = "fp32"  # forward passes in "fp32", or "bf16" autocast (weights and optimiser stay fp32)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_grid", tuple(self.image_grid))
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         object.__setattr__(self, "metrics", tuple(self.metrics))
         if self.batch < 1:
             raise ValueError(f"batch must be >= 1, got {self.batch}")
@@ -222,7 +225,8 @@ def build_config(
 
     `overrides` are optional flags, by TrainConfig-like names: batch, batch_gpu, gamma, cbase, cmax, map,
     mbstd_group, glr, dlr, kimg, kimg_per_tick, snap, snap_minutes, seed, freezed, augment (AugmentConfig),
-    ema_kimg, image_grid, pl_weight, style_mixing_prob, resume_from, z_dim, w_dim, g_arch, d_arch, metrics.
+    ema_kimg, image_grid, pl_weight, style_mixing_prob, resume_from, z_dim, w_dim, g_arch, d_arch, metrics,
+    precision.
     A None value means "not given".
     """
     if preset not in TRAIN_PRESETS:
@@ -263,6 +267,7 @@ def build_config(
             kimg_per_tick=o.get("kimg_per_tick", p.kimg_per_tick), snap=o.get("snap", p.snap),
             snap_minutes=o.get("snap_minutes", 60.0), image_grid=o.get("image_grid", p.image_grid),
             seed=o.get("seed", 0), resume_from=o.get("resume_from"), metrics=tuple(o.get("metrics", ())),
+            precision=o.get("precision", "fp32"),
         )  # fmt: skip
     except ValueError as e:
         raise StyleGANError(str(e)) from None
@@ -271,7 +276,7 @@ def build_config(
 _OVERRIDES = {
     "batch", "batch_gpu", "gamma", "cbase", "cmax", "map", "mbstd_group", "glr", "dlr", "kimg", "kimg_per_tick",
     "snap", "snap_minutes", "seed", "freezed", "augment", "ema_kimg", "image_grid", "pl_weight", "style_mixing_prob",
-    "resume_from", "z_dim", "w_dim", "g_arch", "d_arch", "metrics",
+    "resume_from", "z_dim", "w_dim", "g_arch", "d_arch", "metrics", "precision",
 }  # fmt: skip
 
 

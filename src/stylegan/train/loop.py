@@ -151,11 +151,25 @@ def _seed_generator(seed: int, stream: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + stream)
 
 
+def cpu_has_amx() -> bool:
+    """Whether this CPU has AMX tiles (Intel Sapphire Rapids and later), which run bfloat16 convolutions fast."""
+    try:
+        return bool(torch.cpu._is_amx_tile_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def memory_format(device: torch.device) -> torch.memory_format:
+    """The layout the networks train in: channels-last on a CPU (oneDNN's convolutions and their gradients run
+    faster on it: about 1.2x in float32 and 2x with bfloat16 on a 32 px network), PyTorch's default elsewhere."""
+    return torch.channels_last if device.type == "cpu" else torch.contiguous_format
+
+
 def build_networks(cfg: TrainConfig, device: torch.device) -> tuple[Generator, Discriminator, Generator]:
     """Fresh G, D and G_ema (a copy of G), seeded by `cfg.seed`, or initialised from `cfg.resume_from`."""
     torch.manual_seed(cfg.seed)
-    G = Generator(cfg.G).train().requires_grad_(False).to(device)
-    D = Discriminator(cfg.D).train().requires_grad_(False).to(device)
+    G = Generator(cfg.G).train().requires_grad_(False).to(device, memory_format=memory_format(device))
+    D = Discriminator(cfg.D).train().requires_grad_(False).to(device, memory_format=memory_format(device))
     G_ema = copy.deepcopy(G).eval()
     if cfg.resume_from:
         _load_pretrained(cfg.resume_from, G, D, G_ema)
@@ -220,7 +234,8 @@ def setup_run(
         augment = AugmentPipe(cfg.augment.pipe, cfg.augment.p, generator=generators["augment"]).to(device)
         if cfg.augment.kind == "ada":
             ada = AdaController(cfg.augment.target, cfg.augment.interval, cfg.augment.kimg, cfg.batch)
-    loss = StyleGAN2Loss(G, D, cfg.loss, augment=augment, generator=generators["loss"])
+    loss = StyleGAN2Loss(G, D, cfg.loss, augment=augment, generator=generators["loss"],
+                         precision=cfg.precision)  # type: ignore[arg-type]  # fmt: skip
     grid_z, grid_c = _grid_latents(cfg, data, device)
     run = TrainingRun(
         cfg=cfg, run_dir=run_dir, dist=dist_info, device=device, reporter=reporter, data=data, G=G, D=D,
@@ -269,7 +284,9 @@ def _grid_latents(cfg: TrainConfig, data: BatchStream, device: torch.device) -> 
 def fetch_batch(run: TrainingRun) -> Batch:
     """This rank's real images (in [-1, 1]) and labels, plus latents and labels for every phase, in rounds."""
     images, labels = run.data.next()
-    real = (images.to(run.device, non_blocking=True).to(torch.float32) / 127.5 - 1).split(run.batch_gpu)
+    real = (images.to(run.device, non_blocking=True).to(torch.float32) / 127.5 - 1).contiguous(
+        memory_format=memory_format(run.device)
+    ).split(run.batch_gpu)
     use_c = run.cfg.G.c_dim > 0
     real_c = list(labels.to(run.device).split(run.batch_gpu)) if use_c else [None] * run.rounds
     g = run.generators["latents"]
@@ -602,7 +619,10 @@ def train(
     else:
         write_run_files(run)
     reporter.log(f"training {cfg.kimg:g} kimg on {run.data.dataset.name} ({len(run.data.dataset)} images), batch "
-                 f"{cfg.batch} = {dist_info.world_size} x {run.rounds} x {run.batch_gpu}, device {device}")  # fmt: skip
+                 f"{cfg.batch} = {dist_info.world_size} x {run.rounds} x {run.batch_gpu}, device {device}, "
+                 f"precision {cfg.precision}")  # fmt: skip
+    if device.type == "cpu" and cfg.precision == "fp32" and cpu_has_amx():
+        reporter.log("note: this CPU has AMX units: --precision bf16 trains about 2x faster")
     stopped = False
     with stop if stop is not None else StopRequest(reporter) as stop_req:
         while run.cur_nimg < run.total_nimg:
