@@ -2,6 +2,7 @@
 
     python benchmarks/train_speed.py                                       # ours only
     python benchmarks/train_speed.py --official-repo ~/stylegan2-ada-pytorch --repeats 3
+    python benchmarks/train_speed.py --bf16 --threads 1                  # ours in float32 vs --precision bf16
 
 Config (issue 3 §7): 64x64 RGB, channel_base 8192, channel_max 256, 8-layer mapping, z = w = 512, batch 8 in one
 micro-batch, float32 everywhere (the official code with its `--fp32` settings: no fp16 blocks, no conv clamp),
@@ -85,27 +86,28 @@ def _official_step_fn(repo: str):  # noqa: ANN202
     return step
 
 
-def _our_step_fn():  # noqa: ANN202
-    """One step of our loop (`fetch_batch` excepted: the same random in-memory images as the official side)."""
+def _our_step_fn(precision: str = "fp32"):  # noqa: ANN202
+    """One step of our loop (`fetch_batch` excepted: the same random in-memory images as the official side, in the
+    layout `fetch_batch` gives them)."""
     import torch
 
     from stylegan.train.config import build_config
     from stylegan.train.ema import ema_beta, update_ema
-    from stylegan.train.loop import Batch, build_networks, build_phases
+    from stylegan.train.loop import Batch, build_networks, build_phases, memory_format
     from stylegan.train.losses import StyleGAN2Loss
 
     cfg = build_config("auto", resolution=RES, batch=BATCH, cbase=CBASE, cmax=CMAX, map=MAP, gamma=GAMMA,
-                       glr=0.0025, dlr=0.0025)  # fmt: skip
+                       glr=0.0025, dlr=0.0025, precision=precision)  # fmt: skip
     cfg = dataclasses.replace(cfg, G=dataclasses.replace(cfg.G, conv_clamp=None, z_dim=ZDIM, w_dim=ZDIM),
                               D=dataclasses.replace(cfg.D, conv_clamp=None))  # fmt: skip
     device = torch.device("cpu")
     G, D, G_ema = build_networks(cfg, device)
     phases, _, _ = build_phases(cfg, G, D)
-    loss = StyleGAN2Loss(G, D, cfg.loss, generator=torch.Generator().manual_seed(1))
+    loss = StyleGAN2Loss(G, D, cfg.loss, generator=torch.Generator().manual_seed(1), precision=precision)
     state = {"batch_idx": 0, "cur_nimg": 0}
 
     def step() -> None:
-        batch = Batch([torch.randn(BATCH, 3, RES, RES)], [None],
+        batch = Batch([torch.randn(BATCH, 3, RES, RES).contiguous(memory_format=memory_format(device))], [None],
                       [[z] for z in torch.randn(len(phases) * BATCH, ZDIM).split(BATCH)],
                       [[None] for _ in phases])  # fmt: skip
         for i, phase in enumerate(phases):
@@ -128,7 +130,10 @@ def worker(args: argparse.Namespace) -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    step = _official_step_fn(args.official_repo) if args.impl == "official" else _our_step_fn()
+    if args.impl == "official":
+        step = _official_step_fn(args.official_repo)
+    else:
+        step = _our_step_fn("bf16" if args.impl == "ours-bf16" else "fp32")
     for _ in range(args.warmup):
         step()
     t0, c0 = time.perf_counter(), time.process_time()
@@ -147,12 +152,13 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=16)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--impl", choices=["ours", "official"], help=argparse.SUPPRESS)  # worker mode
+    ap.add_argument("--bf16", action="store_true", help="Also time ours with --precision bf16 (bfloat16 autocast).")
+    ap.add_argument("--impl", choices=["ours", "ours-bf16", "official"], help=argparse.SUPPRESS)  # worker mode
     args = ap.parse_args()
     if args.impl:
         worker(args)
         return
-    impls = ["ours"] + (["official"] if args.official_repo else [])
+    impls = ["ours"] + (["ours-bf16"] if args.bf16 else []) + (["official"] if args.official_repo else [])
     results: dict[str, list[float]] = {k: [] for k in impls}
     cpu_results: dict[str, list[float]] = {k: [] for k in impls}
     for r in range(args.repeats):
@@ -171,6 +177,8 @@ def main() -> None:
     med = {k: statistics.median(v) for k, v in results.items()}
     for k, v in med.items():
         print(f"{k:9s} median: {v:.3f} s/step = {BATCH / v * 3.6:.2f} kimg/h")
+    if "ours-bf16" in med:
+        print(f"speed ratio ours bf16/fp32 = {med['ours'] / med['ours-bf16']:.2f}x (wall clock)")
     if "official" in med:
         cpu = {k: statistics.median(v) for k, v in cpu_results.items()}
         print(f"speed ratio ours/official = {med['official'] / med['ours']:.2f}x (wall clock), "
