@@ -35,8 +35,28 @@ LICENSE = "Apache-2.0"
 HARDWARE = "2 shared CPU cores (x86-64), no GPU; other jobs ran beside it"
 
 
+def precision_switches(log_text: str) -> list[tuple[float, str]]:
+    """(kimg, precision) of every start or resume of a run whose precision differs from the one before, from its
+    log.txt ("resuming ... at kimg K" then "training ... precision P"; older logs name no precision: fp32).
+
+    >>> precision_switches("training 9 kimg on x, device cpu\\nresuming r at kimg 148.000 (step 1)\\n"
+    ...                    "training 9 kimg on x, device cpu, precision bf16")
+    [(0.0, 'fp32'), (148.0, 'bf16')]
+    """
+    switches: list[tuple[float, str]] = []
+    kimg = 0.0
+    for line in log_text.splitlines():
+        if line.startswith("resuming ") and " at kimg " in line:
+            kimg = float(line.split(" at kimg ")[1].split()[0])
+        elif line.startswith("training ") and " kimg on " in line:
+            precision = line.rsplit("precision ", 1)[1].strip() if "precision " in line else "fp32"
+            if not switches or switches[-1][1] != precision:
+                switches.append((kimg, precision))
+    return switches
+
+
 def training_command(config: dict[str, Any]) -> str:
-    """The `stylegan train` command line that reproduces a run, from its config.json."""
+    """The `stylegan train` command line that started a run, from its config.json."""
     c = config["config"]
     parts = [
         "stylegan train", f"--data {Path(c['data']['path']).name}", "--outdir runs", f"--cfg {c['preset']}",
@@ -46,8 +66,15 @@ def training_command(config: dict[str, Any]) -> str:
         parts.append("--cond")
     if c["data"]["mirror"]:
         parts.append("--mirror")
-    parts += [f"--aug {c['augment']['kind']}", f"--kimg {c['kimg']:g}", "(stopped early; resumed with --resume latest)"]
+    parts += [f"--aug {c['augment']['kind']}", f"--kimg {c['kimg']:g}"]
     return " ".join(parts)
+
+
+def resume_note(log_text: str) -> str:
+    """How the run was continued, e.g. "stopped early; resumed with --resume latest; --precision bf16 from 148
+    kimg"."""
+    later = [f"--precision {p} from {k:g} kimg" for k, p in precision_switches(log_text)[1:]]
+    return "stopped early; resumed with --resume latest" + "".join("; " + x for x in later)
 
 
 def wall_time_hours(stats_file: Path, kimg: float) -> float:
@@ -81,6 +108,7 @@ def model_card(snapshot: Path, fid: dict[str, Any], status: str = "") -> dict[st
     meta = inspect(snapshot).metadata
     kimg = float(meta["training"]["kimg"])
     config = json.loads((run / "config.json").read_text())
+    log_text = (run / "log.txt").read_text() if (run / "log.txt").is_file() else ""
     return {
         "name": "emoji",
         "summary": "A small conditional StyleGAN2 generator of 32x32 emoji, trained on a CPU by this project.",
@@ -89,6 +117,7 @@ def model_card(snapshot: Path, fid: dict[str, Any], status: str = "") -> dict[st
         "license": LICENSE,
         "classes": meta.get("class_names", []),
         "training_command": training_command(config),
+        "training_resumes": resume_note(log_text),
         "kimg": round(kimg, 1),
         "wall_time_hours": round(wall_time_hours(run / "stats.jsonl", kimg), 1),
         "hardware": HARDWARE,
@@ -106,7 +135,9 @@ def card_markdown(card: dict[str, Any]) -> str:
         "# Model card: `emoji` (bundled with stylegan)", "", card["summary"], "",
         f"- **Data:** {card['data']}", f"- **Data licence:** {card['data_license']}",
         f"- **Network licence:** {card['license']}", f"- **Classes (`--class`):** {classes}",
-        f"- **Training:** `{card['training_command']}`", f"- **Length:** {card['kimg']} kimg, "
+        f"- **Training:** `{card['training_command']}`"
+        + (f" ({card['training_resumes']})" if card.get("training_resumes") else ""),
+        f"- **Length:** {card['kimg']} kimg, "
         f"{card['wall_time_hours']} hours on {card['hardware']}",
         f"- **FID:** {fid['value']} ({fid['metric']}: {fid['num_gen']} generated vs {fid['num_real']} real images, "
         f"detector `{fid['detector']}`; not comparable with FIDs computed with NVIDIA's Inception file)",
