@@ -38,8 +38,15 @@ def test_precision_switches_read_from_the_log(bundle) -> None:  # noqa: ANN001
     assert bundle.resume_note(log) == "stopped early; resumed with --resume latest; --precision bf16 from 4.5 kimg"
 
 
-def test_bundles_a_real_run_with_its_card(bundle, tmp_path: Path) -> None:  # noqa: ANN001
+@pytest.fixture(autouse=True)
+def _one_thread():  # noqa: ANN202
+    n = torch.get_num_threads()
     torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_bundles_a_real_run_with_its_card(bundle, tmp_path: Path) -> None:  # noqa: ANN001
     src = tmp_path / "src"
     rng = np.random.RandomState(0)
     for k, name in enumerate(["red", "blue"]):

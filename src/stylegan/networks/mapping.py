@@ -72,7 +72,7 @@ class MappingNetwork(nn.Module):
             x = getattr(self, f"fc{idx}")(x)
 
         if update_emas and self.w_avg_beta is not None:  # w̄ <- lerp(mean(w), w̄, beta)
-            self.w_avg.copy_(x.detach().to(self.w_avg.dtype).mean(dim=0).lerp(self.w_avg, self.w_avg_beta))
+            self.w_avg.copy_(x.detach().mean(dim=0).lerp(self.w_avg, self.w_avg_beta))
 
         if self.num_ws is None:
             return x

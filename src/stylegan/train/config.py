@@ -103,9 +103,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_grid", tuple(self.image_grid))
+        object.__setattr__(self, "metrics", tuple(self.metrics))
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        object.__setattr__(self, "metrics", tuple(self.metrics))
         if self.batch < 1:
             raise ValueError(f"batch must be >= 1, got {self.batch}")
         if self.batch_gpu is not None and (self.batch_gpu < 1 or self.batch % self.batch_gpu):

@@ -6,9 +6,8 @@ Conventions: logits are D's raw outputs [N, 1]; every loss returns one value per
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -158,14 +157,9 @@ class StyleGAN2Loss:
         gen = self.generator
         return torch.randn(shape, generator=gen, device=gen.device if gen else "cpu").to(device)
 
-    @contextlib.contextmanager
-    def _autocast(self, device: torch.device) -> Iterator[None]:
-        """The networks' forward precision: bfloat16 autocast for precision "bf16", nothing otherwise."""
-        if self.precision == "fp32":
-            yield
-            return
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
-            yield
+    def _autocast(self, device: torch.device) -> torch.autocast:
+        """The networks' forward precision: bfloat16 autocast for precision "bf16", a no-op otherwise."""
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
     def run_G(self, z: Tensor, c: Tensor | None, *, update_emas: bool = False) -> tuple[Tensor, Tensor]:
         """(images, ws) with style mixing against a second random latent; both float32."""
