@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stylegan.data.emoji import GROUPS, build_emoji_dataset, flatten
+from stylegan.data.emoji import GROUPS, build_emoji_dataset, flatten, is_skin_tone_variant
 from stylegan.errors import StyleGANError
 
 
@@ -81,3 +81,21 @@ def test_cli_emoji(tmp_path: Path) -> None:
                                    "--resolution", "8"])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "9 images" in res.output and "Smileys & Emotion" in res.output
+    res = CliRunner().invoke(cli, ["dataset", "emoji", "--source", str(pkg), "--dest", str(tmp_path / "b.zip"),
+                                   "--resolution", "8", "--no-skin-tones"])  # fmt: skip
+    assert res.exit_code == 0 and "6 images" in res.output, res.output
+
+
+def test_no_skin_tones_leaves_out_every_variant(tmp_path: Path) -> None:
+    pkg = _fake_package(tmp_path)
+    (pkg / "img" / "google" / "64" / "1f3fb.png").write_bytes(
+        (pkg / "img" / "google" / "64" / "1f600.png").read_bytes()
+    )  # a tone swatch (Component), listed in no emoji.json entry
+    report = build_emoji_dataset(tmp_path / "base.zip", resolution=8, source=pkg, skin_tones=False, log=lambda s: None)
+    with zipfile.ZipFile(tmp_path / "base.zip") as z:
+        meta = json.loads(z.read("dataset.json"))
+    assert report.num_images == 6  # 9 images minus the 3 '-1f3fb' variants; the unlabelled swatch is dropped too
+    assert np.bincount([lab for _, lab in meta["labels"]]).tolist() == [2, 2, 2]
+    assert meta["skin_tones"] is False
+    assert is_skin_tone_variant("1f44b-1f3fd.png") and is_skin_tone_variant("u1F44B_1F3FF")
+    assert not is_skin_tone_variant("1f44b.png") and not is_skin_tone_variant("1f3fa.png")

@@ -200,6 +200,7 @@ def test_resume_from_checkpoint_with_freeze_d(tiny_data: Path, tmp_path: Path) -
     (run_dir,) = (tmp_path / "runs").glob("0*")
     saved = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text())["config"])
     assert saved.G == G.cfg and saved.D.freeze_layers == 2 and saved.resume_from == str(ckpt)
+    assert saved.ema_rampup is None and saved.augment.kimg == 100  # NVIDIA's fine-tuning settings
     state = _state(run_dir)
     frozen = "b16.fromrgb.weight"  # layer 0: a buffer under Freeze-D, identical to the checkpoint
     torch.testing.assert_close(state["D"][frozen], D.state_dict()[frozen], rtol=0, atol=0)

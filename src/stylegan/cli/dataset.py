@@ -99,18 +99,25 @@ def prepare(
 )  # fmt: skip
 @click.option("--background", default="white", show_default=True, help="Colour behind transparency (or #rrggbb).")
 @click.option("--no-labels", is_flag=True, help="Do not label images with their Unicode emoji group.")
-def emoji(dest: Path, resolution: int, source: Path | None, background: str, no_labels: bool) -> None:
+@click.option(
+    "--skin-tones/--no-skin-tones", default=True, show_default=True,
+    help="Keep the five skin-tone variants of each person emoji (60% of the images); leave them out to balance "
+    "the classes.",
+)  # fmt: skip
+def emoji(dest: Path, resolution: int, source: Path | None, background: str, no_labels: bool,
+          skin_tones: bool) -> None:  # fmt: skip
     """Build a real dataset that needs no download: Noto Color Emoji (Apache-2.0), labelled by Unicode group.
 
     \b
     Example:
       stylegan dataset emoji --dest emoji.zip --resolution 32
+      stylegan dataset emoji --dest emoji-base.zip --no-skin-tones
     """
     from ..data.emoji import build_emoji_dataset
 
     report = build_emoji_dataset(
         dest, resolution=resolution, source=source, background=_parse_color(background), labels=not no_labels,
-        log=lambda line: click.echo(line, err=True),
+        skin_tones=skin_tones, log=lambda line: click.echo(line, err=True),
     )  # fmt: skip
     click.echo(report.summary())
 

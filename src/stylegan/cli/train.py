@@ -62,7 +62,10 @@ def _from_checkpoint(cfg: Any, source: str, freezed: int | None) -> Any:
         cfg.D, channel_base=G.channel_base, channel_max=G.channel_max, conv_clamp=G.conv_clamp
     )  # fmt: skip
     D = dataclasses.replace(D, mbstd_group_size=cfg.D.mbstd_group_size, freeze_layers=freezed or 0)
-    return dataclasses.replace(cfg, G=G, D=D, resume_from=str(source))
+    # As NVIDIA's --resume: G_ema starts from a trained network, so no EMA ramp-up (it would first make G_ema a
+    # copy of G), and ADA may move p five times faster (ada_kimg 100) to suit the new data.
+    augment = dataclasses.replace(cfg.augment, kimg=100.0)
+    return dataclasses.replace(cfg, G=G, D=D, resume_from=str(source), ema_rampup=None, augment=augment)
 
 
 @click.command("train")
@@ -90,7 +93,8 @@ def _from_checkpoint(cfg: Any, source: str, freezed: int | None) -> Any:
               help="Augmentations: b=blit, g=geometric, c=colour, n=noise, o=cutout.")  # fmt: skip
 @click.option("--freezed", type=int, help="Freeze-D: number of leading D layers that do not train.")
 @click.option("--resume", help="Continue a run exactly: `latest` (newest run under --outdir) or a run folder.")
-@click.option("--resume-from", help="Fine-tune from a network (any format `stylegan.load` reads).")
+@click.option("--resume-from", help="Fine-tune from a network (any format `stylegan.load` reads): G, D, G_ema; "
+              "kimg, Adam and ADA p start anew, without EMA ramp-up.")
 @click.option("--snap", type=int, help="Snapshot (network + full state) every this many ticks.")
 @click.option(
     "--metrics", "metrics", default=None, metavar="LIST",
