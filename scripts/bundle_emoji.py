@@ -7,7 +7,9 @@ Maintainers run this after training (see README, "The bundled network"):
 
 It writes `src/stylegan/assets/emoji32.safetensors` (the inference generator only, float16 storage) with the model
 card in its metadata (`stylegan info emoji` prints it), and the same card as `src/stylegan/assets/emoji32.md`.
-The wall time comes from the run's `stats.jsonl`, the FID from a `stylegan metrics` JSON-lines file.
+The training stages come from the run folders (config.json, log.txt, stats.jsonl): a run started with
+`--resume-from` a snapshot of another run follows that run back. The FID comes from a `stylegan metrics` JSON-lines
+file.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +29,8 @@ from stylegan.io import inspect
 ASSETS = Path(__file__).resolve().parents[1] / "src" / "stylegan" / "assets"
 
 DATA = (
-    "Noto Color Emoji (Google), every emoji of the `emoji-datasource-google` npm package (or Debian's "
-    "fonts-noto-color-emoji font), flattened onto white and resized to 32x32: 3,786 images in 9 classes, the "
-    "Unicode emoji groups. Built with `stylegan dataset emoji --dest emoji32.zip --resolution 32`."
+    "Noto Color Emoji (Google), from the `emoji-datasource-google` npm package (or Debian's fonts-noto-color-emoji "
+    "font), flattened onto white and resized to 32x32, labelled with their Unicode emoji group (9 classes)."
 )
 DATA_LICENSE = "Apache-2.0 (Noto Emoji images; flags are public domain)"
 LICENSE = "Apache-2.0"
@@ -66,15 +68,26 @@ def training_command(config: dict[str, Any]) -> str:
         parts.append("--cond")
     if c["data"]["mirror"]:
         parts.append("--mirror")
-    parts += [f"--aug {c['augment']['kind']}", f"--kimg {c['kimg']:g}"]
+    parts.append(f"--aug {c['augment']['kind']}")
+    if c["augment"]["kind"] != "none" and c["augment"]["p"]:
+        parts.append(f"--p {c['augment']['p']:g}")
+    parts.append(f"--kimg {c['kimg']:g}")
+    if c.get("precision", "fp32") != "fp32":
+        parts.append(f"--precision {c['precision']}")
+    if c.get("resume_from"):
+        parts.append(f"--resume-from {Path(c['resume_from']).name}")
     return " ".join(parts)
 
 
 def resume_note(log_text: str) -> str:
-    """How the run was continued, e.g. "stopped early; resumed with --resume latest; --precision bf16 from 148
-    kimg"."""
+    """How a run was continued, e.g. "stopped and resumed 9 times with --resume latest; --precision bf16 from 148
+    kimg", or "" when it ran in one go."""
+    resumes = sum(line.startswith("resuming ") for line in log_text.splitlines())
+    if not resumes:
+        return ""
     later = [f"--precision {p} from {k:g} kimg" for k, p in precision_switches(log_text)[1:]]
-    return "stopped early; resumed with --resume latest" + "".join("; " + x for x in later)
+    times = "once" if resumes == 1 else f"{resumes} times"
+    return f"stopped and resumed {times} with --resume latest" + "".join("; " + x for x in later)
 
 
 def wall_time_hours(stats_file: Path, kimg: float) -> float:
@@ -89,6 +102,39 @@ def wall_time_hours(stats_file: Path, kimg: float) -> float:
     return best["Timing/total_sec"] / 3600
 
 
+def dataset_note(config: dict[str, Any], log_text: str) -> str:
+    """The run's dataset: file name, image count (from the log) and, for an emoji dataset still on disk, the
+    command that builds it."""
+    data = Path(config["config"]["data"]["path"])
+    details = [f"{int(line.split(' (')[1].split()[0]):,} images" for line in log_text.splitlines()
+               if line.startswith("training ") and " images)" in line][-1:]  # fmt: skip
+    if data.suffix == ".zip" and data.is_file():
+        with zipfile.ZipFile(data) as z:
+            meta = json.loads(z.read("dataset.json")) if "dataset.json" in z.namelist() else {}
+        if "skin_tones" in meta:
+            flag = "" if meta["skin_tones"] else " --no-skin-tones"
+            res = config["config"]["G"]["img_resolution"]
+            details.append(f"`stylegan dataset emoji --dest {data.name} --resolution {res}{flag}`")
+    return data.name + (f" ({', '.join(details)})" if details else "")
+
+
+def training_stages(snapshot: Path) -> list[dict[str, Any]]:
+    """One record per training run that led to `snapshot`, oldest first: a run started with --resume-from a
+    snapshot of another run (fine-tuning, e.g. on another dataset) follows that run's stages."""
+    run = snapshot.parent
+    config = json.loads((run / "config.json").read_text())
+    log_text = (run / "log.txt").read_text() if (run / "log.txt").is_file() else ""
+    kimg = float(inspect(snapshot).metadata["training"]["kimg"])
+    earlier: list[dict[str, Any]] = []
+    source = config["config"].get("resume_from")
+    if source and Path(source).is_file() and (Path(source).parent / "config.json").is_file():
+        earlier = training_stages(Path(source))
+    return earlier + [{
+        "command": training_command(config), "data": dataset_note(config, log_text), "notes": resume_note(log_text),
+        "kimg": round(kimg, 1), "wall_time_hours": round(wall_time_hours(run / "stats.jsonl", kimg), 1),
+    }]  # fmt: skip
+
+
 def read_fid(jsonl: Path) -> dict[str, Any]:
     """The last FID record of a `stylegan metrics` JSON-lines file."""
     records = [json.loads(line) for line in jsonl.read_text().splitlines() if line.strip()]
@@ -99,16 +145,14 @@ def read_fid(jsonl: Path) -> dict[str, Any]:
     return {
         "metric": r["metric"], "value": round(float(next(iter(r["results"].values()))), 2),
         "detector": (r.get("detector") or {}).get("name"), "num_gen": r["num_gen"], "num_real": r["num_real"],
+        "data": Path((r.get("dataset") or {}).get("path") or "?").name,
     }  # fmt: skip
 
 
 def model_card(snapshot: Path, fid: dict[str, Any], status: str = "") -> dict[str, Any]:
     """Everything a user should know about the bundled network, as a JSON-able dict."""
-    run = snapshot.parent
     meta = inspect(snapshot).metadata
-    kimg = float(meta["training"]["kimg"])
-    config = json.loads((run / "config.json").read_text())
-    log_text = (run / "log.txt").read_text() if (run / "log.txt").is_file() else ""
+    stages = training_stages(snapshot)
     return {
         "name": "emoji",
         "summary": "A small conditional StyleGAN2 generator of 32x32 emoji, trained on a CPU by this project.",
@@ -116,10 +160,9 @@ def model_card(snapshot: Path, fid: dict[str, Any], status: str = "") -> dict[st
         "data_license": DATA_LICENSE,
         "license": LICENSE,
         "classes": meta.get("class_names", []),
-        "training_command": training_command(config),
-        "training_resumes": resume_note(log_text),
-        "kimg": round(kimg, 1),
-        "wall_time_hours": round(wall_time_hours(run / "stats.jsonl", kimg), 1),
+        "training": stages,
+        "kimg": round(sum(s["kimg"] for s in stages), 1),
+        "wall_time_hours": round(sum(s["wall_time_hours"] for s in stages), 1),
         "hardware": HARDWARE,
         "fid": fid,
         "storage": "float16 weights (load as float32)",
@@ -131,16 +174,21 @@ def card_markdown(card: dict[str, Any]) -> str:
     """The model card as a short Markdown page."""
     fid = card["fid"]
     classes = ", ".join(f"{i} {name}" for i, name in enumerate(card["classes"]))
+    stages = [
+        f"  {i}. `{st['command']}` on {st['data']}: {st['kimg']} kimg, {st['wall_time_hours']} hours"
+        + (f" ({st['notes']})" if st["notes"] else "")
+        for i, st in enumerate(card["training"], 1)
+    ]
     return "\n".join([
         "# Model card: `emoji` (bundled with stylegan)", "", card["summary"], "",
         f"- **Data:** {card['data']}", f"- **Data licence:** {card['data_license']}",
         f"- **Network licence:** {card['license']}", f"- **Classes (`--class`):** {classes}",
-        f"- **Training:** `{card['training_command']}`"
-        + (f" ({card['training_resumes']})" if card.get("training_resumes") else ""),
-        f"- **Length:** {card['kimg']} kimg, "
-        f"{card['wall_time_hours']} hours on {card['hardware']}",
-        f"- **FID:** {fid['value']} ({fid['metric']}: {fid['num_gen']} generated vs {fid['num_real']} real images, "
-        f"detector `{fid['detector']}`; not comparable with FIDs computed with NVIDIA's Inception file)",
+        "- **Training:**" + (" in stages, each fine-tuning the last one's snapshot:" if len(stages) > 1 else ""),
+        *stages,
+        f"- **Length:** {card['kimg']} kimg, {card['wall_time_hours']} hours on {card['hardware']}",
+        f"- **FID:** {fid['value']} ({fid['metric']} against {fid['data']}: {fid['num_gen']} generated vs "
+        f"{fid['num_real']} real images, detector `{fid['detector']}`; not comparable with FIDs computed with "
+        "NVIDIA's Inception file)",
         f"- **Storage:** {card['storage']}", *([f"- **Status:** {card['status']}"] if card.get("status") else []), "",
         "Without `--class`, seed s draws class s % 9, so `--seeds 0-63` shows every class.", "",
     ])  # fmt: skip

@@ -35,7 +35,8 @@ def test_precision_switches_read_from_the_log(bundle) -> None:  # noqa: ANN001
         "resuming r at kimg 6.000 (step 12)", "training 9 kimg on d, device cpu, precision bf16",
     ])  # fmt: skip
     assert bundle.precision_switches(log) == [(0.0, "fp32"), (4.5, "bf16")]
-    assert bundle.resume_note(log) == "stopped early; resumed with --resume latest; --precision bf16 from 4.5 kimg"
+    assert bundle.resume_note(log) == "stopped and resumed 3 times with --resume latest; --precision bf16 from 4.5 kimg"
+    assert bundle.resume_note(log.splitlines()[0]) == ""  # ran in one go
 
 
 @pytest.fixture(autouse=True)
@@ -63,23 +64,39 @@ def test_bundles_a_real_run_with_its_card(bundle, tmp_path: Path) -> None:  # no
     res = CliRunner().invoke(cli, [*base, "--resume", "latest", "--kimg", "0.008", "--precision", "bf16"])
     assert res.exit_code == 0, res.output
     (run,) = (tmp_path / "runs").glob("00000-*")
-    snapshot = sorted(run.glob("network-snapshot-*.safetensors"))[-1]
+    first = sorted(run.glob("network-snapshot-*.safetensors"))[-1]
+    # a second stage: fine-tune that snapshot on a second dataset, as the emoji run did
+    prepare_dataset(src, tmp_path / "d2.zip", resolution=16, labels="from-folders")
+    args = [*base, "--data", str(tmp_path / "d2.zip"), "--cfg", "cpu-tiny", "--tick", "0.004", "--snap", "1",
+            "--device", "cpu", "--cond", "--aug", "ada", "--p", "0.05", "--kimg", "0.004", "--precision", "bf16",
+            "--resume-from", str(first)]  # fmt: skip
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    (run2,) = (tmp_path / "runs").glob("00001-*")
+    snapshot = sorted(run2.glob("network-snapshot-*.safetensors"))[-1]
     fid = tmp_path / "fid.jsonl"
     fid.write_text(json.dumps({"metric": "fid5k_full", "results": {"fid5k_full": 123.456}, "num_gen": 5000,
-                               "num_real": 8, "detector": {"name": "inception-fidhelper"}}) + "\n")  # fmt: skip
+                               "num_real": 8, "detector": {"name": "inception-fidhelper"},
+                               "dataset": {"path": str(tmp_path / "d2.zip")}}) + "\n")  # fmt: skip
 
     out = tmp_path / "assets" / "emoji32.safetensors"
     out.parent.mkdir()
     bundle.main(["--snapshot", str(snapshot), "--fid", str(fid), "--status", "tiny", "--out", str(out)])
 
     card = stylegan.io.inspect(out).metadata["model_card"]
-    assert card["training_command"].startswith("stylegan train --data d.zip --outdir runs --cfg cpu-tiny --cmax 16")
-    assert "--cond" in card["training_command"] and "--kimg 0.004" in card["training_command"]
-    assert card["training_resumes"].endswith("--precision bf16 from 0.004 kimg")
-    assert card["kimg"] == 0.0 and card["fid"]["value"] == 123.46 and card["status"] == "tiny"
+    one, two = card["training"]
+    assert one["command"].startswith("stylegan train --data d.zip --outdir runs --cfg cpu-tiny --cmax 16")
+    assert "--cond" in one["command"] and "--kimg 0.004" in one["command"] and "--resume-from" not in one["command"]
+    assert one["notes"] == "stopped and resumed once with --resume latest; --precision bf16 from 0.004 kimg"
+    assert one["data"] == "d.zip (8 images)" and one["kimg"] == 0.0
+    assert two["command"].startswith("stylegan train --data d2.zip")
+    assert two["command"].endswith(f"--aug ada --p 0.05 --kimg 0.004 --precision bf16 --resume-from {first.name}")
+    assert two["notes"] == "" and two["data"] == "d2.zip (8 images)"
+    assert card["fid"]["value"] == 123.46 and card["fid"]["data"] == "d2.zip" and card["status"] == "tiny"
     markdown = out.with_suffix(".md").read_text()
-    assert "(stopped early; resumed with --resume latest; --precision bf16 from 0.004 kimg)" in markdown
-    assert "**FID:** 123.46 (fid5k_full: 5000 generated vs 8 real images" in markdown
+    assert "in stages, each fine-tuning the last one's snapshot:" in markdown
+    assert f"  2. `{two['command']}` on d2.zip (8 images): 0.0 kimg" in markdown
+    assert "**FID:** 123.46 (fid5k_full against d2.zip: 5000 generated vs 8 real images" in markdown
 
     # float16 storage of the run's G_ema: the same images within float16 rounding
     ref, packed = stylegan.load(snapshot), stylegan.load(out)
