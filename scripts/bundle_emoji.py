@@ -111,8 +111,8 @@ def dataset_note(config: dict[str, Any], log_text: str) -> str:
     if data.suffix == ".zip" and data.is_file():
         with zipfile.ZipFile(data) as z:
             meta = json.loads(z.read("dataset.json")) if "dataset.json" in z.namelist() else {}
-        if "skin_tones" in meta:
-            flag = "" if meta["skin_tones"] else " --no-skin-tones"
+        if "skin_tones" in meta or "emoji-datasource" in str(meta.get("source")):  # older builds kept the tones
+            flag = "" if meta.get("skin_tones", True) else " --no-skin-tones"
             res = config["config"]["G"]["img_resolution"]
             details.append(f"`stylegan dataset emoji --dest {data.name} --resolution {res}{flag}`")
     return data.name + (f" ({', '.join(details)})" if details else "")
