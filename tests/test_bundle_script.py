@@ -97,6 +97,8 @@ def test_bundles_a_real_run_with_its_card(bundle, tmp_path: Path) -> None:  # no
     assert "in stages, each fine-tuning the last one's snapshot:" in markdown
     assert f"  2. `{two['command']}` on d2.zip (8 images): 0.0 kimg" in markdown
     assert "**FID:** 123.46 (fid5k_full against d2.zip: 5000 generated vs 8 real images" in markdown
+    info = CliRunner().invoke(cli, ["info", str(out)]).output  # one line per stage
+    assert f"      2. command {two['command']} | data d2.zip (8 images) | kimg 0.0 | wall_time_hours" in info
 
     # float16 storage of the run's G_ema: the same images within float16 rounding
     ref, packed = stylegan.load(snapshot), stylegan.load(out)

@@ -56,6 +56,11 @@ def format_info(info: Any) -> str:
             if isinstance(value, dict) and key == "model_card":  # one line per field
                 lines.append(f"  {key}")
                 for field_name, field_value in value.items():
+                    if isinstance(field_value, list) and field_value and all(isinstance(v, dict) for v in field_value):
+                        lines.append(f"    {field_name}")  # e.g. training stages: one line each
+                        lines += [f"      {i}. " + " | ".join(f"{k} {v}" for k, v in item.items() if v != "")
+                                  for i, item in enumerate(field_value, 1)]  # fmt: skip
+                        continue
                     text = field_value if isinstance(field_value, str) else json.dumps(field_value)
                     lines.append(f"    {field_name:<17} {text}")
                 continue
