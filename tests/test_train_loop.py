@@ -161,6 +161,13 @@ def test_cli_train_resume_and_dry_run(tiny_data: Path, tmp_path: Path, capsys: p
     assert res.exit_code == 0, res.output
     assert '"r1_gamma"' in res.output and "1 steps of 4 images" in res.output
     assert not list(tmp_path.glob("0*"))
+    res = runner.invoke(cli, [*base, "--kimg", "0.004", "--dry-run", "--pl-weight", "0", "--mixing", "0.25",
+                              "--ema", "2.5"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    text = res.output[res.output.index("{\n") :]  # after any note on stderr
+    resolved = json.loads(text[: text.index("\n}\n") + 2])
+    assert resolved["loss"]["pl_weight"] == 0 and resolved["loss"]["style_mixing_prob"] == 0.25
+    assert resolved["ema_kimg"] == 2.5
     res = runner.invoke(cli, [*base, "--kimg", "0.004", "--cond", "--mirror"])
     assert res.exit_code == 0, res.output
     (run_dir,) = tmp_path.glob("00000-d-cpu-tiny-*")

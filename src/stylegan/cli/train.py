@@ -83,6 +83,9 @@ def _from_checkpoint(cfg: Any, source: str, freezed: int | None) -> Any:
 @click.option("--mbstd-group", type=int, help="Minibatch-stddev group size.")
 @click.option("--glr", type=float, help="G learning rate.")
 @click.option("--dlr", type=float, help="D learning rate.")
+@click.option("--pl-weight", type=click.FloatRange(min=0), help="Path length regularisation weight (0 = off).")
+@click.option("--mixing", type=click.FloatRange(0, 1), help="Style mixing probability (0 = off).")
+@click.option("--ema", type=click.FloatRange(min=0, min_open=True), help="G_ema half-life in kimg.")
 @click.option("--cond/--no-cond", default=False, show_default=True, help="Train on the dataset's labels.")
 @click.option("--mirror/--no-mirror", default=False, show_default=True, help="Add x-flipped copies of the images.")
 @click.option("--aug", type=click.Choice(["ada", "fixed", "none", "noaug"]), default="none", show_default=True,
@@ -196,7 +199,8 @@ def _new_config(opts: dict[str, Any], world_size: int) -> Any:
         dlr=opts["dlr"], kimg=opts["kimg"], kimg_per_tick=opts["tick"], snap=opts["snap"],
         snap_minutes=opts["snap_minutes"] or None, seed=opts["seed"], freezed=opts["freezed"],
         augment=_augment_config(opts["aug"], opts["aug_p"], opts["target"], opts["augpipe"]),
-        metrics=metrics, precision=opts["precision"],
+        metrics=metrics, precision=opts["precision"], pl_weight=opts["pl_weight"],
+        style_mixing_prob=opts["mixing"], ema_kimg=opts["ema"],
     )  # fmt: skip
     ds.close()
     if opts["resume_from"]:
