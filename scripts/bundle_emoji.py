@@ -25,6 +25,7 @@ import torch
 
 import stylegan
 from stylegan.io import inspect
+from stylegan.train.config import TRAIN_PRESETS
 
 ASSETS = Path(__file__).resolve().parents[1] / "src" / "stylegan" / "assets"
 
@@ -68,6 +69,13 @@ def training_command(config: dict[str, Any]) -> str:
         parts.append("--cond")
     if c["data"]["mirror"]:
         parts.append("--mirror")
+    preset = TRAIN_PRESETS[c["preset"]]
+    if c["loss"]["pl_weight"] != preset.pl_weight:
+        parts.append(f"--pl-weight {c['loss']['pl_weight']:g}")
+    if c["loss"]["style_mixing_prob"] != preset.style_mixing_prob:
+        parts.append(f"--mixing {c['loss']['style_mixing_prob']:g}")
+    if c["ema_kimg"] != (preset.ema_kimg or c["batch"] * 10 / 32):
+        parts.append(f"--ema {c['ema_kimg']:g}")
     parts.append(f"--aug {c['augment']['kind']}")
     if c["augment"]["kind"] != "none" and c["augment"]["p"]:
         parts.append(f"--p {c['augment']['p']:g}")

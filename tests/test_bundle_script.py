@@ -68,7 +68,8 @@ def test_bundles_a_real_run_with_its_card(bundle, tmp_path: Path) -> None:  # no
     # a second stage: fine-tune that snapshot on a second dataset, as the emoji run did
     prepare_dataset(src, tmp_path / "d2.zip", resolution=16, labels="from-folders")
     args = [*base, "--data", str(tmp_path / "d2.zip"), "--cfg", "cpu-tiny", "--tick", "0.004", "--snap", "1",
-            "--device", "cpu", "--cond", "--aug", "ada", "--p", "0.05", "--kimg", "0.004", "--precision", "bf16",
+            "--device", "cpu", "--cond", "--pl-weight", "0", "--mixing", "0", "--aug", "ada", "--p", "0.05", "--kimg",
+            "0.004", "--precision", "bf16",
             "--resume-from", str(first)]  # fmt: skip
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
@@ -90,7 +91,9 @@ def test_bundles_a_real_run_with_its_card(bundle, tmp_path: Path) -> None:  # no
     assert one["notes"] == "stopped and resumed once with --resume latest; --precision bf16 from 0.004 kimg"
     assert one["data"] == "d.zip (8 images)" and one["kimg"] == 0.0
     assert two["command"].startswith("stylegan train --data d2.zip")
-    assert two["command"].endswith(f"--aug ada --p 0.05 --kimg 0.004 --precision bf16 --resume-from {first.name}")
+    assert two["command"].endswith(
+        f"--pl-weight 0 --mixing 0 --aug ada --p 0.05 --kimg 0.004 --precision bf16 --resume-from {first.name}"
+    )
     assert two["notes"] == "" and two["data"] == "d2.zip (8 images)"
     assert card["fid"]["value"] == 123.46 and card["fid"]["data"] == "d2.zip" and card["status"] == "tiny"
     markdown = out.with_suffix(".md").read_text()
