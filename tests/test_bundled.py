@@ -34,10 +34,13 @@ def test_bundled_file_ships_in_the_package_with_a_model_card() -> None:
     info = inspect(BUNDLED_NETWORK)
     assert list(info.nets) == ["G_ema"]
     card = info.metadata["model_card"]
-    for key in ("data", "data_license", "license", "training_command", "kimg", "wall_time_hours", "fid", "classes"):
+    for key in ("data", "data_license", "license", "training", "kimg", "wall_time_hours", "fid", "classes"):
         assert card[key], key
-    assert card["training_command"].startswith("stylegan train --data emoji32.zip")
-    assert card["kimg"] > 0 and card["wall_time_hours"] > 0
+    stages = card["training"]
+    assert stages[0]["command"].startswith("stylegan train --data emoji32.zip")
+    assert all(st["command"].startswith("stylegan train ") and st["kimg"] > 0 for st in stages)
+    assert all("--resume-from" in st["command"] for st in stages[1:])  # each stage fine-tunes the one before
+    assert card["kimg"] == round(sum(st["kimg"] for st in stages), 1) and card["wall_time_hours"] > 0
     assert card["fid"]["value"] > 0 and card["fid"]["detector"] == "inception-fidhelper"
     G = stylegan.load(BUNDLED_NETWORK)
     assert (G.img_resolution, G.img_channels, G.c_dim) == (32, 3, len(card["classes"]))
