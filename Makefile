@@ -31,6 +31,7 @@ gallery: demo
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks scripts conftest.py
+	$(VENV)/bin/ruff format --check src tests benchmarks scripts conftest.py
 
 test: install lint
 	$(PY) -m pytest

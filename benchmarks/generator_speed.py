@@ -43,11 +43,19 @@ def _build(impl: str, res: int, channel_base: int, official_repo: str | None, pk
                 return legacy.load_network_pkl(f)["G_ema"].eval().requires_grad_(False)
         from training.networks import Generator as OfficialGenerator  # type: ignore[import-not-found]
 
-        return OfficialGenerator(
-            z_dim=512, c_dim=0, w_dim=512, img_resolution=res, img_channels=3,
-            mapping_kwargs=dict(num_layers=8),
-            synthesis_kwargs=dict(channel_base=channel_base, channel_max=512, num_fp16_res=4, conv_clamp=256),
-        ).eval().requires_grad_(False)  # fmt: skip
+        return (
+            OfficialGenerator(
+                z_dim=512,
+                c_dim=0,
+                w_dim=512,
+                img_resolution=res,
+                img_channels=3,
+                mapping_kwargs=dict(num_layers=8),
+                synthesis_kwargs=dict(channel_base=channel_base, channel_max=512, num_fp16_res=4, conv_clamp=256),
+            )
+            .eval()
+            .requires_grad_(False)
+        )
     import stylegan
     from stylegan.networks import Generator, GeneratorConfig
 
@@ -84,8 +92,18 @@ def worker(args: argparse.Namespace) -> None:
                 G(z, c, **kwargs)
             flops = counter.get_total_flops()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"impl": args.impl, "config": args.config, "batch": batch, "times": times, "flops": flops,
-                      "peak_mb": peak_mb}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "impl": args.impl,
+                "config": args.config,
+                "batch": batch,
+                "times": times,
+                "flops": flops,
+                "peak_mb": peak_mb,
+            }
+        )
+    )
 
 
 def matmul_gflops() -> float:
@@ -133,8 +151,10 @@ def main() -> None:
     import torch
 
     peak = matmul_gflops()
-    print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"fp32 matmul {peak:.0f} GFLOP/s")  # fmt: skip
+    print(
+        f"machine: {os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"fp32 matmul {peak:.0f} GFLOP/s"
+    )
     impls = ["ours"] + (["official"] if args.official_repo else [])
     for config in args.configs.split(","):
         results: dict[str, list[dict]] = {impl: [] for impl in impls}

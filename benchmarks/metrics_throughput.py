@@ -42,9 +42,11 @@ def _time(fn: Callable[[], Any], iters: int, warmup: int) -> float:
 def _row(name: str, batch: int, seconds: float, images_per_sample: int = 1) -> dict[str, Any]:
     ips = batch / seconds
     return {
-        "network": name, "batch": batch, "img_per_s": round(ips, 2),
+        "network": name,
+        "batch": batch,
+        "img_per_s": round(ips, 2),
         "s_per_10k_samples": round(10_000 * images_per_sample / ips, 1),
-    }  # fmt: skip
+    }
 
 
 def main() -> None:
@@ -92,15 +94,18 @@ def main() -> None:
         raise SystemExit("no metric network found: `make install` adds the offline ones")
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
-          f"load average {load:.2f}, {args.size}x{args.size} inputs, batch {args.batch}")  # fmt: skip
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
+        f"load average {load:.2f}, {args.size}x{args.size} inputs, batch {args.batch}"
+    )
     print(f"{'network':48s} {'img/s':>8s} {'s per 10k samples':>18s}")
     for r in rows:
         print(f"{r['network']:48s} {r['img_per_s']:8.2f} {r['s_per_10k_samples']:18.1f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"threads": torch.get_num_threads(), "load_average": load, "size": args.size, "rows": rows}, f,
-                      indent=2)  # fmt: skip
+            json.dump(
+                {"threads": torch.get_num_threads(), "load_average": load, "size": args.size, "rows": rows}, f, indent=2
+            )
 
 
 if __name__ == "__main__":

@@ -144,11 +144,24 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     floor = Scorer(to_8x8(reals[a]), labels[a]).score(to_8x8(reals[b]))
 
     cfg = build_config(
-        "cpu-small", resolution=32, img_channels=1, c_dim=10 if args.cond else 0, cbase=2048, cmax=128,
-        data=DataConfig(path=str(data), cond=args.cond), batch=16, z_dim=128, w_dim=128, gamma=args.gamma,
-        augment=AugmentConfig(kind=args.aug), kimg=args.kimg, kimg_per_tick=2.0, snap=10_000, snap_minutes=None,
+        "cpu-small",
+        resolution=32,
+        img_channels=1,
+        c_dim=10 if args.cond else 0,
+        cbase=2048,
+        cmax=128,
+        data=DataConfig(path=str(data), cond=args.cond),
+        batch=16,
+        z_dim=128,
+        w_dim=128,
+        gamma=args.gamma,
+        augment=AugmentConfig(kind=args.aug),
+        kimg=args.kimg,
+        kimg_per_tick=2.0,
+        snap=10_000,
+        snap_minutes=None,
         image_grid=(8, 12),
-    )  # fmt: skip
+    )
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, cache=True))
     _, _, G_init = build_networks(cfg, torch.device("cpu"))  # the very networks train() starts from
     start_fakes = fakes_of(G_init, args.samples)
@@ -173,11 +186,22 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     end = scorer.score(to_8x8(end_fakes))
     save_grid(end_fakes, args.out / "fakes-end.png")
     summary = {
-        "kimg": result.cur_nimg / 1000, "train_seconds": round(seconds, 1), "threads": torch.get_num_threads(),
-        "start": start, "end": end, "reals_floor": floor,
-        "config": {"resolution": 32, "cbase": 2048, "cmax": 128, "batch": 16, "gamma": cfg.loss.r1_gamma,
-                   "augment": args.aug, "cond": args.cond},
-    }  # fmt: skip
+        "kimg": result.cur_nimg / 1000,
+        "train_seconds": round(seconds, 1),
+        "threads": torch.get_num_threads(),
+        "start": start,
+        "end": end,
+        "reals_floor": floor,
+        "config": {
+            "resolution": 32,
+            "cbase": 2048,
+            "cmax": 128,
+            "batch": 16,
+            "gamma": cfg.loss.r1_gamma,
+            "augment": args.aug,
+            "cond": args.cond,
+        },
+    }
     buf = io.StringIO()
     buf.write(f"{'':14s}{'start':>10s}{'end':>10s}{'reals':>10s}\n")
     for k in start:

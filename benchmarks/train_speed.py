@@ -40,15 +40,40 @@ def _official_step_fn(repo: str):  # noqa: ANN202
 
     torch.manual_seed(0)
     common = dict(channel_base=CBASE, channel_max=CMAX, num_fp16_res=0, conv_clamp=None)
-    G = Generator(z_dim=ZDIM, c_dim=0, w_dim=ZDIM, img_resolution=RES, img_channels=3,
-                  mapping_kwargs=dict(num_layers=MAP), synthesis_kwargs=common)  # fmt: skip
+    G = Generator(
+        z_dim=ZDIM,
+        c_dim=0,
+        w_dim=ZDIM,
+        img_resolution=RES,
+        img_channels=3,
+        mapping_kwargs=dict(num_layers=MAP),
+        synthesis_kwargs=common,
+    )
     G.train().requires_grad_(False)
-    D = Discriminator(c_dim=0, img_resolution=RES, img_channels=3, block_kwargs={}, mapping_kwargs={},
-                      epilogue_kwargs=dict(mbstd_group_size=4), **common).train().requires_grad_(False)  # fmt: skip
+    D = (
+        Discriminator(
+            c_dim=0,
+            img_resolution=RES,
+            img_channels=3,
+            block_kwargs={},
+            mapping_kwargs={},
+            epilogue_kwargs=dict(mbstd_group_size=4),
+            **common,
+        )
+        .train()
+        .requires_grad_(False)
+    )
     G_ema = copy.deepcopy(G).eval()
     device = torch.device("cpu")
-    loss = StyleGAN2Loss(device=device, G_mapping=G.mapping, G_synthesis=G.synthesis, D=D, r1_gamma=GAMMA,
-                         style_mixing_prob=0.9, pl_weight=2)  # fmt: skip
+    loss = StyleGAN2Loss(
+        device=device,
+        G_mapping=G.mapping,
+        G_synthesis=G.synthesis,
+        D=D,
+        r1_gamma=GAMMA,
+        style_mixing_prob=0.9,
+        pl_weight=2,
+    )
     phases = []
     for name, module, reg_interval in [("G", G, 4), ("D", D, 16)]:
         ratio = reg_interval / (reg_interval + 1)
@@ -66,8 +91,9 @@ def _official_step_fn(repo: str):  # noqa: ANN202
                 continue
             opt.zero_grad(set_to_none=True)
             module.requires_grad_(True)
-            loss.accumulate_gradients(phase=name, real_img=real_img, real_c=real_c, gen_z=gen_z, gen_c=gen_c,
-                                      sync=True, gain=interval)  # fmt: skip
+            loss.accumulate_gradients(
+                phase=name, real_img=real_img, real_c=real_c, gen_z=gen_z, gen_c=gen_c, sync=True, gain=interval
+            )
             module.requires_grad_(False)
             for param in module.parameters():
                 if param.grad is not None:
@@ -96,10 +122,23 @@ def _our_step_fn(precision: str = "fp32"):  # noqa: ANN202
     from stylegan.train.loop import Batch, build_networks, build_phases, memory_format
     from stylegan.train.losses import StyleGAN2Loss
 
-    cfg = build_config("auto", resolution=RES, batch=BATCH, cbase=CBASE, cmax=CMAX, map=MAP, gamma=GAMMA,
-                       glr=0.0025, dlr=0.0025, precision=precision)  # fmt: skip
-    cfg = dataclasses.replace(cfg, G=dataclasses.replace(cfg.G, conv_clamp=None, z_dim=ZDIM, w_dim=ZDIM),
-                              D=dataclasses.replace(cfg.D, conv_clamp=None))  # fmt: skip
+    cfg = build_config(
+        "auto",
+        resolution=RES,
+        batch=BATCH,
+        cbase=CBASE,
+        cmax=CMAX,
+        map=MAP,
+        gamma=GAMMA,
+        glr=0.0025,
+        dlr=0.0025,
+        precision=precision,
+    )
+    cfg = dataclasses.replace(
+        cfg,
+        G=dataclasses.replace(cfg.G, conv_clamp=None, z_dim=ZDIM, w_dim=ZDIM),
+        D=dataclasses.replace(cfg.D, conv_clamp=None),
+    )
     device = torch.device("cpu")
     G, D, G_ema = build_networks(cfg, device)
     phases, _, _ = build_phases(cfg, G, D)
@@ -107,9 +146,12 @@ def _our_step_fn(precision: str = "fp32"):  # noqa: ANN202
     state = {"batch_idx": 0, "cur_nimg": 0}
 
     def step() -> None:
-        batch = Batch([torch.randn(BATCH, 3, RES, RES).contiguous(memory_format=memory_format(device))], [None],
-                      [[z] for z in torch.randn(len(phases) * BATCH, ZDIM).split(BATCH)],
-                      [[None] for _ in phases])  # fmt: skip
+        batch = Batch(
+            [torch.randn(BATCH, 3, RES, RES).contiguous(memory_format=memory_format(device))],
+            [None],
+            [[z] for z in torch.randn(len(phases) * BATCH, ZDIM).split(BATCH)],
+            [[None] for _ in phases],
+        )
         for i, phase in enumerate(phases):
             if state["batch_idx"] % phase.interval:
                 continue
@@ -141,8 +183,16 @@ def worker(args: argparse.Namespace) -> None:
         step()
     sec = (time.perf_counter() - t0) / args.steps
     cpu = (time.process_time() - c0) / args.steps
-    print(json.dumps({"impl": args.impl, "sec_per_step": sec, "cpu_sec_per_step": cpu,
-                      "kimg_per_hour": BATCH / sec * 3600 / 1000}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "impl": args.impl,
+                "sec_per_step": sec,
+                "cpu_sec_per_step": cpu,
+                "kimg_per_hour": BATCH / sec * 3600 / 1000,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -172,8 +222,11 @@ def main() -> None:
             res = json.loads(out)
             results[impl].append(res["sec_per_step"])
             cpu_results[impl].append(res["cpu_sec_per_step"])
-            print(f"{impl:9s} run {r}: {res['sec_per_step']:.3f} s/step  {res['kimg_per_hour']:.2f} kimg/h  "
-                  f"(CPU time {res['cpu_sec_per_step']:.3f} s/step)", flush=True)  # fmt: skip
+            print(
+                f"{impl:9s} run {r}: {res['sec_per_step']:.3f} s/step  {res['kimg_per_hour']:.2f} kimg/h  "
+                f"(CPU time {res['cpu_sec_per_step']:.3f} s/step)",
+                flush=True,
+            )
     med = {k: statistics.median(v) for k, v in results.items()}
     for k, v in med.items():
         print(f"{k:9s} median: {v:.3f} s/step = {BATCH / v * 3.6:.2f} kimg/h")
@@ -181,8 +234,10 @@ def main() -> None:
         print(f"speed ratio ours bf16/fp32 = {med['ours'] / med['ours-bf16']:.2f}x (wall clock)")
     if "official" in med:
         cpu = {k: statistics.median(v) for k, v in cpu_results.items()}
-        print(f"speed ratio ours/official = {med['official'] / med['ours']:.2f}x (wall clock), "
-              f"{cpu['official'] / cpu['ours']:.2f}x (CPU time: steadier on a shared machine with --threads 1)")
+        print(
+            f"speed ratio ours/official = {med['official'] / med['ours']:.2f}x (wall clock), "
+            f"{cpu['official'] / cpu['ours']:.2f}x (CPU time: steadier on a shared machine with --threads 1)"
+        )
 
 
 if __name__ == "__main__":

@@ -62,9 +62,14 @@ def training_command(config: dict[str, Any]) -> str:
     """The `stylegan train` command line that started a run, from its config.json."""
     c = config["config"]
     parts = [
-        "stylegan train", f"--data {Path(c['data']['path']).name}", "--outdir runs", f"--cfg {c['preset']}",
-        f"--cmax {c['G']['channel_max']}", f"--batch {c['batch']}", f"--gamma {c['loss']['r1_gamma']:g}",
-    ]  # fmt: skip
+        "stylegan train",
+        f"--data {Path(c['data']['path']).name}",
+        "--outdir runs",
+        f"--cfg {c['preset']}",
+        f"--cmax {c['G']['channel_max']}",
+        f"--batch {c['batch']}",
+        f"--gamma {c['loss']['r1_gamma']:g}",
+    ]
     if c["data"]["cond"]:
         parts.append("--cond")
     if c["data"]["mirror"]:
@@ -114,8 +119,11 @@ def dataset_note(config: dict[str, Any], log_text: str) -> str:
     """The run's dataset: file name, image count (from the log) and, for an emoji dataset still on disk, the
     command that builds it."""
     data = Path(config["config"]["data"]["path"])
-    details = [f"{int(line.split(' (')[1].split()[0]):,} images" for line in log_text.splitlines()
-               if line.startswith("training ") and " images)" in line][-1:]  # fmt: skip
+    details = [
+        f"{int(line.split(' (')[1].split()[0]):,} images"
+        for line in log_text.splitlines()
+        if line.startswith("training ") and " images)" in line
+    ][-1:]
     if data.suffix == ".zip" and data.is_file():
         with zipfile.ZipFile(data) as z:
             meta = json.loads(z.read("dataset.json")) if "dataset.json" in z.namelist() else {}
@@ -137,10 +145,15 @@ def training_stages(snapshot: Path) -> list[dict[str, Any]]:
     source = config["config"].get("resume_from")
     if source and Path(source).is_file() and (Path(source).parent / "config.json").is_file():
         earlier = training_stages(Path(source))
-    return earlier + [{
-        "command": training_command(config), "data": dataset_note(config, log_text), "notes": resume_note(log_text),
-        "kimg": round(kimg, 1), "wall_time_hours": round(wall_time_hours(run / "stats.jsonl", kimg), 1),
-    }]  # fmt: skip
+    return earlier + [
+        {
+            "command": training_command(config),
+            "data": dataset_note(config, log_text),
+            "notes": resume_note(log_text),
+            "kimg": round(kimg, 1),
+            "wall_time_hours": round(wall_time_hours(run / "stats.jsonl", kimg), 1),
+        }
+    ]
 
 
 def read_fid(jsonl: Path) -> dict[str, Any]:
@@ -151,10 +164,13 @@ def read_fid(jsonl: Path) -> dict[str, Any]:
         raise SystemExit(f"{jsonl}: no FID record")
     r = fids[-1]
     return {
-        "metric": r["metric"], "value": round(float(next(iter(r["results"].values()))), 2),
-        "detector": (r.get("detector") or {}).get("name"), "num_gen": r["num_gen"], "num_real": r["num_real"],
+        "metric": r["metric"],
+        "value": round(float(next(iter(r["results"].values()))), 2),
+        "detector": (r.get("detector") or {}).get("name"),
+        "num_gen": r["num_gen"],
+        "num_real": r["num_real"],
         "data": Path((r.get("dataset") or {}).get("path") or "?").name,
-    }  # fmt: skip
+    }
 
 
 def model_card(snapshot: Path, fid: dict[str, Any], status: str = "") -> dict[str, Any]:
@@ -187,19 +203,29 @@ def card_markdown(card: dict[str, Any]) -> str:
         + (f" ({st['notes']})" if st["notes"] else "")
         for i, st in enumerate(card["training"], 1)
     ]
-    return "\n".join([
-        "# Model card: `emoji` (bundled with stylegan)", "", card["summary"], "",
-        f"- **Data:** {card['data']}", f"- **Data licence:** {card['data_license']}",
-        f"- **Network licence:** {card['license']}", f"- **Classes (`--class`):** {classes}",
-        "- **Training:**" + (" in stages, each fine-tuning the last one's snapshot:" if len(stages) > 1 else ""),
-        *stages,
-        f"- **Length:** {card['kimg']} kimg, {card['wall_time_hours']} hours on {card['hardware']}",
-        f"- **FID:** {fid['value']} ({fid['metric']} against {fid['data']}: {fid['num_gen']} generated vs "
-        f"{fid['num_real']} real images, detector `{fid['detector']}`; not comparable with FIDs computed with "
-        "NVIDIA's Inception file)",
-        f"- **Storage:** {card['storage']}", *([f"- **Status:** {card['status']}"] if card.get("status") else []), "",
-        "Without `--class`, seed s draws class s % 9, so `--seeds 0-63` shows every class.", "",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            "# Model card: `emoji` (bundled with stylegan)",
+            "",
+            card["summary"],
+            "",
+            f"- **Data:** {card['data']}",
+            f"- **Data licence:** {card['data_license']}",
+            f"- **Network licence:** {card['license']}",
+            f"- **Classes (`--class`):** {classes}",
+            "- **Training:**" + (" in stages, each fine-tuning the last one's snapshot:" if len(stages) > 1 else ""),
+            *stages,
+            f"- **Length:** {card['kimg']} kimg, {card['wall_time_hours']} hours on {card['hardware']}",
+            f"- **FID:** {fid['value']} ({fid['metric']} against {fid['data']}: {fid['num_gen']} generated vs "
+            f"{fid['num_real']} real images, detector `{fid['detector']}`; not comparable with FIDs computed with "
+            "NVIDIA's Inception file)",
+            f"- **Storage:** {card['storage']}",
+            *([f"- **Status:** {card['status']}"] if card.get("status") else []),
+            "",
+            "Without `--class`, seed s draws class s % 9, so `--seeds 0-63` shows every class.",
+            "",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -213,10 +239,16 @@ def main(argv: list[str] | None = None) -> None:
     card = model_card(args.snapshot, read_fid(args.fid), args.status)
     G = stylegan.load(args.snapshot)
     stylegan.save(
-        args.out, G_ema=G, dtype=torch.float16,
-        metadata={"license": card["license"], "source": "stylegan bundled network", "model_card": card,
-                  "class_names": card["classes"]},
-    )  # fmt: skip
+        args.out,
+        G_ema=G,
+        dtype=torch.float16,
+        metadata={
+            "license": card["license"],
+            "source": "stylegan bundled network",
+            "model_card": card,
+            "class_names": card["classes"],
+        },
+    )
     args.out.with_suffix(".md").write_text(card_markdown(card))
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) and {args.out.with_suffix('.md')}")
 

@@ -48,8 +48,15 @@ def dense(sd: dict[str, Tensor], prefix: str, x: Tensor, lr_mul: float = 1.0, ac
     return F.leaky_relu(y, 0.2) * LRELU_GAIN if act else y
 
 
-def mapping(sd: dict[str, Tensor], z: Tensor, c: Tensor | None, num_layers: int, num_ws: int, psi: float = 1.0,
-            cutoff: int | None = None) -> Tensor:
+def mapping(
+    sd: dict[str, Tensor],
+    z: Tensor,
+    c: Tensor | None,
+    num_layers: int,
+    num_ws: int,
+    psi: float = 1.0,
+    cutoff: int | None = None,
+) -> Tensor:
     def norm(v: Tensor) -> Tensor:
         return v / (v.square().mean(dim=1, keepdim=True) + 1e-8).sqrt()
 
@@ -98,8 +105,14 @@ def torgb(sd, p, x, w, clamp=None):
     return out.clamp(-clamp, clamp) if clamp is not None else out
 
 
-def synthesis(sd: dict[str, Tensor], ws: Tensor, resolution: int, architecture: str, noise_mode: str = "const",
-              clamp: float | None = None) -> Tensor:
+def synthesis(
+    sd: dict[str, Tensor],
+    ws: Tensor,
+    resolution: int,
+    architecture: str,
+    noise_mode: str = "const",
+    clamp: float | None = None,
+) -> Tensor:
     ws = ws.double()
     x = img = None
     wi = 0

@@ -28,12 +28,17 @@ def bundle():  # noqa: ANN201 - the script as a module
 
 
 def test_precision_switches_read_from_the_log(bundle) -> None:  # noqa: ANN001
-    log = "\n".join([
-        "training 9 kimg on d (12 images), batch 4 = 1 x 1 x 4, device cpu",
-        "resuming r at kimg 2.000 (step 5)", "training 9 kimg on d (12 images), batch 4 = 1 x 1 x 4, device cpu",
-        "resuming r at kimg 4.500 (step 9)", "training 9 kimg on d, device cpu, precision bf16",
-        "resuming r at kimg 6.000 (step 12)", "training 9 kimg on d, device cpu, precision bf16",
-    ])  # fmt: skip
+    log = "\n".join(
+        [
+            "training 9 kimg on d (12 images), batch 4 = 1 x 1 x 4, device cpu",
+            "resuming r at kimg 2.000 (step 5)",
+            "training 9 kimg on d (12 images), batch 4 = 1 x 1 x 4, device cpu",
+            "resuming r at kimg 4.500 (step 9)",
+            "training 9 kimg on d, device cpu, precision bf16",
+            "resuming r at kimg 6.000 (step 12)",
+            "training 9 kimg on d, device cpu, precision bf16",
+        ]
+    )
     assert bundle.precision_switches(log) == [(0.0, "fp32"), (4.5, "bf16")]
     assert bundle.resume_note(log) == "stopped and resumed 3 times with --resume latest; --precision bf16 from 4.5 kimg"
     assert bundle.resume_note(log.splitlines()[0]) == ""  # ran in one go
@@ -58,8 +63,26 @@ def test_bundles_a_real_run_with_its_card(bundle, tmp_path: Path) -> None:  # no
             Image.fromarray(a).save(src / name / f"{i}.png")
     prepare_dataset(src, tmp_path / "d.zip", resolution=16, labels="from-folders")
     base = ["train", "--outdir", str(tmp_path / "runs")]
-    args = [*base, "--data", str(tmp_path / "d.zip"), "--cfg", "cpu-tiny", "--cbase", "256", "--cmax", "16",
-            "--tick", "0.004", "--snap", "1", "--device", "cpu", "--cond", "--kimg", "0.004"]  # fmt: skip
+    args = [
+        *base,
+        "--data",
+        str(tmp_path / "d.zip"),
+        "--cfg",
+        "cpu-tiny",
+        "--cbase",
+        "256",
+        "--cmax",
+        "16",
+        "--tick",
+        "0.004",
+        "--snap",
+        "1",
+        "--device",
+        "cpu",
+        "--cond",
+        "--kimg",
+        "0.004",
+    ]
     assert CliRunner().invoke(cli, args).exit_code == 0
     res = CliRunner().invoke(cli, [*base, "--resume", "latest", "--kimg", "0.008", "--precision", "bf16"])
     assert res.exit_code == 0, res.output
@@ -67,18 +90,52 @@ def test_bundles_a_real_run_with_its_card(bundle, tmp_path: Path) -> None:  # no
     first = sorted(run.glob("network-snapshot-*.safetensors"))[-1]
     # a second stage: fine-tune that snapshot on a second dataset, as the emoji run did
     prepare_dataset(src, tmp_path / "d2.zip", resolution=16, labels="from-folders")
-    args = [*base, "--data", str(tmp_path / "d2.zip"), "--cfg", "cpu-tiny", "--tick", "0.004", "--snap", "1",
-            "--device", "cpu", "--cond", "--pl-weight", "0", "--mixing", "0", "--aug", "ada", "--p", "0.05", "--kimg",
-            "0.004", "--precision", "bf16",
-            "--resume-from", str(first)]  # fmt: skip
+    args = [
+        *base,
+        "--data",
+        str(tmp_path / "d2.zip"),
+        "--cfg",
+        "cpu-tiny",
+        "--tick",
+        "0.004",
+        "--snap",
+        "1",
+        "--device",
+        "cpu",
+        "--cond",
+        "--pl-weight",
+        "0",
+        "--mixing",
+        "0",
+        "--aug",
+        "ada",
+        "--p",
+        "0.05",
+        "--kimg",
+        "0.004",
+        "--precision",
+        "bf16",
+        "--resume-from",
+        str(first),
+    ]
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     (run2,) = (tmp_path / "runs").glob("00001-*")
     snapshot = sorted(run2.glob("network-snapshot-*.safetensors"))[-1]
     fid = tmp_path / "fid.jsonl"
-    fid.write_text(json.dumps({"metric": "fid5k_full", "results": {"fid5k_full": 123.456}, "num_gen": 5000,
-                               "num_real": 8, "detector": {"name": "inception-fidhelper"},
-                               "dataset": {"path": str(tmp_path / "d2.zip")}}) + "\n")  # fmt: skip
+    fid.write_text(
+        json.dumps(
+            {
+                "metric": "fid5k_full",
+                "results": {"fid5k_full": 123.456},
+                "num_gen": 5000,
+                "num_real": 8,
+                "detector": {"name": "inception-fidhelper"},
+                "dataset": {"path": str(tmp_path / "d2.zip")},
+            }
+        )
+        + "\n"
+    )
 
     out = tmp_path / "assets" / "emoji32.safetensors"
     out.parent.mkdir()

@@ -94,8 +94,14 @@ def test_make_demo_steps_run_on_the_bundled_network(tmp_path: Path) -> None:
     if "--outdir" not in args:
         args += ["--outdir", str(tmp_path / "demo")]
     env = {**os.environ, "STYLEGAN_CACHE": str(tmp_path / "cache")}  # must work with an empty cache (offline)
-    proc = subprocess.run([sys.executable, "-m", "stylegan", *args, "--fast"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "stylegan", *args, "--fast"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "demo"
     grid = Image.open(out / "grid.png")

@@ -77,12 +77,25 @@ def test_cli_emoji(tmp_path: Path) -> None:
     from stylegan.cli.main import cli
 
     pkg = _fake_package(tmp_path)
-    res = CliRunner().invoke(cli, ["dataset", "emoji", "--source", str(pkg), "--dest", str(tmp_path / "e.zip"),
-                                   "--resolution", "8"])  # fmt: skip
+    res = CliRunner().invoke(
+        cli, ["dataset", "emoji", "--source", str(pkg), "--dest", str(tmp_path / "e.zip"), "--resolution", "8"]
+    )
     assert res.exit_code == 0, res.output
     assert "9 images" in res.output and "Smileys & Emotion" in res.output
-    res = CliRunner().invoke(cli, ["dataset", "emoji", "--source", str(pkg), "--dest", str(tmp_path / "b.zip"),
-                                   "--resolution", "8", "--no-skin-tones"])  # fmt: skip
+    res = CliRunner().invoke(
+        cli,
+        [
+            "dataset",
+            "emoji",
+            "--source",
+            str(pkg),
+            "--dest",
+            str(tmp_path / "b.zip"),
+            "--resolution",
+            "8",
+            "--no-skin-tones",
+        ],
+    )
     assert res.exit_code == 0 and "6 images" in res.output, res.output
 
 

@@ -218,8 +218,23 @@ def test_cli_prepare_and_check(tmp_path: Path) -> None:
     src.mkdir()
     _write_odd_images(src)
     runner = CliRunner()
-    res = runner.invoke(cli, ["dataset", "prepare", "--source", str(src), "--dest", str(tmp_path / "o.zip"),
-                              "--resolution", "8", "--transform", "pad", "--background", "white"])  # fmt: skip
+    res = runner.invoke(
+        cli,
+        [
+            "dataset",
+            "prepare",
+            "--source",
+            str(src),
+            "--dest",
+            str(tmp_path / "o.zip"),
+            "--resolution",
+            "8",
+            "--transform",
+            "pad",
+            "--background",
+            "white",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "wrote 10 images" in res.output and "broken.png" in res.output
     res = runner.invoke(cli, ["dataset", "check", str(tmp_path / "o.zip")])
@@ -232,6 +247,17 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     from stylegan.cli.common import run_cli
 
     with pytest.raises(SystemExit) as e:
-        run_cli(cli, ["dataset", "prepare", "--source", str(tmp_path / "nope"), "--dest", str(tmp_path / "o.zip"),
-                      "--resolution", "8"])  # fmt: skip
+        run_cli(
+            cli,
+            [
+                "dataset",
+                "prepare",
+                "--source",
+                str(tmp_path / "nope"),
+                "--dest",
+                str(tmp_path / "o.zip"),
+                "--resolution",
+                "8",
+            ],
+        )
     assert e.value.code == 1

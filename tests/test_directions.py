@@ -141,15 +141,52 @@ def test_offline_chain_cli(net_file: Path, tmp_path: Path, G: stylegan.Generator
     res = run(cli, ["directions", "label", *net, "--samples", s, "--stat", "brightness,hue", "--out", lab])
     assert res.exit_code == 0, res.output
     assert read_labels(lab)["brightness"].shape == (120,)
-    res = run(cli, ["directions", "fit", *net, "--samples", s, "--labels", lab, "--attr", "brightness",
-                    "--method", "svm", "--ratio", "0.1", "--condition", "hue",
-                    "--out", str(tmp_path / "b.npz")])  # fmt: skip
+    res = run(
+        cli,
+        [
+            "directions",
+            "fit",
+            *net,
+            "--samples",
+            s,
+            "--labels",
+            lab,
+            "--attr",
+            "brightness",
+            "--method",
+            "svm",
+            "--ratio",
+            "0.1",
+            "--condition",
+            "hue",
+            "--out",
+            str(tmp_path / "b.npz"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     res = run(cli, ["directions", "info", str(tmp_path / "b.npz")])
     assert res.exit_code == 0 and "svm brightness" in res.output and "val_accuracy" in res.output, res.output
-    res = run(cli, ["edit", *net, "--latent", "seed:7", "--direction", str(tmp_path / "b.npz"), "--steps", "-2,0,2",
-                    "--layers", "0-1", "--out", str(tmp_path / "strip.png"), "--video", str(tmp_path / "sweep.mp4"),
-                    "--frames-per-step", "2"])  # fmt: skip
+    res = run(
+        cli,
+        [
+            "edit",
+            *net,
+            "--latent",
+            "seed:7",
+            "--direction",
+            str(tmp_path / "b.npz"),
+            "--steps",
+            "-2,0,2",
+            "--layers",
+            "0-1",
+            "--out",
+            str(tmp_path / "strip.png"),
+            "--video",
+            str(tmp_path / "sweep.mp4"),
+            "--frames-per-step",
+            "2",
+        ],
+    )
     assert res.exit_code == 0, res.output
     from PIL import Image
 
@@ -161,16 +198,55 @@ def test_offline_chain_cli(net_file: Path, tmp_path: Path, G: stylegan.Generator
     from stylegan.video import read_video
 
     assert read_video(tmp_path / "sweep.mp4").shape == (5, 16, 16, 3)
-    res = run(cli, ["directions", "fit", *net, "--method", "ganspace", "--samples", s, "--components", "4",
-                    "--out", str(tmp_path / "g.npz")])  # fmt: skip
+    res = run(
+        cli,
+        [
+            "directions",
+            "fit",
+            *net,
+            "--method",
+            "ganspace",
+            "--samples",
+            s,
+            "--components",
+            "4",
+            "--out",
+            str(tmp_path / "g.npz"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     other = tmp_path / "other.safetensors"
     stylegan.save(other, G_ema=tiny_generator(seed=9))
-    res = run(cli, ["edit", "--network", str(other), "--latent", "seed:7", "--direction", str(tmp_path / "g.npz"),
-                    "--out", str(tmp_path / "x.png")])  # fmt: skip
+    res = run(
+        cli,
+        [
+            "edit",
+            "--network",
+            str(other),
+            "--latent",
+            "seed:7",
+            "--direction",
+            str(tmp_path / "g.npz"),
+            "--out",
+            str(tmp_path / "x.png"),
+        ],
+    )
     assert isinstance(res.exception, StyleGANError) and "--force" in str(res.exception)
-    res = run(cli, ["directions", "fit", "--network", str(other), "--method", "ganspace", "--samples", s,
-                    "--out", str(tmp_path / "g2.npz")])  # fmt: skip
+    res = run(
+        cli,
+        [
+            "directions",
+            "fit",
+            "--network",
+            str(other),
+            "--method",
+            "ganspace",
+            "--samples",
+            s,
+            "--out",
+            str(tmp_path / "g2.npz"),
+        ],
+    )
     assert isinstance(res.exception, StyleGANError) and "another network" in str(res.exception)
 
 
@@ -192,14 +268,26 @@ def test_edit_sigma_ganspace(net_file: Path, tmp_path: Path, G: stylegan.Generat
     fit_direction("ganspace", G=G, samples=samples, num_components=3).save(tmp_path / "g.npz")
     fit_direction("sefa", G=G, num_components=3).save(tmp_path / "s.npz")
     base = ["edit", "--network", str(net_file), "--latent", "seed:1", "--steps", "0,1"]
-    res = CliRunner().invoke(cli, [*base, "--direction", str(tmp_path / "g.npz"), "--component", "1", "--sigma",
-                                   "--out", str(tmp_path / "e.png")])  # fmt: skip
+    res = CliRunner().invoke(
+        cli,
+        [
+            *base,
+            "--direction",
+            str(tmp_path / "g.npz"),
+            "--component",
+            "1",
+            "--sigma",
+            "--out",
+            str(tmp_path / "e.png"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     w = np.load(tmp_path / "e.npz")["w"]
     d = Direction.load(tmp_path / "g.npz")
     np.testing.assert_allclose(w[1, 0] - w[0, 0], d.scale[1] * d.vectors[1], atol=1e-5)
-    res = CliRunner().invoke(cli, [*base, "--direction", str(tmp_path / "s.npz"), "--sigma",
-                                   "--out", str(tmp_path / "e.png")])  # fmt: skip
+    res = CliRunner().invoke(
+        cli, [*base, "--direction", str(tmp_path / "s.npz"), "--sigma", "--out", str(tmp_path / "e.png")]
+    )
     assert isinstance(res.exception, StyleGANError) and "GANSpace or mean-diff" in str(res.exception)
 
 

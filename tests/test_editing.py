@@ -72,21 +72,60 @@ def test_resolve_latent_sources(G: stylegan.Generator, tmp_path: Path) -> None:
 
 def test_latent_cli(net_file: Path, tmp_path: Path, G: stylegan.Generator) -> None:
     run = CliRunner().invoke
-    res = run(cli, ["latent", "swap", "--network", str(net_file), "--latent", "seed:1", "--template", "seed:2",
-                    "--layers", "1-2", "--outdir", str(tmp_path)])  # fmt: skip
+    res = run(
+        cli,
+        [
+            "latent",
+            "swap",
+            "--network",
+            str(net_file),
+            "--latent",
+            "seed:1",
+            "--template",
+            "seed:2",
+            "--layers",
+            "1-2",
+            "--outdir",
+            str(tmp_path),
+        ],
+    )
     assert res.exit_code == 0, res.output
     swapped = np.load(tmp_path / "swap.npz")["w"]
     expected = swap_styles(seeds_to_ws(G, [1]), seeds_to_ws(G, [2]), [1, 2]).numpy()
     np.testing.assert_array_equal(swapped, expected)
     assert (tmp_path / "swap.png").is_file()
 
-    res = run(cli, ["latent", "fuse", "--network", str(net_file), "--latents",
-                    f"{tmp_path / 'swap.npz'},{tmp_path / 'swap.npz'}", "--outdir", str(tmp_path)])  # fmt: skip
+    res = run(
+        cli,
+        [
+            "latent",
+            "fuse",
+            "--network",
+            str(net_file),
+            "--latents",
+            f"{tmp_path / 'swap.npz'},{tmp_path / 'swap.npz'}",
+            "--outdir",
+            str(tmp_path),
+        ],
+    )
     assert res.exit_code == 0, res.output
     np.testing.assert_array_equal(np.load(tmp_path / "fuse.npz")["w"], swapped)
 
-    res = run(cli, ["latent", "variations", "--network", str(net_file), "--latent", str(tmp_path / "fuse.npz"),
-                    "-n", "3", "--outdir", str(tmp_path)])  # fmt: skip
+    res = run(
+        cli,
+        [
+            "latent",
+            "variations",
+            "--network",
+            str(net_file),
+            "--latent",
+            str(tmp_path / "fuse.npz"),
+            "-n",
+            "3",
+            "--outdir",
+            str(tmp_path),
+        ],
+    )
     assert res.exit_code == 0, res.output
     var = np.load(tmp_path / "var.npz")["w"]
     assert var.shape == (3, G.num_ws, G.w_dim)

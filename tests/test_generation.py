@@ -133,11 +133,29 @@ def test_latent_files(tmp_path: Path, G: stylegan.Generator) -> None:
 
 
 def test_cli_generate_writes_nvidia_file_names(tmp_path: Path, net_file: Path, G: stylegan.Generator) -> None:
-    res = CliRunner().invoke(cli, ["generate", "--network", str(net_file), "--seeds", "0-2,7", "--trunc", "0.7",
-                                   "--outdir", str(tmp_path), "--device", "cpu"])  # fmt: skip
+    res = CliRunner().invoke(
+        cli,
+        [
+            "generate",
+            "--network",
+            str(net_file),
+            "--seeds",
+            "0-2,7",
+            "--trunc",
+            "0.7",
+            "--outdir",
+            str(tmp_path),
+            "--device",
+            "cpu",
+        ],
+    )
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["seed0000.png", "seed0001.png", "seed0002.png",
-                                                          "seed0007.png"]  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "seed0000.png",
+        "seed0001.png",
+        "seed0002.png",
+        "seed0007.png",
+    ]
     img = np.array(Image.open(tmp_path / "seed0007.png"))
     want = stylegan.generate(G, [7], psi=0.7).images[0]
     assert np.abs(img.astype(int) - want.astype(int)).max() <= 1
@@ -146,19 +164,35 @@ def test_cli_generate_writes_nvidia_file_names(tmp_path: Path, net_file: Path, G
 def test_cli_grid_and_grayscale(tmp_path: Path) -> None:
     net = tmp_path / "gray.safetensors"
     stylegan.save(net, G_ema=tiny_generator(img_channels=1))
-    res = CliRunner().invoke(cli, ["generate", "--network", str(net), "--seeds", "0-5", "--grid", "2x3",
-                                   "--outdir", str(tmp_path / "o")])  # fmt: skip
+    res = CliRunner().invoke(
+        cli, ["generate", "--network", str(net), "--seeds", "0-5", "--grid", "2x3", "--outdir", str(tmp_path / "o")]
+    )
     assert res.exit_code == 0, res.output
     grid = Image.open(tmp_path / "o" / "grid.png")
     assert grid.mode == "L" and grid.size == (48, 32)
-    res = CliRunner().invoke(cli, ["generate", "--network", str(net), "--seeds", "0-9", "--grid", "2x3",
-                                   "--outdir", str(tmp_path / "o")])  # fmt: skip
+    res = CliRunner().invoke(
+        cli, ["generate", "--network", str(net), "--seeds", "0-9", "--grid", "2x3", "--outdir", str(tmp_path / "o")]
+    )
     assert res.exit_code != 0
 
 
 def test_cli_mix(tmp_path: Path, net_file: Path) -> None:
-    res = CliRunner().invoke(cli, ["mix", "--network", str(net_file), "--rows", "85,100", "--cols", "55,821",
-                                   "--styles", "coarse", "--outdir", str(tmp_path)])  # fmt: skip
+    res = CliRunner().invoke(
+        cli,
+        [
+            "mix",
+            "--network",
+            str(net_file),
+            "--rows",
+            "85,100",
+            "--cols",
+            "55,821",
+            "--styles",
+            "coarse",
+            "--outdir",
+            str(tmp_path),
+        ],
+    )
     assert res.exit_code == 0, res.output
     names = {p.name for p in tmp_path.iterdir()}
     assert {"grid.png", "85-55.png", "100-821.png", "55-55.png"} <= names
@@ -167,8 +201,18 @@ def test_cli_mix(tmp_path: Path, net_file: Path) -> None:
 
 def test_cli_projected_w(tmp_path: Path, net_file: Path, G: stylegan.Generator) -> None:
     np.savez(tmp_path / "projected_w.npz", w=seeds_to_ws(G, [4]).numpy())
-    res = CliRunner().invoke(cli, ["generate", "--network", str(net_file), "--projected-w",
-                                   str(tmp_path / "projected_w.npz"), "--outdir", str(tmp_path)])  # fmt: skip
+    res = CliRunner().invoke(
+        cli,
+        [
+            "generate",
+            "--network",
+            str(net_file),
+            "--projected-w",
+            str(tmp_path / "projected_w.npz"),
+            "--outdir",
+            str(tmp_path),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert (tmp_path / "proj00.png").exists()
 
@@ -180,9 +224,20 @@ def test_cli_user_errors_are_one_line(tmp_path: Path, net_file: Path) -> None:
         ["generate", "--network", str(net_file), "--outdir", str(tmp_path)],  # no seeds
         ["generate", "--network", str(tmp_path / "nope.pkl"), "--seeds", "1", "--outdir", str(tmp_path)],
         ["generate", "--network", str(net_file), "--seeds", "1", "--class", "2", "--outdir", str(tmp_path)],
-        ["mix", "--network", str(net_file), "--rows", "1", "--cols", "2", "--styles", "0-99", "--outdir",
-         str(tmp_path)],
-    ]  # fmt: skip
+        [
+            "mix",
+            "--network",
+            str(net_file),
+            "--rows",
+            "1",
+            "--cols",
+            "2",
+            "--styles",
+            "0-99",
+            "--outdir",
+            str(tmp_path),
+        ],
+    ]
     for args in cases:
         p = subprocess.run([sys.executable, "-m", "stylegan", *args], capture_output=True, text=True, env=env)
         assert p.returncode == 1, (args, p.stderr)

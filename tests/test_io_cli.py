@@ -33,10 +33,16 @@ def test_info_text(snapshot):
     result = _run("info", str(snapshot))
     assert result.exit_code == 0, result.output
     out = result.output
-    for text in ("nvidia-pytorch/ada (NVIDIA StyleGAN2-ADA-PyTorch network pickle)", "networks        G_ema, G, D",
-                 "resolution    16x16, img_channels 3", "z_dim 32, w_dim 32, c_dim 2, num_ws 6",
-                 "mapping       2 layers of 32", "channel_base 512, channel_max 32; conv_clamp 256",
-                 "discriminator, ", "training_set_kwargs"):  # fmt: skip
+    for text in (
+        "nvidia-pytorch/ada (NVIDIA StyleGAN2-ADA-PyTorch network pickle)",
+        "networks        G_ema, G, D",
+        "resolution    16x16, img_channels 3",
+        "z_dim 32, w_dim 32, c_dim 2, num_ws 6",
+        "mapping       2 layers of 32",
+        "channel_base 512, channel_max 32; conv_clamp 256",
+        "discriminator, ",
+        "training_set_kwargs",
+    ):
         assert text in out, text
     n = sum(p.numel() for p in tiny_generator(c_dim=2).parameters())
     assert f"generator, {n:,} parameters" in out
@@ -89,8 +95,12 @@ def test_convert_to_rosinality(tmp_path):
     assert back.source_format == "rosinality/converted"
     z = torch.randn(2, 32)
     with torch.no_grad():
-        torch.testing.assert_close(back.G_ema(z, None, truncation_psi=0.5, noise_mode="const"),
-                                   G(z, None, truncation_psi=0.5, noise_mode="const"), atol=1e-5, rtol=0)  # fmt: skip
+        torch.testing.assert_close(
+            back.G_ema(z, None, truncation_psi=0.5, noise_mode="const"),
+            G(z, None, truncation_psi=0.5, noise_mode="const"),
+            atol=1e-5,
+            rtol=0,
+        )
         x = torch.randn(4, 3, 8, 8)
         torch.testing.assert_close(back.D(x), D(x), atol=1e-5, rtol=0)
 
@@ -110,14 +120,16 @@ def test_pretrained_lists_registry():
 
 
 def test_subprocess_info_and_one_line_error(snapshot, tmp_path):
-    ok = subprocess.run([sys.executable, "-m", "stylegan", "info", str(snapshot)], capture_output=True, text=True,
-                        timeout=120)  # fmt: skip
+    ok = subprocess.run(
+        [sys.executable, "-m", "stylegan", "info", str(snapshot)], capture_output=True, text=True, timeout=120
+    )
     assert ok.returncode == 0, ok.stderr
     assert "nvidia-pytorch/ada" in ok.stdout
     bad = tmp_path / "page.pkl"
     bad.write_text("<!DOCTYPE html><html><body>Sign in to download</body></html>")
-    err = subprocess.run([sys.executable, "-m", "stylegan", "info", str(bad)], capture_output=True, text=True,
-                         timeout=120)  # fmt: skip
+    err = subprocess.run(
+        [sys.executable, "-m", "stylegan", "info", str(bad)], capture_output=True, text=True, timeout=120
+    )
     assert err.returncode == 1
     assert err.stderr.count("\n") == 1 and err.stderr.startswith(f"error: {bad}: this is an HTML web page")
 

@@ -25,13 +25,21 @@ def _same_outputs(a: Generator, b: Generator, c_dim: int = 0) -> None:
     with torch.no_grad():
         for psi in (1.0, 0.6):
             torch.testing.assert_close(
-                a(z, c, truncation_psi=psi, noise_mode="const"), b(z, c, truncation_psi=psi, noise_mode="const"),
-                atol=TOL, rtol=0,
-            )  # fmt: skip
+                a(z, c, truncation_psi=psi, noise_mode="const"),
+                b(z, c, truncation_psi=psi, noise_mode="const"),
+                atol=TOL,
+                rtol=0,
+            )
 
 
-@pytest.mark.parametrize("overrides", [{}, {"architecture": "resnet", "c_dim": 3, "conv_clamp": 256.0},
-                                       {"architecture": "orig", "img_channels": 1, "use_noise": False}])  # fmt: skip
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"architecture": "resnet", "c_dim": 3, "conv_clamp": 256.0},
+        {"architecture": "orig", "img_channels": 1, "use_noise": False},
+    ],
+)
 def test_round_trip_all_nets(tmp_path, overrides):
     G_ema = tiny_generator(1, **overrides)
     G = tiny_generator(2, **overrides)
@@ -69,8 +77,12 @@ def test_missing_network_names_what_is_there(tmp_path):
 
 
 def test_metadata_layout(tmp_path):
-    path = sio.save(tmp_path / "g.safetensors", G_ema=tiny_generator(), D=tiny_discriminator(),
-                    metadata={"license": "CC0", "training": {"kimg": 12, "dataset": "x.zip"}})  # fmt: skip
+    path = sio.save(
+        tmp_path / "g.safetensors",
+        G_ema=tiny_generator(),
+        D=tiny_discriminator(),
+        metadata={"license": "CC0", "training": {"kimg": 12, "dataset": "x.zip"}},
+    )
     with safe_open(str(path), "pt") as f:
         meta = f.metadata()
         keys = list(f.keys())

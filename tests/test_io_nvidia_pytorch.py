@@ -25,8 +25,12 @@ def _check_same(G_src, G_loaded, D_src=None, D_loaded=None) -> None:
     z = torch.randn(2, G_src.z_dim, generator=torch.Generator().manual_seed(0))
     c = torch.eye(G_src.c_dim)[:2] if G_src.c_dim else None
     with torch.no_grad():
-        torch.testing.assert_close(G_loaded(z, c, truncation_psi=0.7, noise_mode="const"),
-                                   G_src(z, c, truncation_psi=0.7, noise_mode="const"), atol=TOL, rtol=0)  # fmt: skip
+        torch.testing.assert_close(
+            G_loaded(z, c, truncation_psi=0.7, noise_mode="const"),
+            G_src(z, c, truncation_psi=0.7, noise_mode="const"),
+            atol=TOL,
+            rtol=0,
+        )
         if D_src is not None:
             x = torch.randn(4, D_src.img_channels, D_src.img_resolution, D_src.img_resolution)
             cd = torch.eye(D_src.c_dim)[[0, 1, 0, 1]] if D_src.c_dim else None
@@ -54,10 +58,14 @@ def test_round_trip_layouts(tmp_path, layout, protocol):
     "g_kw, d_kw",
     [
         (dict(architecture="orig", c_dim=4, mapping_lr_multiplier=0.1), dict(architecture="orig", c_dim=4)),
-        (dict(architecture="resnet", img_channels=1, w_avg_beta=0.999), dict(architecture="skip", img_channels=1,
-                                                                             mbstd_group_size=2)),  # fmt: skip
-        (dict(c_dim=2, mapping_embed_features=8, mapping_layer_features=16), dict(c_dim=2, cmap_dim=16,
-                                                                                  freeze_layers=2)),  # fmt: skip
+        (
+            dict(architecture="resnet", img_channels=1, w_avg_beta=0.999),
+            dict(architecture="skip", img_channels=1, mbstd_group_size=2),
+        ),
+        (
+            dict(c_dim=2, mapping_embed_features=8, mapping_layer_features=16),
+            dict(c_dim=2, cmap_dim=16, freeze_layers=2),
+        ),
     ],
 )
 def test_round_trip_variants(tmp_path, g_kw, d_kw):
@@ -74,8 +82,9 @@ def test_sg3_defaults_without_recorded_attributes(tmp_path):
     path = write_nvidia_pickle(tmp_path / "sg3.pkl", G_ema=G, D=D, layout="sg3", record_attributes=False)
     nets = sio.load(path, which="all")
     assert nets.G_ema.cfg.conv_clamp == 256 and nets.D.cfg.conv_clamp == 256
-    path = write_nvidia_pickle(tmp_path / "ada.pkl", G_ema=tiny_generator(), D=tiny_discriminator(), layout="ada",
-                               record_attributes=False)  # fmt: skip
+    path = write_nvidia_pickle(
+        tmp_path / "ada.pkl", G_ema=tiny_generator(), D=tiny_discriminator(), layout="ada", record_attributes=False
+    )
     nets = sio.load(path, which="all")
     assert nets.G_ema.cfg.conv_clamp is None and nets.D.cfg.conv_clamp is None
 
@@ -92,10 +101,16 @@ def test_stream_references_nvidia_globals(tmp_path):
 
     data = Spy(io.BytesIO(path.read_bytes())).load()
     assert seen == {
-        "torch_utils.persistence._reconstruct_persistent_obj", "dnnlib.util.EasyDict", "collections.OrderedDict",
-        "torch._utils._rebuild_parameter", "torch._utils._rebuild_tensor_v2", "torch.storage._load_from_bytes",
-        "numpy.core.multiarray.scalar", "numpy.dtype", "builtins.set",
-    }  # fmt: skip
+        "torch_utils.persistence._reconstruct_persistent_obj",
+        "dnnlib.util.EasyDict",
+        "collections.OrderedDict",
+        "torch._utils._rebuild_parameter",
+        "torch._utils._rebuild_tensor_v2",
+        "torch.storage._load_from_bytes",
+        "numpy.core.multiarray.scalar",
+        "numpy.dtype",
+        "builtins.set",
+    }
     rec = data["G_ema"]
     assert isinstance(rec, PersistentObject) and rec.class_name == "Generator" and rec.version == 6
     assert rec.find("synthesis.b4.conv1").class_name == "SynthesisLayer"
@@ -124,16 +139,24 @@ def test_unknown_constructor_argument(tmp_path):
 
 
 def test_harmless_arguments_are_accepted(tmp_path):
-    extra = {"synthesis_kwargs": {"channel_base": 512, "channel_max": 32, "fp16_channels_last": True,
-                                  "num_fp16_res": 2, "conv_clamp": None}}  # fmt: skip
+    extra = {
+        "synthesis_kwargs": {
+            "channel_base": 512,
+            "channel_max": 32,
+            "fp16_channels_last": True,
+            "num_fp16_res": 2,
+            "conv_clamp": None,
+        }
+    }
     path = write_nvidia_pickle(tmp_path / "h.pkl", G_ema=tiny_generator(), extra_init_kwargs=extra)
     assert sio.load(path).cfg.num_fp16_res == 2
 
 
 def test_settings_that_disagree_with_weights(tmp_path):
     extra = {"synthesis_kwargs": {"channel_base": 1024, "channel_max": 64}}
-    path = write_nvidia_pickle(tmp_path / "w.pkl", G_ema=tiny_generator(), extra_init_kwargs=extra,
-                               record_attributes=False)  # fmt: skip
+    path = write_nvidia_pickle(
+        tmp_path / "w.pkl", G_ema=tiny_generator(), extra_init_kwargs=extra, record_attributes=False
+    )
     with pytest.raises(CheckpointError, match=r"w.pkl \[G_ema\]: 'synthesis\.b4\.const' has shape \[32, 4, 4\]"):
         sio.load(path)
 

@@ -63,8 +63,12 @@ def test_round_trip(tmp_path, g_kw, d_kw):
     x = torch.randn(4, D.img_channels, 16, 16)
     cd = torch.eye(D.c_dim)[[0, 1, 2, 0]] if D.c_dim else None
     with torch.no_grad():
-        torch.testing.assert_close(nets.G_ema(z, c, truncation_psi=0.5, noise_mode="const"),
-                                   Gs(z, c, truncation_psi=0.5, noise_mode="const"), atol=TOL, rtol=0)  # fmt: skip
+        torch.testing.assert_close(
+            nets.G_ema(z, c, truncation_psi=0.5, noise_mode="const"),
+            Gs(z, c, truncation_psi=0.5, noise_mode="const"),
+            atol=TOL,
+            rtol=0,
+        )
         torch.testing.assert_close(nets.D(x, cd), D(x, cd), atol=TOL, rtol=0)
 
 
@@ -141,8 +145,12 @@ def test_every_variable_accounted_for(tmp_path):
         sio.load(path)
 
     path = write_tf_pickle(tmp_path / "x.pkl", Gs=tiny_generator())
-    _rewrite(path, lambda nets: nets[2].components["mapping"].state["variables"].append(
-        ("Dense9/weight", np.zeros((2, 2), np.float32))))  # fmt: skip
+    _rewrite(
+        path,
+        lambda nets: (
+            nets[2].components["mapping"].state["variables"].append(("Dense9/weight", np.zeros((2, 2), np.float32)))
+        ),
+    )
     with pytest.raises(CheckpointError, match=r"'mapping/Dense9/weight' have no place"):
         sio.load(path)
 

@@ -139,10 +139,13 @@ def test_interrupted_download_resumes(server):
     assert server.requests[-1][1] == f"bytes={len(PAYLOAD) // 2}-"
 
 
-@pytest.mark.parametrize("content_type, body", [
-    ("text/html; charset=utf-8", b"<html><body>Please sign in</body></html>"),
-    ("application/octet-stream", b"  <!DOCTYPE html>\n<html><body>Quota exceeded</body></html>"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "content_type, body",
+    [
+        ("text/html; charset=utf-8", b"<html><body>Please sign in</body></html>"),
+        ("application/octet-stream", b"  <!DOCTYPE html>\n<html><body>Quota exceeded</body></html>"),
+    ],
+)
 def test_html_pages_are_refused(server, content_type, body):
     url = server.url + "/page.pkl"
     server.routes["/page.pkl"] = (body, content_type, "range")
@@ -174,15 +177,19 @@ def test_load_from_url(server, tmp_path):
     server.routes["/snap.pkl"] = (data, "application/octet-stream", "range")
     loaded = stylegan.load(server.url + "/snap.pkl")
     z = torch.randn(2, G.z_dim)
-    torch.testing.assert_close(loaded(z, None, noise_mode="const"), G(z, None, noise_mode="const"), atol=1e-5,
-                               rtol=0)  # fmt: skip
+    torch.testing.assert_close(loaded(z, None, noise_mode="const"), G(z, None, noise_mode="const"), atol=1e-5, rtol=0)
 
 
 def test_registered_url_with_checksum(server, tmp_path, registry):
     data = write_nvidia_pickle(tmp_path / "snap.pkl", G_ema=tiny_generator()).read_bytes()
     server.routes["/r.pkl"] = (data, "application/octet-stream", "range")
-    sio.register("local-tiny", url=server.url + "/r.pkl", sha256=hashlib.sha256(data).hexdigest(),
-                 format="nvidia-pytorch", license="CC0")  # fmt: skip
+    sio.register(
+        "local-tiny",
+        url=server.url + "/r.pkl",
+        sha256=hashlib.sha256(data).hexdigest(),
+        format="nvidia-pytorch",
+        license="CC0",
+    )
     assert stylegan.load("local-tiny").img_resolution == 16
     assert sio.inspect("local-tiny").source_format == "nvidia-pytorch/ada"
 
@@ -227,7 +234,10 @@ def test_nvidia_networks_are_registered():
     entries = {e.name: e for e in sio.list_pretrained()}
     assert entries["ada-ffhq-1024"].url == "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/ffhq.pkl"
     assert entries["ffhq-1024"].url.endswith("/stylegan2/versions/1/files/stylegan2-ffhq-1024x1024.pkl")
-    assert entries["tf-ffhq-config-f"].url == "https://nvlabs-fi-cdn.nvidia.com/stylegan2/networks/stylegan2-ffhq-config-f.pkl"
+    assert (
+        entries["tf-ffhq-config-f"].url
+        == "https://nvlabs-fi-cdn.nvidia.com/stylegan2/networks/stylegan2-ffhq-config-f.pkl"
+    )
     assert entries["ada-cifar10-32"].resolution == 32 and entries["lsundog-256"].format == "nvidia-pytorch"
     bundled = entries.pop(sio.BUNDLED_NETWORK)
     assert bundled.url is None and bundled.format == "stylegan" and bundled.license == "Apache-2.0"

@@ -26,8 +26,12 @@ def _channels(net) -> list[int]:
 def _same_generator(a: Generator, b: Generator, psi: float = 1.0) -> None:
     z = torch.randn(2, a.z_dim, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        torch.testing.assert_close(a(z, None, truncation_psi=psi, noise_mode="const"),
-                                   b(z, None, truncation_psi=psi, noise_mode="const"), atol=TOL, rtol=0)  # fmt: skip
+        torch.testing.assert_close(
+            a(z, None, truncation_psi=psi, noise_mode="const"),
+            b(z, None, truncation_psi=psi, noise_mode="const"),
+            atol=TOL,
+            rtol=0,
+        )
 
 
 @pytest.mark.parametrize("zip_format", [True, False])
@@ -48,8 +52,7 @@ def test_converted_checkpoint(tmp_path, zip_format):
 @pytest.mark.parametrize("zip_format", [True, False])
 def test_training_checkpoint_with_namespace(tmp_path, zip_format):
     G_ema, G, D = tiny_generator(1), tiny_generator(2), tiny_discriminator(3)
-    path = write_rosinality_checkpoint(tmp_path / "t.pt", G_ema=G_ema, G=G, D=D, kind="training",
-                                       zip_format=zip_format)  # fmt: skip
+    path = write_rosinality_checkpoint(tmp_path / "t.pt", G_ema=G_ema, G=G, D=D, kind="training", zip_format=zip_format)
     with pytest.raises(Exception, match="argparse.Namespace|Unsupported global"):
         torch.load(path, weights_only=True)  # what plain torch >= 2.6 does with these files
     nets = sio.load(path, which="all")

@@ -68,8 +68,11 @@ def test_hostile_pickles_run_nothing(tmp_path, make_payload):
 
 def test_hostile_object_inside_a_network_pickle(tmp_path):
     marker = tmp_path / "marker"
-    path = write_nvidia_pickle(tmp_path / "snap.pkl", G_ema=tiny_generator(),
-                               training_set_kwargs={"path": _Reduce(builtins.exec, _marker_code(marker))})  # fmt: skip
+    path = write_nvidia_pickle(
+        tmp_path / "snap.pkl",
+        G_ema=tiny_generator(),
+        training_set_kwargs={"path": _Reduce(builtins.exec, _marker_code(marker))},
+    )
     with pytest.raises(CheckpointError, match="references builtins.exec"):
         sio.load(path)
     assert not marker.exists()
@@ -100,8 +103,11 @@ def test_embedded_source_is_never_executed(tmp_path):
 def test_hostile_torch_file(tmp_path, zip_format):
     marker = tmp_path / "marker"
     path = tmp_path / "evil.pt"
-    torch.save({"g_ema": {"w": torch.zeros(1)}, "args": _Reduce(os.system, f"touch {marker}")}, path,
-               _use_new_zipfile_serialization=zip_format)  # fmt: skip
+    torch.save(
+        {"g_ema": {"w": torch.zeros(1)}, "args": _Reduce(os.system, f"touch {marker}")},
+        path,
+        _use_new_zipfile_serialization=zip_format,
+    )
     with pytest.raises(CheckpointError, match=r"refusing to load: the file references (posix|nt).system") as err:
         sio.load(path)
     _one_line(err, path)
@@ -121,13 +127,16 @@ def _write(path, data: bytes):
         ("page2.pkl", lambda p: _write(p, b"<html><head><title>Sign in</title>"), "HTML web page"),
         ("random.pkl", lambda p: _write(p, b"\x13\x37" + random.Random(0).randbytes(4000)), "unknown file format"),
         ("text.pt", lambda p: _write(p, b"hello, I am not a network\n"), "unknown file format"),
-        ("lfs.pkl", lambda p: _write(p, b"version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 1\n"),
-         "Git LFS pointer"),
+        (
+            "lfs.pkl",
+            lambda p: _write(p, b"version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 1\n"),
+            "Git LFS pointer",
+        ),
         ("dataset.zip", lambda p: _zip(p, {"img0.png": b"\x89PNG", "dataset.json": b"{}"}), "not a PyTorch checkpoint"),
         ("cut.zip", lambda p: _write(p, _zip_bytes({"a/data.pkl": b"x" * 100})[:60]), "truncated or damaged"),
         ("badpickle.pkl", lambda p: _write(p, b"\x80\x04\x95garbage that is not a pickle"), "the pickle|too early"),
     ],
-)  # fmt: skip
+)
 def test_bad_files_get_one_clear_line(tmp_path, name, make, expected):
     path = make(tmp_path / name)
     with pytest.raises(CheckpointError, match=expected) as err:

@@ -124,8 +124,11 @@ def test_missing_detectors_say_what_to_get_and_where(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(detectors, "download", offline_download)
     cache = str(metrics_cache_dir())
-    for call in (lambda: load_detector("inception", "offline"), lambda: load_detector("inception", "auto"),
-                 lambda: load_detector("inception", "nvidia")):  # fmt: skip
+    for call in (
+        lambda: load_detector("inception", "offline"),
+        lambda: load_detector("inception", "auto"),
+        lambda: load_detector("inception", "nvidia"),
+    ):
         with pytest.raises(StyleGANError) as e:
             call()
         msg = str(e.value)

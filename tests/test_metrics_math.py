@@ -38,8 +38,9 @@ def test_frechet_distance_matches_scipy_on_known_gaussians(method: str) -> None:
     for d in (1, 5, 32):
         mu1, mu2 = rng.randn(d), rng.randn(d)
         s1, s2 = _random_spd(rng, d), _random_spd(rng, d)
-        np.testing.assert_allclose(frechet_distance(mu1, s1, mu2, s2, method=method), _scipy_fid(mu1, s1, mu2, s2),
-                                   rtol=1e-8, atol=1e-9)  # fmt: skip
+        np.testing.assert_allclose(
+            frechet_distance(mu1, s1, mu2, s2, method=method), _scipy_fid(mu1, s1, mu2, s2), rtol=1e-8, atol=1e-9
+        )
 
 
 def test_frechet_distance_closed_form_for_diagonal_covariances() -> None:

@@ -87,8 +87,9 @@ def test_z_space_end_path_length_is_the_slerp_speed() -> None:
     # t = 0: slerp moves along the great circle from z0/|z0| at angular speed theta = angle(z0, z1)
     cos = (z0 * z1).sum(1) / np.linalg.norm(z0, axis=1) / np.linalg.norm(z1, axis=1)
     want = np.arccos(cos) ** 2 / (4 * pixels)
-    got = path_length_distances(G, net, 6, labels=LabelSampler(0, None, 4, "cpu"), batch_size=3, seed=4,
-                                space="z", sampling="end")  # fmt: skip
+    got = path_length_distances(
+        G, net, 6, labels=LabelSampler(0, None, 4, "cpu"), batch_size=3, seed=4, space="z", sampling="end"
+    )
     np.testing.assert_allclose(got, want, rtol=5e-3)
 
 
@@ -142,8 +143,9 @@ def test_parity_with_literal_protocol_on_tiny_network(name: str) -> None:
     noise_before = {k: v.clone() for k, v in G.named_buffers() if k.endswith("noise_const")}
     res = compute_metric(G, f"{name}6", perceptual=FlattenPerceptual(), seed=11, progress=False)
     spec = res.protocol
-    want = _reference_ppl(G, FlattenPerceptual(), 6, space=spec["space"], sampling=spec["sampling"],
-                          crop=spec["crop"], seed=11)  # fmt: skip
+    want = _reference_ppl(
+        G, FlattenPerceptual(), 6, space=spec["space"], sampling=spec["sampling"], crop=spec["crop"], seed=11
+    )
     assert res.value == pytest.approx(want, rel=1e-6)
     assert res.detector["name"] == "stub-flatten" and res.num_gen == 6 and res.num_real is None
     for k, v in G.named_buffers():  # G itself is untouched (the noise is re-drawn in a copy)

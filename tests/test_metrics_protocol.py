@@ -47,8 +47,9 @@ def test_fakes_follow_the_protocol_and_leave_global_rng_alone(G: torch.nn.Module
     det = RandomProjectionDetector()
     torch.manual_seed(123)
     before, np_before = torch.get_rng_state(), np.random.get_state()[1].copy()
-    stats = fake_feature_stats(G, det, 10, labels=LabelSampler(0, None, 5, "cpu"), batch_size=4, seed=5,
-                               capture_all=True, hook=seen.append)  # fmt: skip
+    stats = fake_feature_stats(
+        G, det, 10, labels=LabelSampler(0, None, 5, "cpu"), batch_size=4, seed=5, capture_all=True, hook=seen.append
+    )
     assert torch.equal(before, torch.get_rng_state()) and np.array_equal(np_before, np.random.get_state()[1])
     # Re-derive: z ~ N(0, I) and noise from torch seeded with `seed`, psi = 1, noise_mode='random', batch by batch.
     torch.manual_seed(5)

@@ -64,8 +64,13 @@ def test_metric_constants() -> None:
 def test_ppl_names(name: str, space: str, sampling: str, crop: bool, num: int) -> None:
     spec = parse_metric(name)
     assert (spec.kind, spec.space, spec.sampling, spec.crop, spec.num_gen, spec.epsilon) == (
-        "ppl", space, sampling, crop, num, 1e-4,
-    )  # fmt: skip
+        "ppl",
+        space,
+        sampling,
+        crop,
+        num,
+        1e-4,
+    )
     assert not spec.uses_reals
 
 

@@ -29,8 +29,17 @@ ATOL = 1e-4
 GOLDEN = Path(__file__).parent / "golden"
 
 
-@pytest.mark.parametrize("up,down,pad", [(1, 1, (1, 1, 1, 1)), (2, 1, (2, 1, 2, 1)), (1, 2, (1, 1, 1, 1)),
-                                         (2, 1, (0, -1, 3, 0)), (1, 2, (-1, 2, 0, 1)), (3, 1, (1, 2, 2, 1))])
+@pytest.mark.parametrize(
+    "up,down,pad",
+    [
+        (1, 1, (1, 1, 1, 1)),
+        (2, 1, (2, 1, 2, 1)),
+        (1, 2, (1, 1, 1, 1)),
+        (2, 1, (0, -1, 3, 0)),
+        (1, 2, (-1, 2, 0, 1)),
+        (3, 1, (1, 2, 2, 1)),
+    ],
+)
 def test_upfirdn2d_matches_naive_loops(up: int, down: int, pad: tuple[int, int, int, int]) -> None:
     x = torch.randn(2, 3, 9, 7, dtype=torch.float64)
     f = setup_filter([1, 3, 3, 1]).double()

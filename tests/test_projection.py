@@ -125,8 +125,9 @@ def test_lpips_offline_runs_at_32px() -> None:
         pytest.skip("stlpips-pytorch weights not installed")
     G = without_noise(tiny_generator(img_resolution=32))
     target = stylegan.generate(G, seeds=[2], psi=0.5).images
-    res = project(G, target, steps=2, space="w+", perceptual=load_perceptual("offline"), w_avg_samples=100,
-                  progress=False)  # fmt: skip
+    res = project(
+        G, target, steps=2, space="w+", perceptual=load_perceptual("offline"), w_avg_samples=100, progress=False
+    )
     assert res.perceptual is not None and res.perceptual["name"] == "lpips-vgg16-st"
     assert torch.isfinite(res.distances).all()
     with pytest.raises(StyleGANError, match="--loss mse"):
@@ -141,8 +142,22 @@ def test_cli_project_outputs_and_generate_roundtrip(tmp_path: Path, G: stylegan.
         paths.append(tmp_path / f"face{i}.png")
         Image.fromarray(img).save(paths[-1])
     out = tmp_path / "out"
-    args = ["project", "--network", str(net), "--steps", "4", "--loss", "mse", "--w-avg-samples", "50",
-            "--save-video", "--device", "cpu", "--outdir", str(out)]  # fmt: skip
+    args = [
+        "project",
+        "--network",
+        str(net),
+        "--steps",
+        "4",
+        "--loss",
+        "mse",
+        "--w-avg-samples",
+        "50",
+        "--save-video",
+        "--device",
+        "cpu",
+        "--outdir",
+        str(out),
+    ]
     res = CliRunner().invoke(cli, [*args, "--target", str(paths[0]), "--target", str(paths[1])])
     assert res.exit_code == 0, res.output
     for name in ("face0", "face1"):
@@ -159,8 +174,9 @@ def test_cli_project_outputs_and_generate_roundtrip(tmp_path: Path, G: stylegan.
     assert frames.shape[0] == 4 and frames.shape[2] >= 2 * G.img_resolution
 
     w_file = str(out / "face0" / "projected_w.npz")
-    res = CliRunner().invoke(cli, ["generate", "--network", str(net), "--projected-w", w_file,
-                                   "--outdir", str(tmp_path / "gen")])  # fmt: skip
+    res = CliRunner().invoke(
+        cli, ["generate", "--network", str(net), "--projected-w", w_file, "--outdir", str(tmp_path / "gen")]
+    )
     assert res.exit_code == 0, res.output
     regenerated = np.asarray(Image.open(tmp_path / "gen" / "proj00.png"))
     np.testing.assert_array_equal(regenerated, np.asarray(Image.open(out / "face0" / "proj.png")))
@@ -168,8 +184,9 @@ def test_cli_project_outputs_and_generate_roundtrip(tmp_path: Path, G: stylegan.
 
 def test_cli_project_errors(tmp_path: Path, G: stylegan.Generator) -> None:
     net = stylegan.save(tmp_path / "g.safetensors", G_ema=G)
-    res = CliRunner().invoke(cli, ["project", "--network", str(net), "--target", str(tmp_path / "nope.png"),
-                                   "--outdir", str(tmp_path / "o")])  # fmt: skip
+    res = CliRunner().invoke(
+        cli, ["project", "--network", str(net), "--target", str(tmp_path / "nope.png"), "--outdir", str(tmp_path / "o")]
+    )
     assert isinstance(res.exception, StyleGANError) and "no such file" in str(res.exception)
 
 
@@ -182,17 +199,54 @@ def test_generate_with_projected_noise_reproduces_proj_png(tmp_path: Path) -> No
     target = tmp_path / "target.png"
     Image.fromarray(stylegan.generate(G, [11]).images[0]).save(target)
     out = tmp_path / "proj"
-    res = CliRunner().invoke(main_cli, ["project", "--network", str(net), "--target", str(target), "--steps", "3",
-                                        "--loss", "mse", "--w-avg-samples", "200", "--outdir", str(out)])  # fmt: skip
+    res = CliRunner().invoke(
+        main_cli,
+        [
+            "project",
+            "--network",
+            str(net),
+            "--target",
+            str(target),
+            "--steps",
+            "3",
+            "--loss",
+            "mse",
+            "--w-avg-samples",
+            "200",
+            "--outdir",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
-    res = CliRunner().invoke(main_cli, ["generate", "--network", str(net), "--projected-w",
-                                        str(out / "projected_w.npz"), "--projected-noise",
-                                        str(out / "projected_noise.npz"), "--outdir", str(tmp_path / "gen")])
+    res = CliRunner().invoke(
+        main_cli,
+        [
+            "generate",
+            "--network",
+            str(net),
+            "--projected-w",
+            str(out / "projected_w.npz"),
+            "--projected-noise",
+            str(out / "projected_noise.npz"),
+            "--outdir",
+            str(tmp_path / "gen"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     want = np.array(Image.open(out / "proj.png")).astype(int)
     got = np.array(Image.open(tmp_path / "gen" / "proj00.png")).astype(int)
     assert np.abs(got - want).max() <= 1
-    plain = CliRunner().invoke(main_cli, ["generate", "--network", str(net), "--projected-w",
-                                          str(out / "projected_w.npz"), "--outdir", str(tmp_path / "plain")])
+    plain = CliRunner().invoke(
+        main_cli,
+        [
+            "generate",
+            "--network",
+            str(net),
+            "--projected-w",
+            str(out / "projected_w.npz"),
+            "--outdir",
+            str(tmp_path / "plain"),
+        ],
+    )
     assert plain.exit_code == 0
     assert np.abs(np.array(Image.open(tmp_path / "plain" / "proj00.png")).astype(int) - want).max() > 1

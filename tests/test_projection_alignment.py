@@ -102,15 +102,27 @@ def test_cli_align_and_paste_astronaut(tmp_path) -> None:  # noqa: ANN001
     from stylegan.cli.main import cli
 
     Image.fromarray(skdata.astronaut()).save(tmp_path / "astronaut.png")
-    res = CliRunner().invoke(cli, ["align", "--input", str(tmp_path / "astronaut.png"), "--size", "128",
-                                   "--outdir", str(tmp_path / "aligned")])  # fmt: skip
+    res = CliRunner().invoke(
+        cli,
+        ["align", "--input", str(tmp_path / "astronaut.png"), "--size", "128", "--outdir", str(tmp_path / "aligned")],
+    )
     if isinstance(res.exception, StyleGANError) and "face-recognition-models" in str(res.exception):
         pytest.skip(str(res.exception))
     assert res.exit_code == 0, res.output
     assert np.asarray(Image.open(tmp_path / "aligned" / "astronaut.png")).shape == (128, 128, 3)
     aligned = tmp_path / "aligned"
-    res = CliRunner().invoke(cli, ["paste", "--face", str(aligned / "astronaut.png"), "--info",
-                                   str(aligned / "astronaut.json"), "--output", str(tmp_path / "p.png")])  # fmt: skip
+    res = CliRunner().invoke(
+        cli,
+        [
+            "paste",
+            "--face",
+            str(aligned / "astronaut.png"),
+            "--info",
+            str(aligned / "astronaut.json"),
+            "--output",
+            str(tmp_path / "p.png"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     back = np.asarray(Image.open(tmp_path / "p.png")).astype(int)
     orig = skdata.astronaut().astype(int)
@@ -131,9 +143,27 @@ def test_cli_project_align_astronaut(tmp_path) -> None:  # noqa: ANN001
 
     net = stylegan.save(tmp_path / "g.safetensors", G_ema=tiny_generator(img_resolution=32))
     Image.fromarray(skdata.astronaut()).save(tmp_path / "astronaut.png")
-    res = CliRunner().invoke(cli, ["project", "--network", str(net), "--target", str(tmp_path / "astronaut.png"),
-                                   "--align", "--steps", "1", "--loss", "mse", "--w-avg-samples", "10",
-                                   "--device", "cpu", "--outdir", str(tmp_path / "o")])  # fmt: skip
+    res = CliRunner().invoke(
+        cli,
+        [
+            "project",
+            "--network",
+            str(net),
+            "--target",
+            str(tmp_path / "astronaut.png"),
+            "--align",
+            "--steps",
+            "1",
+            "--loss",
+            "mse",
+            "--w-avg-samples",
+            "10",
+            "--device",
+            "cpu",
+            "--outdir",
+            str(tmp_path / "o"),
+        ],
+    )
     if isinstance(res.exception, StyleGANError) and "face-recognition-models" in str(res.exception):
         pytest.skip(str(res.exception))
     assert res.exit_code == 0, res.output

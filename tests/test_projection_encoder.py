@@ -53,19 +53,55 @@ def test_encoder_file_round_trip_and_errors(tmp_path: Path, G: stylegan.Generato
 
 def test_cli_encoder_then_project_init(tmp_path: Path, G: stylegan.Generator) -> None:
     net = stylegan.save(tmp_path / "g.safetensors", G_ema=G)
-    res = CliRunner().invoke(cli, ["encoder", "train", "--network", str(net), "--steps", "3", "--batch", "2",
-                                   "--device", "cpu", "--outdir", str(tmp_path / "enc")])  # fmt: skip
+    res = CliRunner().invoke(
+        cli,
+        [
+            "encoder",
+            "train",
+            "--network",
+            str(net),
+            "--steps",
+            "3",
+            "--batch",
+            "2",
+            "--device",
+            "cpu",
+            "--outdir",
+            str(tmp_path / "enc"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     Image.fromarray(stylegan.generate(G, seeds=[1]).images[0]).save(tmp_path / "t.png")
     out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["project", "--network", str(net), "--target", str(tmp_path / "t.png"),
-                                   "--init", f"encoder:{tmp_path / 'enc'}", "--steps", "0", "--space", "w+",
-                                   "--loss", "mse", "--device", "cpu", "--outdir", str(out)])  # fmt: skip
+    res = CliRunner().invoke(
+        cli,
+        [
+            "project",
+            "--network",
+            str(net),
+            "--target",
+            str(tmp_path / "t.png"),
+            "--init",
+            f"encoder:{tmp_path / 'enc'}",
+            "--steps",
+            "0",
+            "--space",
+            "w+",
+            "--loss",
+            "mse",
+            "--device",
+            "cpu",
+            "--outdir",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     E = load_encoder(tmp_path / "enc")
     target = torch.from_numpy(np.array(Image.open(out / "target.png"))).permute(2, 0, 1)[None].float()
     np.testing.assert_allclose(np.load(out / "projected_w.npz")["w"], encode(E, target).numpy(), atol=1e-5)
     assert json.loads((out / "projection.json").read_text())["init"].startswith("encoder:")
-    res = CliRunner().invoke(cli, ["project", "--network", str(net), "--target", str(tmp_path / "t.png"),
-                                   "--init", "nope", "--outdir", str(out)])  # fmt: skip
+    res = CliRunner().invoke(
+        cli,
+        ["project", "--network", str(net), "--target", str(tmp_path / "t.png"), "--init", "nope", "--outdir", str(out)],
+    )
     assert isinstance(res.exception, StyleGANError) and "encoder:PATH" in str(res.exception)

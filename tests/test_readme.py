@@ -44,8 +44,12 @@ def _glob_one(pattern: str, cwd: Path) -> str:
 @pytest.fixture()
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     res = 32  # 8 style layers, so the README's `--styles 0-6` is valid
-    write_nvidia_pickle(tmp_path / "ffhq.pkl", G_ema=tiny_generator(seed=1, img_resolution=res),
-                        G=tiny_generator(seed=2, img_resolution=res), D=tiny_discriminator(seed=3, img_resolution=res))
+    write_nvidia_pickle(
+        tmp_path / "ffhq.pkl",
+        G_ema=tiny_generator(seed=1, img_resolution=res),
+        G=tiny_generator(seed=2, img_resolution=res),
+        D=tiny_discriminator(seed=3, img_resolution=res),
+    )
     photos = tmp_path / "photos"
     photos.mkdir()
     for i in range(8):  # a few "photos" of odd sizes for the dataset example
@@ -74,8 +78,13 @@ def test_readme_commands(workdir: Path) -> None:
     for command in _commands():
         args = shlex.split(command.split("#")[0])[1:]
         args = [_glob_one(a, workdir) if "*" in a else a for a in args]  # as the shell would
-        p = subprocess.run([sys.executable, "-m", "stylegan", *args], capture_output=True, text=True, cwd=workdir,
-                           env={**os.environ, "PYTHONWARNINGS": "ignore"})  # fmt: skip
+        p = subprocess.run(
+            [sys.executable, "-m", "stylegan", *args],
+            capture_output=True,
+            text=True,
+            cwd=workdir,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
         assert p.returncode == 0, f"{command}\n{p.stdout}\n{p.stderr}"
 
 

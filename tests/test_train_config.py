@@ -46,8 +46,9 @@ def test_dry_run_cost_estimate() -> None:
         ("cifar", 64, 0.01, 32768, 0.0025, 500.0, 2, 32),
     ],
 )
-def test_nvidia_presets_match_reference(name: str, batch: int, gamma: float, cbase: int, lr: float, ema: float,
-                                        mapping: int, mbstd: int) -> None:  # fmt: skip
+def test_nvidia_presets_match_reference(
+    name: str, batch: int, gamma: float, cbase: int, lr: float, ema: float, mapping: int, mbstd: int
+) -> None:
     cfg = build_config(name, resolution=256)
     got = (cfg.batch, cfg.loss.r1_gamma, cfg.G.channel_base, cfg.G_opt.lr, cfg.ema_kimg)
     assert got == (batch, gamma, cbase, lr, ema)
@@ -69,8 +70,19 @@ def test_auto_formulas() -> None:
 
 
 def test_overrides_and_errors() -> None:
-    cfg = build_config("paper256", resolution=64, batch=16, gamma=0.0, cbase=8192, cmax=256, map=4, glr=0.001,
-                       freezed=3, kimg=0.1, augment=AugmentConfig(kind="ada"))  # fmt: skip
+    cfg = build_config(
+        "paper256",
+        resolution=64,
+        batch=16,
+        gamma=0.0,
+        cbase=8192,
+        cmax=256,
+        map=4,
+        glr=0.001,
+        freezed=3,
+        kimg=0.1,
+        augment=AugmentConfig(kind="ada"),
+    )
     assert (cfg.batch, cfg.loss.r1_gamma, cfg.G.channel_base, cfg.G.channel_max) == (16, 0.0, 8192, 256)
     assert (cfg.G.mapping_layers, cfg.G_opt.lr, cfg.D_opt.lr, cfg.D.freeze_layers) == (4, 0.001, 0.0025, 3)
     with pytest.raises(StyleGANError, match="unknown --cfg"):

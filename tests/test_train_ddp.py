@@ -38,9 +38,26 @@ TINY = ["--cfg", "cpu-tiny", "--cbase", "256", "--cmax", "16", "--device", "cpu"
 
 @pytest.mark.slow
 def test_torchrun_two_processes(data16: Path, tmp_path: Path) -> None:
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "stylegan", "train", "--data", str(data16), "--outdir", str(tmp_path), *TINY,
-           "--kimg", "0.016", "--tick", "0.008"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "stylegan",
+        "train",
+        "--data",
+        str(data16),
+        "--outdir",
+        str(tmp_path),
+        *TINY,
+        "--kimg",
+        "0.016",
+        "--tick",
+        "0.008",
+    ]
     proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (run_dir,) = tmp_path.glob("00000-*")
@@ -58,8 +75,23 @@ def test_torchrun_two_processes(data16: Path, tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_saves_state_and_exits_zero(data16: Path, tmp_path: Path, sig: signal.Signals) -> None:
-    cmd = [sys.executable, "-m", "stylegan", "train", "--data", str(data16), "--outdir", str(tmp_path), *TINY,
-           "--kimg", "100", "--tick", "0.004", "--snap", "100000"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "stylegan",
+        "train",
+        "--data",
+        str(data16),
+        "--outdir",
+        str(tmp_path),
+        *TINY,
+        "--kimg",
+        "100",
+        "--tick",
+        "0.004",
+        "--snap",
+        "100000",
+    ]
     proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # wait until the loop runs (the first tick line in log.txt)

@@ -48,10 +48,21 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_config(data: Path, steps: int, **kw: object) -> TrainConfig:
     """cpu-tiny, shrunk further, with every phase and feature exercised within a few steps."""
     cfg = build_config(
-        "cpu-tiny", resolution=16, c_dim=3, data=DataConfig(path=str(data), cond=True, mirror=True),
-        cbase=256, cmax=16, batch=4, kimg=steps * 4 / 1000, kimg_per_tick=0.008, snap=1, image_grid=(2, 3),
-        augment=AugmentConfig(kind="ada", p=0.2, interval=2, kimg=0.1), z_dim=16, w_dim=16,
-    )  # fmt: skip
+        "cpu-tiny",
+        resolution=16,
+        c_dim=3,
+        data=DataConfig(path=str(data), cond=True, mirror=True),
+        cbase=256,
+        cmax=16,
+        batch=4,
+        kimg=steps * 4 / 1000,
+        kimg_per_tick=0.008,
+        snap=1,
+        image_grid=(2, 3),
+        augment=AugmentConfig(kind="ada", p=0.2, interval=2, kimg=0.1),
+        z_dim=16,
+        w_dim=16,
+    )
     return dataclasses.replace(cfg, G_reg_interval=2, D_reg_interval=3, **kw)  # type: ignore[arg-type]
 
 
@@ -91,8 +102,16 @@ def test_run_directory_contents(tiny_data: Path, tmp_path: Path) -> None:
     reporter = quiet(run_dir)
     result = train(tiny_config(tiny_data, 2), run_dir, reporter=reporter)
     names = {p.name for p in run_dir.iterdir()}
-    assert {"config.json", "log.txt", "stats.jsonl", "reals.png", "fakes_init.png", "fakes000000.png",
-            STATE_FILENAME, "network-snapshot-000000.safetensors"} <= names  # fmt: skip
+    assert {
+        "config.json",
+        "log.txt",
+        "stats.jsonl",
+        "reals.png",
+        "fakes_init.png",
+        "fakes000000.png",
+        STATE_FILENAME,
+        "network-snapshot-000000.safetensors",
+    } <= names
     saved = json.loads((run_dir / "config.json").read_text())
     assert TrainConfig.from_dict(saved["config"]) == tiny_config(tiny_data, 2)
     assert saved["dataset"]["class_names"] == ["blue", "green", "red"]
@@ -107,8 +126,9 @@ def test_run_directory_contents(tiny_data: Path, tmp_path: Path) -> None:
     assert img.shape == (2, 3, 16, 16) and torch.isfinite(img).all()
 
 
-def test_nan_losses_are_reported_with_the_step(tiny_data: Path, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_nan_losses_are_reported_with_the_step(
+    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     build = loop_module.build_networks
 
     def poisoned(cfg: TrainConfig, device: torch.device):  # type: ignore[no-untyped-def]
@@ -134,8 +154,19 @@ def test_stop_request_saves_state_and_returns(tiny_data: Path, tmp_path: Path) -
 
 
 def test_gradient_accumulation_and_unconditional(tiny_data: Path, tmp_path: Path) -> None:
-    cfg = build_config("cpu-tiny", resolution=16, data=DataConfig(path=str(tiny_data), workers=1), cbase=256, cmax=16,
-                       batch=8, batch_gpu=4, kimg=0.008, image_grid=(1, 2), z_dim=16, w_dim=16)  # fmt: skip
+    cfg = build_config(
+        "cpu-tiny",
+        resolution=16,
+        data=DataConfig(path=str(tiny_data), workers=1),
+        cbase=256,
+        cmax=16,
+        batch=8,
+        batch_gpu=4,
+        kimg=0.008,
+        image_grid=(1, 2),
+        z_dim=16,
+        w_dim=16,
+    )
     assert cfg.per_rank(1) == (8, 4, 2)
     stream = io.StringIO()
     result = train(cfg, tmp_path / "r", reporter=Reporter(tmp_path / "r", stream=stream, tensorboard=False))
@@ -149,20 +180,41 @@ def test_dataset_and_network_mismatches_are_clear(tiny_data: Path, tmp_path: Pat
         bad = build_config("cpu-tiny", resolution=32, c_dim=3, data=cfg.data)
         train(bad, tmp_path / "x", reporter=quiet(tmp_path / "x"))
     with pytest.raises(StyleGANError, match="3 label dimensions but the networks expect c_dim=4"):
-        train(dataclasses.replace(cfg, G=dataclasses.replace(cfg.G, c_dim=4), D=dataclasses.replace(cfg.D, c_dim=4)),
-              tmp_path / "y", reporter=quiet(tmp_path / "y"))  # fmt: skip
+        train(
+            dataclasses.replace(cfg, G=dataclasses.replace(cfg.G, c_dim=4), D=dataclasses.replace(cfg.D, c_dim=4)),
+            tmp_path / "y",
+            reporter=quiet(tmp_path / "y"),
+        )
 
 
 def test_cli_train_resume_and_dry_run(tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     runner = CliRunner()
-    base = ["train", "--data", str(tiny_data), "--outdir", str(tmp_path), "--cfg", "cpu-tiny", "--cbase", "256",
-            "--cmax", "16", "--tick", "0.004", "--snap", "1", "--device", "cpu"]  # fmt: skip
+    base = [
+        "train",
+        "--data",
+        str(tiny_data),
+        "--outdir",
+        str(tmp_path),
+        "--cfg",
+        "cpu-tiny",
+        "--cbase",
+        "256",
+        "--cmax",
+        "16",
+        "--tick",
+        "0.004",
+        "--snap",
+        "1",
+        "--device",
+        "cpu",
+    ]
     res = runner.invoke(cli, [*base, "--kimg", "0.004", "--dry-run"])
     assert res.exit_code == 0, res.output
     assert '"r1_gamma"' in res.output and "1 steps of 4 images" in res.output
     assert not list(tmp_path.glob("0*"))
-    res = runner.invoke(cli, [*base, "--kimg", "0.004", "--dry-run", "--pl-weight", "0", "--mixing", "0.25",
-                              "--ema", "2.5"])  # fmt: skip
+    res = runner.invoke(
+        cli, [*base, "--kimg", "0.004", "--dry-run", "--pl-weight", "0", "--mixing", "0.25", "--ema", "2.5"]
+    )
     assert res.exit_code == 0, res.output
     text = res.output[res.output.index("{\n") :]  # after any note on stderr
     resolved = json.loads(text[: text.index("\n}\n") + 2])
@@ -171,8 +223,9 @@ def test_cli_train_resume_and_dry_run(tiny_data: Path, tmp_path: Path, capsys: p
     res = runner.invoke(cli, [*base, "--kimg", "0.004", "--cond", "--mirror"])
     assert res.exit_code == 0, res.output
     (run_dir,) = tmp_path.glob("00000-d-cpu-tiny-*")
-    res = runner.invoke(cli, ["train", "--outdir", str(tmp_path), "--resume", "latest", "--kimg", "0.008",
-                              "--precision", "bf16"])  # fmt: skip
+    res = runner.invoke(
+        cli, ["train", "--outdir", str(tmp_path), "--resume", "latest", "--kimg", "0.008", "--precision", "bf16"]
+    )
     assert res.exit_code == 0, res.output
     assert _state(run_dir)["progress"]["batch_idx"] == 2
     log = (run_dir / "log.txt").read_text()
@@ -200,9 +253,27 @@ def test_resume_from_checkpoint_with_freeze_d(tiny_data: Path, tmp_path: Path) -
     D = Discriminator(dataclasses.replace(cfg.D, mbstd_group_size=4))
     ckpt = stylegan.io.save(tmp_path / "pre.safetensors", G_ema=G, D=D)
     runner = CliRunner()
-    res = runner.invoke(cli, ["train", "--data", str(tiny_data), "--outdir", str(tmp_path / "runs"), "--cfg",
-                              "cpu-tiny", "--cond", "--resume-from", str(ckpt), "--freezed", "2", "--kimg", "0.004",
-                              "--device", "cpu"])  # fmt: skip
+    res = runner.invoke(
+        cli,
+        [
+            "train",
+            "--data",
+            str(tiny_data),
+            "--outdir",
+            str(tmp_path / "runs"),
+            "--cfg",
+            "cpu-tiny",
+            "--cond",
+            "--resume-from",
+            str(ckpt),
+            "--freezed",
+            "2",
+            "--kimg",
+            "0.004",
+            "--device",
+            "cpu",
+        ],
+    )
     assert res.exit_code == 0, res.output
     (run_dir,) = (tmp_path / "runs").glob("0*")
     saved = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text())["config"])

@@ -121,8 +121,9 @@ def test_bf16_phases_are_close_to_fp32_and_keep_fp32_weights(phase: str) -> None
     for precision in ("fp32", "bf16"):
         torch.manual_seed(0)
         G, D = tiny_generator(seed=1).train(), tiny_discriminator(seed=2).train()
-        loss = StyleGAN2Loss(G, D, LossSettings(r1_gamma=1.0), generator=torch.Generator().manual_seed(1),
-                             precision=precision)  # type: ignore[arg-type]  # fmt: skip
+        loss = StyleGAN2Loss(
+            G, D, LossSettings(r1_gamma=1.0), generator=torch.Generator().manual_seed(1), precision=precision
+        )  # type: ignore[arg-type]
         trained = G if phase.startswith("G") else D
         trained.requires_grad_(True)
         real = torch.randn(4, 3, 16, 16, generator=torch.Generator().manual_seed(3))
@@ -173,8 +174,9 @@ def test_joint_discriminator_pass_gives_the_same_gradients(phase: str) -> None:
     grads = []
     for joint in (False, True):
         G, D = tiny_generator(c_dim=2).train(), tiny_discriminator(c_dim=2, mbstd_group_size=2).train()
-        loss = StyleGAN2Loss(G, D, LossSettings(r1_gamma=1.0), generator=torch.Generator().manual_seed(4),
-                             joint_d_pass=joint)  # fmt: skip
+        loss = StyleGAN2Loss(
+            G, D, LossSettings(r1_gamma=1.0), generator=torch.Generator().manual_seed(4), joint_d_pass=joint
+        )
         D.requires_grad_(True)
         torch.manual_seed(7)
         c = torch.eye(2)[[0, 1, 1, 0]]

@@ -67,13 +67,18 @@ def test_slerp_z_needs_seeds() -> None:
     [
         (["--seeds", "0-2", "--frames-per-key", "4"], "walk.mp4", 9, (16, 16)),
         (["--seeds", "5,6", "--interp", "slerp-z", "--frames-per-key", "3", "--fps", "10"], "walk.mp4", 4, (16, 16)),
-        (["--latents", "KEYS", "--grid", "2x2", "--interp", "cubic-w", "--loop", "--frames-per-key", "3"],
-         "walk.gif", 6, (32, 32)),
+        (
+            ["--latents", "KEYS", "--grid", "2x2", "--interp", "cubic-w", "--loop", "--frames-per-key", "3"],
+            "walk.gif",
+            6,
+            (32, 32),
+        ),
         (["--latents", "KEYS", "--grid", "1x2", "--frames-per-key", "2"], "walk.mp4", 7, (16, 32)),
     ],
-)  # fmt: skip
-def test_video_cli_decodes(net_file: Path, tmp_path: Path, args: list[str], name: str, frames: int,
-                           size: tuple[int, int]) -> None:  # fmt: skip
+)
+def test_video_cli_decodes(
+    net_file: Path, tmp_path: Path, args: list[str], name: str, frames: int, size: tuple[int, int]
+) -> None:
     # Far-apart W keyframes, so that no two consecutive GIF frames are identical (Pillow merges identical ones).
     keys = tmp_path / "keys.npz"
     G = tiny_generator(seed=3)
@@ -90,21 +95,36 @@ def test_video_cli_latents(net_file: Path, tmp_path: Path) -> None:
     G = tiny_generator(seed=3)
     ws = stylegan.generation.seeds_to_ws(G, [1, 2]).numpy()
     np.savez(tmp_path / "a.npz", w=ws)
-    res = CliRunner().invoke(cli, ["video", "--network", str(net_file), "--latents", f"{tmp_path / 'a.npz'},seed:9",
-                                   "--frames-per-key", "2", "--out", str(tmp_path / "l.mp4")])  # fmt: skip
+    res = CliRunner().invoke(
+        cli,
+        [
+            "video",
+            "--network",
+            str(net_file),
+            "--latents",
+            f"{tmp_path / 'a.npz'},seed:9",
+            "--frames-per-key",
+            "2",
+            "--out",
+            str(tmp_path / "l.mp4"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert read_video(tmp_path / "l.mp4").shape == (5, 16, 16, 3)
 
 
 def test_video_cli_user_errors(net_file: Path, tmp_path: Path) -> None:
-    res = CliRunner().invoke(cli, ["video", "--network", str(net_file), "--seeds", "0-2", "--grid", "2x2",
-                                   "--out", str(tmp_path / "x.mp4")])  # fmt: skip
+    res = CliRunner().invoke(
+        cli, ["video", "--network", str(net_file), "--seeds", "0-2", "--grid", "2x2", "--out", str(tmp_path / "x.mp4")]
+    )
     assert isinstance(res.exception, StyleGANError) and "keyframes" in str(res.exception)
 
 
 def test_video_cli_duration(net_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "d.mp4"  # 3 keys = 2 segments; 1 s at 10 fps -> 5 frames per key -> 11 frames
-    res = CliRunner().invoke(cli, ["video", "--network", str(net_file), "--seeds", "0-2", "--fps", "10",
-                                   "--duration", "1", "--out", str(out)])  # fmt: skip
+    res = CliRunner().invoke(
+        cli,
+        ["video", "--network", str(net_file), "--seeds", "0-2", "--fps", "10", "--duration", "1", "--out", str(out)],
+    )
     assert res.exit_code == 0, res.output
     assert len(read_video(out)) == 11

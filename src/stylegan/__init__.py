@@ -13,6 +13,15 @@ from .networks import Discriminator, DiscriminatorConfig, Generator, GeneratorCo
 __version__ = "0.1.0"
 
 __all__ = [
-    "Discriminator", "DiscriminatorConfig", "GeneratedImages", "Generator", "GeneratorConfig", "StyleMix",
-    "__version__", "generate", "load", "save", "style_mix",
+    "Discriminator",
+    "DiscriminatorConfig",
+    "GeneratedImages",
+    "Generator",
+    "GeneratorConfig",
+    "StyleMix",
+    "__version__",
+    "generate",
+    "load",
+    "save",
+    "style_mix",
 ]

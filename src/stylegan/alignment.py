@@ -75,21 +75,33 @@ def align_face(
 
     border = max(int(np.rint(qsize * 0.1)), 3)  # crop to the quad plus a border
     crop = (
-        int(np.floor(min(quad[:, 0]))), int(np.floor(min(quad[:, 1]))),
-        int(np.ceil(max(quad[:, 0]))), int(np.ceil(max(quad[:, 1]))),
-    )  # fmt: skip
-    crop = (max(crop[0] - border, 0), max(crop[1] - border, 0),
-            min(crop[2] + border, img.size[0]), min(crop[3] + border, img.size[1]))  # fmt: skip
+        int(np.floor(min(quad[:, 0]))),
+        int(np.floor(min(quad[:, 1]))),
+        int(np.ceil(max(quad[:, 0]))),
+        int(np.ceil(max(quad[:, 1]))),
+    )
+    crop = (
+        max(crop[0] - border, 0),
+        max(crop[1] - border, 0),
+        min(crop[2] + border, img.size[0]),
+        min(crop[3] + border, img.size[1]),
+    )
     if crop[2] - crop[0] < img.size[0] or crop[3] - crop[1] < img.size[1]:
         img = img.crop(crop)
         quad -= crop[0:2]
 
     pad = (
-        int(np.floor(min(quad[:, 0]))), int(np.floor(min(quad[:, 1]))),
-        int(np.ceil(max(quad[:, 0]))), int(np.ceil(max(quad[:, 1]))),
-    )  # fmt: skip
-    pad = (max(-pad[0] + border, 0), max(-pad[1] + border, 0),
-           max(pad[2] - img.size[0] + border, 0), max(pad[3] - img.size[1] + border, 0))  # fmt: skip
+        int(np.floor(min(quad[:, 0]))),
+        int(np.floor(min(quad[:, 1]))),
+        int(np.ceil(max(quad[:, 0]))),
+        int(np.ceil(max(quad[:, 1]))),
+    )
+    pad = (
+        max(-pad[0] + border, 0),
+        max(-pad[1] + border, 0),
+        max(pad[2] - img.size[0] + border, 0),
+        max(pad[3] - img.size[1] + border, 0),
+    )
     if padding and max(pad) > border - 4:  # reflect-pad, blend toward a blur and the median colour near the edges
         pad = tuple(np.maximum(pad, int(np.rint(qsize * 0.3))))
         arr = np.pad(np.float32(img), ((pad[1], pad[3]), (pad[0], pad[2]), (0, 0)), "reflect")
@@ -100,8 +112,9 @@ def align_face(
             1.0 - np.minimum(np.float32(yy) / pad[1], np.float32(h - 1 - yy) / pad[3]),
         )
         blur = qsize * 0.02
-        blurred = np.float32(Image.fromarray(np.uint8(np.clip(np.rint(arr), 0, 255))).filter(
-            ImageFilter.GaussianBlur(blur)))  # fmt: skip
+        blurred = np.float32(
+            Image.fromarray(np.uint8(np.clip(np.rint(arr), 0, 255))).filter(ImageFilter.GaussianBlur(blur))
+        )
         arr += (blurred - arr) * np.clip(mask * 3.0 + 1.0, 0.0, 1.0)
         arr += (np.median(arr, axis=(0, 1)) - arr) * np.clip(mask, 0.0, 1.0)
         img = Image.fromarray(np.uint8(np.clip(np.rint(arr), 0, 255)), "RGB")
@@ -171,8 +184,9 @@ def detect_landmarks(image: np.ndarray, *, face_index: int | None = None, min_si
     except ImportError:
         raise StyleGANError("face alignment needs dlib: pip install dlib-bin face-recognition-models") from None
     predictor = dlib.shape_predictor(str(landmark_model_path()))
-    rects = sorted(dlib.get_frontal_face_detector()(np.ascontiguousarray(image), 1),
-                   key=lambda r: -r.width() * r.height())  # fmt: skip
+    rects = sorted(
+        dlib.get_frontal_face_detector()(np.ascontiguousarray(image), 1), key=lambda r: -r.width() * r.height()
+    )
     if not rects:
         raise StyleGANError("no face found in the image")
     index = 0 if face_index is None else face_index
@@ -197,5 +211,11 @@ def load_rgb(path: str | os.PathLike[str]) -> np.ndarray:
 
 
 __all__ = [
-    "AlignedFace", "align_face", "canonical_eyes", "detect_landmarks", "ffhq_quad", "landmark_model_path", "paste_face",
+    "AlignedFace",
+    "align_face",
+    "canonical_eyes",
+    "detect_landmarks",
+    "ffhq_quad",
+    "landmark_model_path",
+    "paste_face",
 ]

@@ -105,17 +105,25 @@ class Calibration:
 
     def to_dict(self) -> dict[str, Any]:
         gen, rea = np.asarray(self.generated), np.asarray(self.real)
-        summary = {"generated_mean": float(gen.mean()), "real_mean": float(rea.mean()),
-                   "generated_median": float(np.median(gen)), "real_median": float(np.median(rea))}  # fmt: skip
+        summary = {
+            "generated_mean": float(gen.mean()),
+            "real_mean": float(rea.mean()),
+            "generated_median": float(np.median(gen)),
+            "real_median": float(np.median(rea)),
+        }
         return {"format": "stylegan-attribution/1", **asdict(self), "summary": summary}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Calibration:
         return cls(
-            threshold=float(d["threshold"]), accuracy=float(d["accuracy"]), generated=list(d["generated"]),
-            real=list(d["real"]), settings=dict(d.get("settings", {})), network_hash=str(d.get("network_hash", "")),
+            threshold=float(d["threshold"]),
+            accuracy=float(d["accuracy"]),
+            generated=list(d["generated"]),
+            real=list(d["real"]),
+            settings=dict(d.get("settings", {})),
+            network_hash=str(d.get("network_hash", "")),
             perceptual=d.get("perceptual"),
-        )  # fmt: skip
+        )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the calibration as JSON, atomically."""
@@ -263,16 +271,23 @@ def attribution_settings(
     """
     if threshold is not None:
         return AttributionSettings(
-            threshold=threshold, loss=loss or "lpips", space=space or "w", steps=steps or DEFAULT_STEPS,
+            threshold=threshold,
+            loss=loss or "lpips",
+            space=space or "w",
+            steps=steps or DEFAULT_STEPS,
             w_avg_samples=w_avg_samples or 10000,
-        )  # fmt: skip
+        )
     cal = resolve_calibration(network_hash, calibration, loss=loss, space=space, steps=steps)
     s = cal.settings
     return AttributionSettings(
-        threshold=cal.threshold, loss=s["loss"], space=s["space"], steps=int(s["steps"]),
-        w_avg_samples=w_avg_samples or int(s.get("w_avg_samples", 10000)), seed=int(s.get("seed", ATTRIBUTE_SEED)),
+        threshold=cal.threshold,
+        loss=s["loss"],
+        space=s["space"],
+        steps=int(s["steps"]),
+        w_avg_samples=w_avg_samples or int(s.get("w_avg_samples", 10000)),
+        seed=int(s.get("seed", ATTRIBUTE_SEED)),
         calibration=cal,
-    )  # fmt: skip
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -415,19 +430,36 @@ def calibrate(
         real_classes = "label" if use_labels else "random"
     start = time.perf_counter()
     res = project(
-        G, np.concatenate([fakes, reals]), steps=steps, space=space, seed=seed, w_avg_samples=w_avg_samples,
-        loss=loss, perceptual=perceptual, class_idx=classes, batch_size=batch_size, progress=progress,
-    )  # fmt: skip
+        G,
+        np.concatenate([fakes, reals]),
+        steps=steps,
+        space=space,
+        seed=seed,
+        w_avg_samples=w_avg_samples,
+        loss=loss,
+        perceptual=perceptual,
+        class_idx=classes,
+        batch_size=batch_size,
+        progress=progress,
+    )
     seconds = time.perf_counter() - start
     dists = res.final_distances
     gen_d, real_d = dists[: len(fakes)], dists[len(fakes) :]
     threshold, accuracy = choose_threshold(gen_d, real_d)
     settings = {
-        "loss": loss, "space": space, "steps": steps, "seed": seed, "w_avg_samples": w_avg_samples,
-        "n_generated": len(fakes), "n_real": len(reals), "real_source": str(real),
+        "loss": loss,
+        "space": space,
+        "steps": steps,
+        "seed": seed,
+        "w_avg_samples": w_avg_samples,
+        "n_generated": len(fakes),
+        "n_real": len(reals),
+        "real_source": str(real),
         "generated": f"z ~ RandomState({CALIBRATION_SEED}), truncation 1, random noise maps, random classes",
-        "real_classes": real_classes if G.c_dim else None, "classes": classes, "projection_seconds": round(seconds, 1),
-    }  # fmt: skip
+        "real_classes": real_classes if G.c_dim else None,
+        "classes": classes,
+        "projection_seconds": round(seconds, 1),
+    }
     return Calibration(threshold, accuracy, gen_d, real_d, settings, network_hash(G), res.perceptual)
 
 
@@ -472,9 +504,18 @@ def attribute(
     if steps < 1:
         raise StyleGANError(f"attribution needs at least 1 projection step, got {steps}")
     res = project(
-        G, images, steps=steps, space=space, seed=seed, w_avg_samples=w_avg_samples, loss=loss,
-        perceptual=perceptual, class_idx=class_idx, batch_size=batch_size, progress=progress,
-    )  # fmt: skip
+        G,
+        images,
+        steps=steps,
+        space=space,
+        seed=seed,
+        w_avg_samples=w_avg_samples,
+        loss=loss,
+        perceptual=perceptual,
+        class_idx=class_idx,
+        batch_size=batch_size,
+        progress=progress,
+    )
     return [Attribution(d, threshold, d <= threshold) for d in res.final_distances]
 
 
@@ -521,8 +562,10 @@ def plot_histogram(
     for k in range(bins):
         x0, x1 = x_of(edges[k]), x_of(edges[k + 1])
         mid = (x0 + x1) / 2
-        for (a, b), count, colour in (((x0 + 1, mid), h_gen[k], colours["generated"]),
-                                      ((mid, x1 - 1), h_rea[k], colours["real"])):  # fmt: skip
+        for (a, b), count, colour in (
+            ((x0 + 1, mid), h_gen[k], colours["generated"]),
+            ((mid, x1 - 1), h_rea[k], colours["real"]),
+        ):
             if count:
                 draw.rectangle([a, y_of(count), b, y_of(0)], fill=colour)
     # axes, ticks and labels
@@ -548,8 +591,10 @@ def plot_histogram(
     draw.text((xt + 4, top + 2), f"threshold {t:.4g}", fill=(200, 30, 30), font=small)
     # title and legend
     s = calibration.settings
-    title = (f"Attribution calibration: {len(gen)} generated vs {len(rea)} real, {s.get('steps')} steps, "
-             f"space {s.get('space')}, balanced accuracy {calibration.accuracy:.3f}")  # fmt: skip
+    title = (
+        f"Attribution calibration: {len(gen)} generated vs {len(rea)} real, {s.get('steps')} steps, "
+        f"space {s.get('space')}, balanced accuracy {calibration.accuracy:.3f}"
+    )
     draw.text((width / 2, 18), title, fill="black", font=font, anchor="mm")
     lx, ly = left + pw - 190, top + 10
     draw.rectangle([lx - 8, ly - 6, lx + 182, ly + 40], outline=(160, 160, 160), fill="white")
@@ -564,7 +609,17 @@ def plot_histogram(
 
 
 __all__ = [
-    "Attribution", "Calibration", "attribute", "cache_key", "calibrate", "calibration_cache_dir", "choose_threshold",
-    "find_calibration", "generated_samples", "plot_histogram", "real_samples", "resolve_calibration",
+    "Attribution",
+    "Calibration",
+    "attribute",
+    "cache_key",
+    "calibrate",
+    "calibration_cache_dir",
+    "choose_threshold",
+    "find_calibration",
+    "generated_samples",
+    "plot_histogram",
+    "real_samples",
+    "resolve_calibration",
     "store_calibration",
-]  # fmt: skip
+]

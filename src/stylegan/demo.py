@@ -122,8 +122,11 @@ def run_demo(
     result.files.append(save_image(upscale(grid, scale), outdir / "grid.png"))
 
     try:
-        layers = parse_layers(mix_layers, G.num_ws) if mix_layers not in ("coarse", "middle", "fine") else (
-            layer_preset(mix_layers, G.num_ws))  # fmt: skip
+        layers = (
+            parse_layers(mix_layers, G.num_ws)
+            if mix_layers not in ("coarse", "middle", "fine")
+            else (layer_preset(mix_layers, G.num_ws))
+        )
     except ValueError as e:
         raise StyleGANError(str(e)) from None
     mix = style_mix(G, mix_rows, mix_cols, layers, psi=psi, progress=progress)

@@ -56,9 +56,13 @@ class EncoderConfig:
     def for_generator(cls, G: Generator, **overrides: Any) -> EncoderConfig:
         """A config matching G (channel widths scaled like G's: channel_base / resolution, capped)."""
         kw: dict[str, Any] = dict(
-            img_resolution=G.img_resolution, img_channels=G.img_channels, num_ws=G.num_ws, w_dim=G.w_dim,
-            channel_base=G.cfg.channel_base // 2, channel_max=G.cfg.channel_max,
-        )  # fmt: skip
+            img_resolution=G.img_resolution,
+            img_channels=G.img_channels,
+            num_ws=G.num_ws,
+            w_dim=G.w_dim,
+            channel_base=G.cfg.channel_base // 2,
+            channel_max=G.cfg.channel_max,
+        )
         kw.update(overrides)
         return cls(**kw)
 
@@ -116,8 +120,10 @@ def save_encoder(E: Encoder, path: str | os.PathLike[str]) -> Path:
 
     from .images import atomic_write_bytes
 
-    data = save({k: v.detach().cpu().contiguous() for k, v in E.state_dict().items()},
-                metadata={"format": "stylegan-encoder/1", "config": json.dumps(asdict(E.cfg))})  # fmt: skip
+    data = save(
+        {k: v.detach().cpu().contiguous() for k, v in E.state_dict().items()},
+        metadata={"format": "stylegan-encoder/1", "config": json.dumps(asdict(E.cfg))},
+    )
     atomic_write_bytes(path, data)
     return Path(path)
 
@@ -223,8 +229,16 @@ def train_encoder(
     def snapshot(step: int) -> None:
         save_encoder(E, outdir / ENCODER_FILE)
         tmp = state_path.with_suffix(".tmp")
-        torch.save({"encoder": E.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                    "rng": gen.get_state(), "config": json.dumps(asdict(E.cfg))}, tmp)  # fmt: skip
+        torch.save(
+            {
+                "encoder": E.state_dict(),
+                "optimizer": opt.state_dict(),
+                "step": step,
+                "rng": gen.get_state(),
+                "config": json.dumps(asdict(E.cfg)),
+            },
+            tmp,
+        )
         os.replace(tmp, state_path)
 
     try:

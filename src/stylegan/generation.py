@@ -123,9 +123,7 @@ def synthesize(
 ) -> np.ndarray:
     """Render latents ws [N, num_ws, w_dim] in batches -> uint8 [N, H, W, C]."""
     if ws.ndim != 3 or ws.shape[1:] != (G.num_ws, G.w_dim):
-        raise StyleGANError(
-            f"latents have shape {list(ws.shape)} but this network needs [N, {G.num_ws}, {G.w_dim}]"
-        )
+        raise StyleGANError(f"latents have shape {list(ws.shape)} but this network needs [N, {G.num_ws}, {G.w_dim}]")
     device = _device_of(G)
     out = []
     bar = progress_bar(len(ws), progress, desc)
@@ -257,5 +255,12 @@ def style_mix(
 
 
 __all__ = [
-    "GeneratedImages", "StyleMix", "generate", "load_latents", "seeds_to_ws", "style_mix", "synthesize", "truncate",
+    "GeneratedImages",
+    "StyleMix",
+    "generate",
+    "load_latents",
+    "seeds_to_ws",
+    "style_mix",
+    "synthesize",
+    "truncate",
 ]

@@ -370,11 +370,21 @@ def project(
             hi = min(n, lo + chunk)
             gens = [torch.Generator(device=device).manual_seed(seed + i) for i in range(lo, hi)]
             ws_b, hist, dist, noise = _optimize_batch(
-                G, targets[lo:hi], torch.cat(starts[lo:hi]), w_stds[lo:hi], names, buffers, gens, steps=steps,
-                net=net, loss=loss, initial_learning_rate=initial_learning_rate,
-                regularize_noise_weight=regularize_noise_weight, bar=bar,
+                G,
+                targets[lo:hi],
+                torch.cat(starts[lo:hi]),
+                w_stds[lo:hi],
+                names,
+                buffers,
+                gens,
+                steps=steps,
+                net=net,
+                loss=loss,
+                initial_learning_rate=initial_learning_rate,
+                regularize_noise_weight=regularize_noise_weight,
+                bar=bar,
                 label=f"{lo + 1}-{hi}/{n}" if chunk < n else "",
-            )  # fmt: skip
+            )
             all_ws.append(ws_b)
             all_hist.append(hist)
             all_dist.append(dist)
@@ -387,10 +397,16 @@ def project(
     ws = torch.cat(all_ws)
     images = render_projection(G, ws, all_noise)
     return ProjectionResult(
-        ws=ws.cpu(), noise=all_noise, history=torch.cat(all_hist), distances=torch.cat(all_dist),
-        images=images, targets=targets.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy(),
-        space=space, loss=loss, perceptual=info,
-    )  # fmt: skip
+        ws=ws.cpu(),
+        noise=all_noise,
+        history=torch.cat(all_hist),
+        distances=torch.cat(all_dist),
+        images=images,
+        targets=targets.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy(),
+        space=space,
+        loss=loss,
+        perceptual=info,
+    )
 
 
 def _classes_per_target(class_idx: int | Sequence[int] | None, n: int) -> list[int | None]:
@@ -449,10 +465,12 @@ def _optimize_batch(
         for group in optimizer.param_groups:
             group["lr"] = lr
 
-        w_noise = torch.stack([
-            torch.randn(w_opt.shape[1:], generator=g, device=device) * (w_std * noise_ramp)
-            for g, w_std in zip(gens, w_stds)
-        ])  # fmt: skip
+        w_noise = torch.stack(
+            [
+                torch.randn(w_opt.shape[1:], generator=g, device=device) * (w_std * noise_ramp)
+                for g, w_std in zip(gens, w_stds)
+            ]
+        )
         ws = (w_opt + w_noise).expand(b, num_ws, w_dim)
         img = synthesize_with_noise(G, ws, noise)
         if loss == "lpips":
@@ -519,9 +537,14 @@ def save_projection(
         paths.append(_write_progress_video(G, result, index, outdir / "proj.mp4", fps))
     dists = result.distances[index].tolist()
     record = {
-        "space": result.space, "loss": result.loss, "perceptual": result.perceptual, "steps": len(dists),
-        "final_distance": dists[-1] if dists else None, "distances": dists, **(metadata or {}),
-    }  # fmt: skip
+        "space": result.space,
+        "loss": result.loss,
+        "perceptual": result.perceptual,
+        "steps": len(dists),
+        "final_distance": dists[-1] if dists else None,
+        "distances": dists,
+        **(metadata or {}),
+    }
     atomic_write_bytes(outdir / "projection.json", (json.dumps(record, indent=2) + "\n").encode())
     paths.append(outdir / "projection.json")
     return paths
@@ -558,6 +581,12 @@ def _write_progress_video(G: Generator, result: ProjectionResult, index: int, pa
 
 
 __all__ = [
-    "ProjectionResult", "noise_regularization", "preprocess_target", "project", "render_projection",
-    "save_projection", "synthesize_with_noise", "w_statistics",
-]  # fmt: skip
+    "ProjectionResult",
+    "noise_regularization",
+    "preprocess_target",
+    "project",
+    "render_projection",
+    "save_projection",
+    "synthesize_with_noise",
+    "w_statistics",
+]

@@ -11,9 +11,7 @@ from .networks import Discriminator, DiscriminatorConfig, Generator, GeneratorCo
 
 
 def tiny_generator_config(**overrides: Any) -> GeneratorConfig:
-    kw: dict[str, Any] = dict(
-        z_dim=32, w_dim=32, img_resolution=16, channel_base=512, channel_max=32, mapping_layers=2
-    )
+    kw: dict[str, Any] = dict(z_dim=32, w_dim=32, img_resolution=16, channel_base=512, channel_max=32, mapping_layers=2)
     kw.update(overrides)
     return GeneratorConfig(**kw)
 
@@ -78,10 +76,18 @@ FAKE_MODULE_SRC = (
 _NVIDIA_CLASS_NAMES = {"EqualizedLinear": "FullyConnectedLayer", "EqualizedConv2d": "Conv2dLayer"}
 _NUMPY_FLOAT_ATTRS = {"act_gain", "weight_gain", "bias_gain"}
 _TORCH_HOOK_DICTS = (
-    "_backward_pre_hooks", "_backward_hooks", "_forward_hooks", "_forward_hooks_with_kwargs",
-    "_forward_hooks_always_called", "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_state_dict_hooks",
-    "_state_dict_pre_hooks", "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks",
-)  # fmt: skip
+    "_backward_pre_hooks",
+    "_backward_hooks",
+    "_forward_hooks",
+    "_forward_hooks_with_kwargs",
+    "_forward_hooks_always_called",
+    "_forward_pre_hooks",
+    "_forward_pre_hooks_with_kwargs",
+    "_state_dict_hooks",
+    "_state_dict_pre_hooks",
+    "_load_state_dict_pre_hooks",
+    "_load_state_dict_post_hooks",
+)
 
 
 class _GlobalName:
@@ -157,8 +163,11 @@ def _make_foreign_pickler() -> type:
                 return self.module_reducer(self, obj)
             if isinstance(obj, np.ndarray) and type(obj) is np.ndarray:  # as numpy 1.x wrote them
                 state = obj.__reduce__()[2]
-                return (self.ref("numpy.core.multiarray", "_reconstruct"),
-                        (self.ref("numpy", "ndarray"), (0,), b"b"), state)  # fmt: skip
+                return (
+                    self.ref("numpy.core.multiarray", "_reconstruct"),
+                    (self.ref("numpy", "ndarray"), (0,), b"b"),
+                    state,
+                )
             if isinstance(obj, np.generic):
                 return self.ref("numpy.core.multiarray", "scalar"), (obj.dtype, obj.tobytes())
             return NotImplemented
@@ -199,8 +208,12 @@ def nvidia_init_kwargs(net: Generator | Discriminator, layout: str = "ada") -> d
             mapping["layer_features"] = cfg.mapping_layer_features
         if cfg.w_avg_beta != 0.995:
             mapping["w_avg_beta"] = cfg.w_avg_beta
-        synthesis = _EasyDict(channel_base=cfg.channel_base, channel_max=cfg.channel_max,
-                              num_fp16_res=cfg.num_fp16_res, conv_clamp=cfg.conv_clamp)  # fmt: skip
+        synthesis = _EasyDict(
+            channel_base=cfg.channel_base,
+            channel_max=cfg.channel_max,
+            num_fp16_res=cfg.num_fp16_res,
+            conv_clamp=cfg.conv_clamp,
+        )
         if cfg.architecture != "skip":
             synthesis["architecture"] = cfg.architecture
         if tuple(cfg.resample_filter) != (1, 3, 3, 1):
@@ -208,14 +221,28 @@ def nvidia_init_kwargs(net: Generator | Discriminator, layout: str = "ada") -> d
         if not cfg.use_noise:
             synthesis["use_noise"] = False
         if layout == "ada":
-            return dict(z_dim=cfg.z_dim, w_dim=cfg.w_dim, mapping_kwargs=mapping, synthesis_kwargs=synthesis,
-                        c_dim=cfg.c_dim, img_resolution=cfg.img_resolution, img_channels=cfg.img_channels)  # fmt: skip
+            return dict(
+                z_dim=cfg.z_dim,
+                w_dim=cfg.w_dim,
+                mapping_kwargs=mapping,
+                synthesis_kwargs=synthesis,
+                c_dim=cfg.c_dim,
+                img_resolution=cfg.img_resolution,
+                img_channels=cfg.img_channels,
+            )
         # The stylegan3 repository's train.py leaves the mixed-precision defaults (4 fp16 blocks, clamp 256) implicit.
         if cfg.num_fp16_res == 4 and cfg.conv_clamp == 256:
             del synthesis["num_fp16_res"], synthesis["conv_clamp"]
-        return dict(z_dim=cfg.z_dim, w_dim=cfg.w_dim, mapping_kwargs=mapping, **synthesis,
-                    fused_modconv_default="inference_only", c_dim=cfg.c_dim, img_resolution=cfg.img_resolution,
-                    img_channels=cfg.img_channels)  # fmt: skip
+        return dict(
+            z_dim=cfg.z_dim,
+            w_dim=cfg.w_dim,
+            mapping_kwargs=mapping,
+            **synthesis,
+            fused_modconv_default="inference_only",
+            c_dim=cfg.c_dim,
+            img_resolution=cfg.img_resolution,
+            img_channels=cfg.img_channels,
+        )
     dcfg = net.cfg
     block = _EasyDict()
     if dcfg.freeze_layers:
@@ -227,11 +254,18 @@ def nvidia_init_kwargs(net: Generator | Discriminator, layout: str = "ada") -> d
     if dcfg.mbstd_num_channels != 1:
         epilogue["mbstd_num_channels"] = dcfg.mbstd_num_channels
     kwargs: dict[str, Any] = dict(
-        block_kwargs=block, mapping_kwargs=mapping, epilogue_kwargs=epilogue, channel_base=dcfg.channel_base,
-        channel_max=dcfg.channel_max, num_fp16_res=dcfg.num_fp16_res, conv_clamp=dcfg.conv_clamp,
-        architecture=dcfg.architecture, c_dim=dcfg.c_dim, img_resolution=dcfg.img_resolution,
+        block_kwargs=block,
+        mapping_kwargs=mapping,
+        epilogue_kwargs=epilogue,
+        channel_base=dcfg.channel_base,
+        channel_max=dcfg.channel_max,
+        num_fp16_res=dcfg.num_fp16_res,
+        conv_clamp=dcfg.conv_clamp,
+        architecture=dcfg.architecture,
+        c_dim=dcfg.c_dim,
+        img_resolution=dcfg.img_resolution,
         img_channels=dcfg.img_channels,
-    )  # fmt: skip
+    )
     if dcfg.cmap_dim is not None:
         kwargs["cmap_dim"] = dcfg.cmap_dim
     if layout == "sg3" and dcfg.num_fp16_res == 4 and dcfg.conv_clamp == 256:
@@ -284,8 +318,9 @@ def write_nvidia_pickle(
         state["_init_kwargs"] = nvidia_init_kwargs(module, layout) if is_top else {}  # type: ignore[arg-type]
         if isinstance(module, Generator) and extra_init_kwargs:
             state["_init_kwargs"].update(extra_init_kwargs)
-        meta = dict(type="class", version=6, module_src=module_src,
-                    class_name=_NVIDIA_CLASS_NAMES.get(cls, cls), state=state)  # fmt: skip
+        meta = dict(
+            type="class", version=6, module_src=module_src, class_name=_NVIDIA_CLASS_NAMES.get(cls, cls), state=state
+        )
         return pickler.ref("torch_utils.persistence", "_reconstruct_persistent_obj"), (meta,)
 
     data: dict[str, Any] = {
@@ -295,9 +330,15 @@ def write_nvidia_pickle(
         "augment_pipe": None,
         "training_set_kwargs": training_set_kwargs
         if training_set_kwargs is not None
-        else dict(class_name="training.dataset.ImageFolderDataset", path="~/datasets/tiny.zip", use_labels=False,
-                  max_size=8, xflip=False, resolution=G_ema.img_resolution),
-    }  # fmt: skip
+        else dict(
+            class_name="training.dataset.ImageFolderDataset",
+            path="~/datasets/tiny.zip",
+            use_labels=False,
+            max_size=8,
+            xflip=False,
+            resolution=G_ema.img_resolution,
+        ),
+    }
     if D is None:
         del data["D"]
     if augment_pipe:
@@ -334,32 +375,40 @@ def tf_generator_variables(G: Generator) -> dict[str, list[tuple[str, Any]]]:
     top = [("lod", f32(0.0)), ("dlatent_avg", sd["mapping.w_avg"].numpy())]
     mapping: list[tuple[str, Any]] = []
     if cfg.c_dim:
-        mapping += [("LabelEmbed/weight", _tf_dense(sd["mapping.embed.weight"])),
-                    ("LabelEmbed/bias", sd["mapping.embed.bias"].numpy())]  # fmt: skip
+        mapping += [
+            ("LabelEmbed/weight", _tf_dense(sd["mapping.embed.weight"])),
+            ("LabelEmbed/bias", sd["mapping.embed.bias"].numpy()),
+        ]
     for i in range(cfg.mapping_layers):
-        mapping += [(f"Dense{i}/weight", _tf_dense(sd[f"mapping.fc{i}.weight"])),
-                    (f"Dense{i}/bias", sd[f"mapping.fc{i}.bias"].numpy())]  # fmt: skip
+        mapping += [
+            (f"Dense{i}/weight", _tf_dense(sd[f"mapping.fc{i}.weight"])),
+            (f"Dense{i}/bias", sd[f"mapping.fc{i}.bias"].numpy()),
+        ]
     synthesis: list[tuple[str, Any]] = []
     noises: dict[int, Any] = {}
 
     def layer(scope: str, ours: str, noise_index: int, flip: bool) -> None:
-        synthesis.extend([
-            (f"{scope}/weight", _tf_conv(sd[f"{ours}.weight"], flip=flip)),
-            (f"{scope}/mod_weight", _tf_dense(sd[f"{ours}.affine.weight"])),
-            (f"{scope}/mod_bias", (sd[f"{ours}.affine.bias"] - 1).numpy()),
-        ])  # fmt: skip
+        synthesis.extend(
+            [
+                (f"{scope}/weight", _tf_conv(sd[f"{ours}.weight"], flip=flip)),
+                (f"{scope}/mod_weight", _tf_dense(sd[f"{ours}.affine.weight"])),
+                (f"{scope}/mod_bias", (sd[f"{ours}.affine.bias"] - 1).numpy()),
+            ]
+        )
         if cfg.use_noise:
             synthesis.append((f"{scope}/noise_strength", f32(sd[f"{ours}.noise_strength"].item())))
             noises[noise_index] = sd[f"{ours}.noise_const"][None, None].numpy()
         synthesis.append((f"{scope}/bias", sd[f"{ours}.bias"].numpy()))
 
     def torgb(scope: str, ours: str) -> None:
-        synthesis.extend([
-            (f"{scope}/weight", _tf_conv(sd[f"{ours}.weight"])),
-            (f"{scope}/mod_weight", _tf_dense(sd[f"{ours}.affine.weight"])),
-            (f"{scope}/mod_bias", (sd[f"{ours}.affine.bias"] - 1).numpy()),
-            (f"{scope}/bias", sd[f"{ours}.bias"].numpy()),
-        ])  # fmt: skip
+        synthesis.extend(
+            [
+                (f"{scope}/weight", _tf_conv(sd[f"{ours}.weight"])),
+                (f"{scope}/mod_weight", _tf_dense(sd[f"{ours}.affine.weight"])),
+                (f"{scope}/mod_bias", (sd[f"{ours}.affine.bias"] - 1).numpy()),
+                (f"{scope}/bias", sd[f"{ours}.bias"].numpy()),
+            ]
+        )
 
     synthesis.append(("4x4/Const/const", sd["synthesis.b4.const"][None].numpy()))
     layer("4x4/Conv", "synthesis.b4.conv1", 0, flip=False)
@@ -396,16 +445,24 @@ def tf_discriminator_variables(D: Discriminator) -> list[tuple[str, Any]]:
         if cfg.architecture == "resnet":
             conv(f"{res}x{res}/Skip", f"b{res}.skip", bias=False)
     if cfg.c_dim:
-        out += [("LabelEmbed/weight", _tf_dense(sd["mapping.embed.weight"])),
-                ("LabelEmbed/bias", sd["mapping.embed.bias"].numpy())]  # fmt: skip
+        out += [
+            ("LabelEmbed/weight", _tf_dense(sd["mapping.embed.weight"])),
+            ("LabelEmbed/bias", sd["mapping.embed.bias"].numpy()),
+        ]
         for i in range(cfg.mapping_layers):
-            out += [(f"Mapping{i}/weight", _tf_dense(sd[f"mapping.fc{i}.weight"])),
-                    (f"Mapping{i}/bias", sd[f"mapping.fc{i}.bias"].numpy())]  # fmt: skip
+            out += [
+                (f"Mapping{i}/weight", _tf_dense(sd[f"mapping.fc{i}.weight"])),
+                (f"Mapping{i}/bias", sd[f"mapping.fc{i}.bias"].numpy()),
+            ]
     if cfg.architecture == "skip":
         conv("4x4/FromRGB", "b4.fromrgb")
     conv("4x4/Conv", "b4.conv")
-    out += [("4x4/Dense0/weight", _tf_dense(sd["b4.fc.weight"])), ("4x4/Dense0/bias", sd["b4.fc.bias"].numpy()),
-            ("Output/weight", _tf_dense(sd["b4.out.weight"])), ("Output/bias", sd["b4.out.bias"].numpy())]  # fmt: skip
+    out += [
+        ("4x4/Dense0/weight", _tf_dense(sd["b4.fc.weight"])),
+        ("4x4/Dense0/bias", sd["b4.fc.bias"].numpy()),
+        ("Output/weight", _tf_dense(sd["b4.out.weight"])),
+        ("Output/bias", sd["b4.out.bias"].numpy()),
+    ]
     return out
 
 
@@ -414,11 +471,17 @@ def tf_static_kwargs(net: Generator | Discriminator) -> dict[str, Any]:
     if isinstance(net, Generator):
         cfg = net.cfg
         kw: dict[str, Any] = dict(
-            num_channels=cfg.img_channels, resolution=cfg.img_resolution, label_size=cfg.c_dim,
-            latent_size=cfg.z_dim, dlatent_size=cfg.w_dim, mapping_layers=cfg.mapping_layers,
-            fmap_base=cfg.channel_base // 2, fmap_max=cfg.channel_max, architecture=cfg.architecture,
+            num_channels=cfg.img_channels,
+            resolution=cfg.img_resolution,
+            label_size=cfg.c_dim,
+            latent_size=cfg.z_dim,
+            dlatent_size=cfg.w_dim,
+            mapping_layers=cfg.mapping_layers,
+            fmap_base=cfg.channel_base // 2,
+            fmap_max=cfg.channel_max,
+            architecture=cfg.architecture,
             truncation_psi=0.5,
-        )  # fmt: skip
+        )
         if cfg.mapping_layer_features is not None:
             kw["mapping_fmaps"] = cfg.mapping_layer_features
         if cfg.mapping_embed_features is not None:
@@ -434,11 +497,17 @@ def tf_static_kwargs(net: Generator | Discriminator) -> dict[str, Any]:
         return kw
     dcfg = net.cfg
     kw = dict(
-        num_channels=dcfg.img_channels, resolution=dcfg.img_resolution, label_size=dcfg.c_dim,
-        fmap_base=dcfg.channel_base // 2, fmap_max=dcfg.channel_max, architecture=dcfg.architecture,
-        mbstd_group_size=dcfg.mbstd_group_size, mbstd_num_features=dcfg.mbstd_num_channels,
-        mapping_layers=dcfg.mapping_layers, mapping_lrmul=dcfg.mapping_lr_multiplier,
-    )  # fmt: skip
+        num_channels=dcfg.img_channels,
+        resolution=dcfg.img_resolution,
+        label_size=dcfg.c_dim,
+        fmap_base=dcfg.channel_base // 2,
+        fmap_max=dcfg.channel_max,
+        architecture=dcfg.architecture,
+        mbstd_group_size=dcfg.mbstd_group_size,
+        mbstd_num_features=dcfg.mbstd_num_channels,
+        mapping_layers=dcfg.mapping_layers,
+        mapping_lrmul=dcfg.mapping_lr_multiplier,
+    )
     if dcfg.cmap_dim is not None:
         kw["mapping_fmaps"] = dcfg.cmap_dim
     if dcfg.conv_clamp is not None:
@@ -467,16 +536,29 @@ def write_tf_pickle(
     if D is None:
         D = tiny_discriminator(img_resolution=Gs.img_resolution, c_dim=Gs.c_dim, img_channels=Gs.img_channels)
 
-    def state(name: str, func: str, kwargs: dict[str, Any], variables: list[tuple[str, Any]],
-              components: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
-        return dict(version=4, name=name, static_kwargs=kwargs, components=components or {},
-                    build_module_src=build_module_src, build_func_name=func, variables=variables)  # fmt: skip
+    def state(
+        name: str,
+        func: str,
+        kwargs: dict[str, Any],
+        variables: list[tuple[str, Any]],
+        components: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return dict(
+            version=4,
+            name=name,
+            static_kwargs=kwargs,
+            components=components or {},
+            build_module_src=build_module_src,
+            build_func_name=func,
+            variables=variables,
+        )
 
     def generator(net: Generator, name: str) -> _TFNetwork:
         kwargs = tf_static_kwargs(net)
         tf_vars = tf_generator_variables(net)
-        mapping = _TFNetwork(state("G_mapping", "G_mapping", dict(kwargs, dlatent_broadcast=net.num_ws),
-                                   tf_vars["mapping"]))  # fmt: skip
+        mapping = _TFNetwork(
+            state("G_mapping", "G_mapping", dict(kwargs, dlatent_broadcast=net.num_ws), tf_vars["mapping"])
+        )
         synthesis = _TFNetwork(state("G_synthesis", "G_synthesis_stylegan2", dict(kwargs), tf_vars["synthesis"]))
         return _TFNetwork(state(name, "G_main", kwargs, tf_vars["G"], {"mapping": mapping, "synthesis": synthesis}))
 
@@ -516,18 +598,42 @@ def write_rosinality_checkpoint(
         train = to_rosinality(G_ema, G, D, strict=False)
         adam = dict(lr=0.002, betas=(0.0, 0.99), eps=1e-8, weight_decay=0, amsgrad=False)
         args = argparse.Namespace(
-            path="lmdb", arch="stylegan2", iter=800000, batch=16, n_sample=64, size=G_ema.img_resolution, r1=10,
-            path_regularize=2, path_batch_shrink=2, d_reg_every=16, g_reg_every=4, mixing=0.9, ckpt=None, lr=0.002,
-            channel_multiplier=channel_multiplier(G_ema.cfg) or 2, wandb=False, local_rank=0, augment=False,
-            augment_p=0, ada_target=0.6, ada_length=500000, ada_every=256, latent=G_ema.w_dim,
-            n_mlp=G_ema.cfg.mapping_layers, start_iter=0, distributed=False,
-        )  # fmt: skip
+            path="lmdb",
+            arch="stylegan2",
+            iter=800000,
+            batch=16,
+            n_sample=64,
+            size=G_ema.img_resolution,
+            r1=10,
+            path_regularize=2,
+            path_batch_shrink=2,
+            d_reg_every=16,
+            g_reg_every=4,
+            mixing=0.9,
+            ckpt=None,
+            lr=0.002,
+            channel_multiplier=channel_multiplier(G_ema.cfg) or 2,
+            wandb=False,
+            local_rank=0,
+            augment=False,
+            augment_p=0,
+            ada_target=0.6,
+            ada_length=500000,
+            ada_every=256,
+            latent=G_ema.w_dim,
+            n_mlp=G_ema.cfg.mapping_layers,
+            start_iter=0,
+            distributed=False,
+        )
         obj = {
-            "g": train["g"], "d": train["d"], "g_ema": train["g_ema"],
+            "g": train["g"],
+            "d": train["d"],
+            "g_ema": train["g_ema"],
             "g_optim": {"state": {}, "param_groups": [dict(adam, params=list(range(len(train["g"]))))]},
             "d_optim": {"state": {}, "param_groups": [dict(adam, params=list(range(len(train["d"]))))]},
-            "args": args, "ada_aug_p": 0.0,
-        }  # fmt: skip
+            "args": args,
+            "ada_aug_p": 0.0,
+        }
     else:
         raise ValueError(f"kind must be 'converted' or 'training', got {kind!r}")
     path = Path(path)

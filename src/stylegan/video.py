@@ -77,9 +77,17 @@ class VideoWriter:
             raise StyleGANError("MP4 output needs imageio-ffmpeg: pip install 'stylegan[video]'") from None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._ffmpeg = imageio_ffmpeg.write_frames(
-            str(self.path), (w, h), fps=self.fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p",
-            quality=None, macro_block_size=1, ffmpeg_log_level="error", output_params=["-crf", str(self.crf)],
-        )  # fmt: skip
+            str(self.path),
+            (w, h),
+            fps=self.fps,
+            codec="libx264",
+            pix_fmt_in="rgb24",
+            pix_fmt_out="yuv420p",
+            quality=None,
+            macro_block_size=1,
+            ffmpeg_log_level="error",
+            output_params=["-crf", str(self.crf)],
+        )
         self._ffmpeg.send(None)  # start the ffmpeg process
 
     def append(self, frame: np.ndarray) -> None:
@@ -231,7 +239,7 @@ def interpolate_keys(keys: Tensor, frames_per_key: int, *, kind: str = "lerp", l
     if kind == "slerp":
         from .latents import slerp
 
-        norm = (a.norm(dim=-1, keepdim=True) * (1 - u) + b.norm(dim=-1, keepdim=True) * u)
+        norm = a.norm(dim=-1, keepdim=True) * (1 - u) + b.norm(dim=-1, keepdim=True) * u
         return slerp(a, b, u) * norm
     raise StyleGANError(f"unknown interpolation {kind!r}; use lerp, slerp or cubic")
 
@@ -362,16 +370,40 @@ def interpolation_video(
     walks = []
     for j in range(cells):
         idx = [j + cells * i for i in range(per_cell)]
-        walks.append(interpolation_ws(
-            G, seeds=[keys_seeds[i] for i in idx] if keys_seeds is not None else None,
-            latents=latents[idx] if latents is not None else None, interp=interp, frames_per_key=frames_per_key,
-            loop=loop, psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx,
-        ))  # fmt: skip
-    return render_video(G, path, walks, grid=grid, fps=fps, noise_mode=noise_mode, batch_size=batch_size,
-                        progress=progress, desc="interpolating")  # fmt: skip
+        walks.append(
+            interpolation_ws(
+                G,
+                seeds=[keys_seeds[i] for i in idx] if keys_seeds is not None else None,
+                latents=latents[idx] if latents is not None else None,
+                interp=interp,
+                frames_per_key=frames_per_key,
+                loop=loop,
+                psi=psi,
+                truncation_cutoff=truncation_cutoff,
+                class_idx=class_idx,
+            )
+        )
+    return render_video(
+        G,
+        path,
+        walks,
+        grid=grid,
+        fps=fps,
+        noise_mode=noise_mode,
+        batch_size=batch_size,
+        progress=progress,
+        desc="interpolating",
+    )
 
 
 __all__ = [
-    "INTERPOLATIONS", "VideoWriter", "interpolate_keys", "interpolation_frames", "interpolation_video",
-    "interpolation_ws", "read_video", "render_video", "write_video",
+    "INTERPOLATIONS",
+    "VideoWriter",
+    "interpolate_keys",
+    "interpolation_frames",
+    "interpolation_video",
+    "interpolation_ws",
+    "read_video",
+    "render_video",
+    "write_video",
 ]

@@ -12,9 +12,11 @@ from .common import device_option, load_network_for_cli
 from .generate import class_option, network_option
 
 _loss_option = click.option(
-    "--loss", type=click.Choice(["lpips", "mse"]), default=None,
+    "--loss",
+    type=click.Choice(["lpips", "mse"]),
+    default=None,
     help="Projection distance (default: the calibration's, else lpips).",
-)  # fmt: skip
+)
 _space_option = click.option(
     "--space", type=click.Choice(["w", "w+"]), default=None, help="Latent space (default: the calibration's, else w)."
 )
@@ -22,9 +24,12 @@ _steps_option = click.option(
     "--steps", type=click.IntRange(min=1), default=None, help="Projection steps (default: the calibration's, else 300)."
 )
 _perceptual_option = click.option(
-    "--perceptual", type=click.Choice(["auto", "nvidia", "offline"]), default="auto", show_default=True,
+    "--perceptual",
+    type=click.Choice(["auto", "nvidia", "offline"]),
+    default="auto",
+    show_default=True,
     help="Which LPIPS network (see `stylegan project`).",
-)  # fmt: skip
+)
 
 
 def _load_perceptual(loss: str, source: str, G) -> object | None:  # noqa: ANN001 - Generator kept out of imports
@@ -40,21 +45,31 @@ def _load_perceptual(loss: str, source: str, G) -> object | None:  # noqa: ANN00
 @click.command()
 @network_option
 @click.option(
-    "--image", "images", multiple=True, required=True, type=click.Path(dir_okay=False, path_type=Path),
+    "--image",
+    "images",
+    multiple=True,
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Image to judge (repeat for several; they are projected together).",
-)  # fmt: skip
+)
 @click.option("--threshold", type=float, default=None, help="Distance threshold (default: from a calibration).")
 @click.option(
-    "--calibration", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "--calibration",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
     help="A calibration JSON from `stylegan attribute-calibrate` (default: the cached one for this network).",
-)  # fmt: skip
+)
 @_steps_option
 @_loss_option
 @_space_option
 @_perceptual_option
 @class_option
-@click.option("--w-avg-samples", type=click.IntRange(min=1), default=None,
-              help="z samples for w_avg (default: the calibration's, else 10000).")  # fmt: skip
+@click.option(
+    "--w-avg-samples",
+    type=click.IntRange(min=1),
+    default=None,
+    help="z samples for w_avg (default: the calibration's, else 10000).",
+)
 @device_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the results as JSON.")
 def attribute(
@@ -93,13 +108,20 @@ def attribute(
     G = load_network_for_cli(network, device)
     digest = network_hash(G)
     settings = attribution_settings(
-        digest, threshold=threshold, calibration=calibration, loss=loss, space=space, steps=steps,  # type: ignore[arg-type]
+        digest,
+        threshold=threshold,
+        calibration=calibration,
+        loss=loss,
+        space=space,
+        steps=steps,  # type: ignore[arg-type]
         w_avg_samples=w_avg_samples,
-    )  # fmt: skip
+    )
     cal = settings.calibration
     if cal is not None:
-        click.echo(f"threshold {cal.threshold:.4g} from the calibration (balanced accuracy {cal.accuracy:.3f}, "
-                   f"{settings.loss}, space {settings.space}, {settings.steps} steps)")  # fmt: skip
+        click.echo(
+            f"threshold {cal.threshold:.4g} from the calibration (balanced accuracy {cal.accuracy:.3f}, "
+            f"{settings.loss}, space {settings.space}, {settings.steps} steps)"
+        )
     net = _load_perceptual(settings.loss, perceptual, G)
     settings.check_perceptual(net.info.name if net is not None else None)  # type: ignore[attr-defined]
 
@@ -108,9 +130,18 @@ def attribute(
     targets = np.stack([preprocess_target(p, G.img_resolution, G.img_channels) for p in images])
     threshold = settings.threshold
     results = run_attribution(
-        G, targets, threshold, steps=settings.steps, loss=settings.loss, space=settings.space, perceptual=net,
-        class_idx=class_idx, seed=settings.seed, w_avg_samples=settings.w_avg_samples, progress=True,
-    )  # fmt: skip
+        G,
+        targets,
+        threshold,
+        steps=settings.steps,
+        loss=settings.loss,
+        space=settings.space,
+        perceptual=net,
+        class_idx=class_idx,
+        seed=settings.seed,
+        w_avg_samples=settings.w_avg_samples,
+        progress=True,
+    )
     records = []
     for p, r in zip(images, results):
         click.echo(
@@ -120,35 +151,64 @@ def attribute(
     if out is not None:
         from ..images import atomic_write_bytes
 
-        record = {"network": network, "network_hash": digest, "threshold": threshold, "loss": settings.loss,
-                  "space": settings.space, "steps": settings.steps, "class": class_idx,
-                  "calibration": str(calibration) if calibration else None, "results": records}  # fmt: skip
+        record = {
+            "network": network,
+            "network_hash": digest,
+            "threshold": threshold,
+            "loss": settings.loss,
+            "space": settings.space,
+            "steps": settings.steps,
+            "class": class_idx,
+            "calibration": str(calibration) if calibration else None,
+            "results": records,
+        }
         atomic_write_bytes(out, (json.dumps(record, indent=2) + "\n").encode())
         click.echo(f"wrote {out}")
 
 
 @click.command("attribute-calibrate")
 @network_option
-@click.option("--real", type=click.Path(exists=True, path_type=Path), required=True,
-              help="Real images: a folder of images or a dataset (.zip, or a folder with dataset.json).")  # fmt: skip
-@click.option("-n", "n", type=click.IntRange(min=1), default=50, show_default=True,
-              help="Images of each kind (generated, real).")  # fmt: skip
+@click.option(
+    "--real",
+    type=click.Path(exists=True, path_type=Path),
+    required=True,
+    help="Real images: a folder of images or a dataset (.zip, or a folder with dataset.json).",
+)
+@click.option(
+    "-n", "n", type=click.IntRange(min=1), default=50, show_default=True, help="Images of each kind (generated, real)."
+)
 @click.option("--steps", type=click.IntRange(min=1), default=300, show_default=True, help="Projection steps.")
 @click.option("--loss", type=click.Choice(["lpips", "mse"]), default="lpips", show_default=True)
 @click.option("--space", type=click.Choice(["w", "w+"]), default="w", show_default=True)
 @_perceptual_option
 @click.option(
-    "--real-classes", type=click.Choice(["label", "random"]), default="label", show_default=True,
+    "--real-classes",
+    type=click.Choice(["label", "random"]),
+    default="label",
+    show_default=True,
     help="Conditional networks: project real images with their dataset label, or a random class.",
-)  # fmt: skip
+)
 @click.option("--w-avg-samples", type=click.IntRange(min=1), default=10000, show_default=True)
-@click.option("--batch", "batch_size", type=click.IntRange(min=1), default=None,
-              help="Project at most this many images at once (default: all).")  # fmt: skip
+@click.option(
+    "--batch",
+    "batch_size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Project at most this many images at once (default: all).",
+)
 @device_option
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the calibration JSON here (it is always kept in the cache).")  # fmt: skip
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Draw a histogram of both distance sets with the threshold (PNG).")  # fmt: skip
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the calibration JSON here (it is always kept in the cache).",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Draw a histogram of both distance sets with the threshold (PNG).",
+)
 def attribute_calibrate(
     network: str | None,
     real: Path,
@@ -175,9 +235,18 @@ def attribute_calibrate(
     G = load_network_for_cli(network, device)
     net = _load_perceptual(loss, perceptual, G)
     cal = calibrate(
-        G, real, n=n, steps=steps, loss=loss, space=space, perceptual=net, real_classes=real_classes,  # type: ignore[arg-type]
-        w_avg_samples=w_avg_samples, batch_size=batch_size, progress=True,
-    )  # fmt: skip
+        G,
+        real,
+        n=n,
+        steps=steps,
+        loss=loss,
+        space=space,
+        perceptual=net,
+        real_classes=real_classes,  # type: ignore[arg-type]
+        w_avg_samples=w_avg_samples,
+        batch_size=batch_size,
+        progress=True,
+    )
     cached = store_calibration(cal)
     gen_mean = sum(cal.generated) / len(cal.generated)
     real_mean = sum(cal.real) / len(cal.real)

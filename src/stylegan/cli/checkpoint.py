@@ -31,24 +31,30 @@ def format_info(info: Any) -> str:
         cfg = net.config
         res = cfg.img_resolution
         lines.append("")
-        lines.append(f"{name:<15} {net.kind}, {_fmt_int(net.num_params)} parameters "
-                     f"(+ {_fmt_int(net.num_buffers)} buffer values)")  # fmt: skip
+        lines.append(
+            f"{name:<15} {net.kind}, {_fmt_int(net.num_params)} parameters "
+            f"(+ {_fmt_int(net.num_buffers)} buffer values)"
+        )
         lines.append(f"  architecture  {cfg.architecture}")
         lines.append(f"  resolution    {res}x{res}, img_channels {cfg.img_channels}")
         if isinstance(cfg, GeneratorConfig):
             lines.append(f"  z_dim {cfg.z_dim}, w_dim {cfg.w_dim}, c_dim {cfg.c_dim}, num_ws {cfg.num_ws}")
             width = cfg.mapping_layer_features or cfg.w_dim
-            lines.append(f"  mapping       {cfg.mapping_layers} layers of {width}, lr multiplier "
-                         f"{cfg.mapping_lr_multiplier:g}")  # fmt: skip
+            lines.append(
+                f"  mapping       {cfg.mapping_layers} layers of {width}, lr multiplier {cfg.mapping_lr_multiplier:g}"
+            )
             noise = "" if cfg.use_noise else ", no noise inputs"
         else:
             cmap = f", cmap_dim {cfg.cmap_dim}" if cfg.cmap_dim is not None else ""
-            lines.append(f"  c_dim {cfg.c_dim}{cmap}, minibatch-stddev group {cfg.mbstd_group_size}, "
-                         f"{cfg.mbstd_num_channels} channel(s)")  # fmt: skip
+            lines.append(
+                f"  c_dim {cfg.c_dim}{cmap}, minibatch-stddev group {cfg.mbstd_group_size}, "
+                f"{cfg.mbstd_num_channels} channel(s)"
+            )
             noise = ""
         clamp = f"{cfg.conv_clamp:g}" if cfg.conv_clamp is not None else "none"
-        lines.append(f"  channels      channel_base {cfg.channel_base}, channel_max {cfg.channel_max}; "
-                     f"conv_clamp {clamp}{noise}")  # fmt: skip
+        lines.append(
+            f"  channels      channel_base {cfg.channel_base}, channel_max {cfg.channel_max}; conv_clamp {clamp}{noise}"
+        )
     if info.metadata:
         lines.append("")
         lines.append("metadata")
@@ -58,8 +64,10 @@ def format_info(info: Any) -> str:
                 for field_name, field_value in value.items():
                     if isinstance(field_value, list) and field_value and all(isinstance(v, dict) for v in field_value):
                         lines.append(f"    {field_name}")  # e.g. training stages: one line each
-                        lines += [f"      {i}. " + " | ".join(f"{k} {v}" for k, v in item.items() if v != "")
-                                  for i, item in enumerate(field_value, 1)]  # fmt: skip
+                        lines += [
+                            f"      {i}. " + " | ".join(f"{k} {v}" for k, v in item.items() if v != "")
+                            for i, item in enumerate(field_value, 1)
+                        ]
                         continue
                     text = field_value if isinstance(field_value, str) else json.dumps(field_value)
                     lines.append(f"    {field_name:<17} {text}")
@@ -113,12 +121,28 @@ def _license_for(source: str, metadata: dict[str, Any]) -> str | None:
 
 @click.command()
 @click.argument("source", metavar="NAME|PATH|URL")
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output file (.safetensors for our format, .pt for rosinality).")  # fmt: skip
-@click.option("--which", type=click.Choice(["all", "G_ema"]), default="all", show_default=True,
-              help="Keep every network in the file (G_ema, G, D) or only the inference generator.")  # fmt: skip
-@click.option("--to", "to", type=click.Choice(["stylegan", "rosinality"]), default="stylegan", show_default=True,
-              help="Our safetensors format, or rosinality's .pt (which pSp, e4e and GANSpace read).")  # fmt: skip
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Output file (.safetensors for our format, .pt for rosinality).",
+)
+@click.option(
+    "--which",
+    type=click.Choice(["all", "G_ema"]),
+    default="all",
+    show_default=True,
+    help="Keep every network in the file (G_ema, G, D) or only the inference generator.",
+)
+@click.option(
+    "--to",
+    "to",
+    type=click.Choice(["stylegan", "rosinality"]),
+    default="stylegan",
+    show_default=True,
+    help="Our safetensors format, or rosinality's .pt (which pSp, e4e and GANSpace read).",
+)
 @click.option("--fp16", is_flag=True, help="Store weights as float16 (half the size; loads back as float32).")
 @click.option("--license", "license_text", default=None, help="Licence text to record (default: the source's).")
 def convert(source: str, out: Path, which: str, to: str, fp16: bool, license_text: str | None) -> None:

@@ -61,9 +61,12 @@ def pick_device(name: str | None = None) -> torch.device:
 
 
 device_option = click.option(
-    "--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True,
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda", "mps"]),
+    default="auto",
+    show_default=True,
     help="Where to run; auto = CUDA, then MPS, then CPU.",
-)  # fmt: skip
+)
 
 
 def run_cli(group: click.Group, argv: Sequence[str]) -> None:

@@ -48,22 +48,52 @@ def dataset() -> None:
 @click.option("--source", type=click.Path(path_type=Path), required=True, help="Folder, zip or tarball of images.")
 @click.option("--dest", type=click.Path(path_type=Path), required=True, help="Output .zip (or a new folder).")
 @click.option("--resolution", type=int, required=True, help="Output size in pixels (power of two).")
-@click.option("--transform", type=click.Choice(["center-crop", "center-crop-wide", "pad", "stretch"]),
-              default="center-crop", show_default=True, help="How to make non-square images square.")  # fmt: skip
-@click.option("--labels", default=None, metavar="from-folders|FILE.csv",
-              help="Class labels: top-level sub-folder names, or a CSV of filename,label.")  # fmt: skip
-@click.option("--channels", type=click.Choice(["1", "3", "4"]), default="3", show_default=True,
-              help="1 = grayscale, 3 = RGB, 4 = RGBA.")  # fmt: skip
-@click.option("--background", default="black", show_default=True,
-              help="Colour under transparent pixels and of padding: black, white, gray or #rrggbb.")  # fmt: skip
-@click.option("--resize-filter", type=click.Choice(["lanczos", "box", "bicubic", "bilinear", "nearest"]),
-              default="lanczos", show_default=True)  # fmt: skip
+@click.option(
+    "--transform",
+    type=click.Choice(["center-crop", "center-crop-wide", "pad", "stretch"]),
+    default="center-crop",
+    show_default=True,
+    help="How to make non-square images square.",
+)
+@click.option(
+    "--labels",
+    default=None,
+    metavar="from-folders|FILE.csv",
+    help="Class labels: top-level sub-folder names, or a CSV of filename,label.",
+)
+@click.option(
+    "--channels",
+    type=click.Choice(["1", "3", "4"]),
+    default="3",
+    show_default=True,
+    help="1 = grayscale, 3 = RGB, 4 = RGBA.",
+)
+@click.option(
+    "--background",
+    default="black",
+    show_default=True,
+    help="Colour under transparent pixels and of padding: black, white, gray or #rrggbb.",
+)
+@click.option(
+    "--resize-filter",
+    type=click.Choice(["lanczos", "box", "bicubic", "bilinear", "nearest"]),
+    default="lanczos",
+    show_default=True,
+)
 @click.option("--wide-aspect", default="4:3", show_default=True, help="Aspect kept by center-crop-wide (W:H).")
 @click.option("--max-images", type=int, default=None, help="Stop after this many images.")
 def prepare(
-    source: Path, dest: Path, resolution: int, transform: str, labels: str | None, channels: str,
-    background: str, resize_filter: str, wide_aspect: str, max_images: int | None,
-) -> None:  # fmt: skip
+    source: Path,
+    dest: Path,
+    resolution: int,
+    transform: str,
+    labels: str | None,
+    channels: str,
+    background: str,
+    resize_filter: str,
+    wide_aspect: str,
+    max_images: int | None,
+) -> None:
     """Convert a folder, zip or tarball of images (any size, mode and format) into a training dataset.
 
     Corrupt and non-image files are skipped and listed. Example:
@@ -81,10 +111,18 @@ def prepare(
 
     try:
         report = prepare_dataset(
-            source, dest, resolution=resolution, transform=transform, channels=int(channels),  # type: ignore[arg-type]
-            labels=labels, max_images=max_images, background=_parse_color(background),
-            resize_filter=resize_filter, wide_aspect=_parse_aspect(wide_aspect), progress=progress,
-        )  # fmt: skip
+            source,
+            dest,
+            resolution=resolution,
+            transform=transform,
+            channels=int(channels),  # type: ignore[arg-type]
+            labels=labels,
+            max_images=max_images,
+            background=_parse_color(background),
+            resize_filter=resize_filter,
+            wide_aspect=_parse_aspect(wide_aspect),
+            progress=progress,
+        )
     finally:
         bar.close()
     click.echo(report.summary())
@@ -94,18 +132,21 @@ def prepare(
 @click.option("--dest", type=click.Path(path_type=Path), required=True, help="Output zip (or folder).")
 @click.option("--resolution", type=int, default=32, show_default=True, help="Image size (power of two).")
 @click.option(
-    "--source", type=click.Path(exists=True, path_type=Path), default=None,
+    "--source",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
     help="The npm emoji-datasource-google folder or NotoColorEmoji.ttf (default: found or installed with npm).",
-)  # fmt: skip
+)
 @click.option("--background", default="white", show_default=True, help="Colour behind transparency (or #rrggbb).")
 @click.option("--no-labels", is_flag=True, help="Do not label images with their Unicode emoji group.")
 @click.option(
-    "--skin-tones/--no-skin-tones", default=True, show_default=True,
+    "--skin-tones/--no-skin-tones",
+    default=True,
+    show_default=True,
     help="Keep the five skin-tone variants of each person emoji (60% of the images); leave them out to balance "
     "the classes.",
-)  # fmt: skip
-def emoji(dest: Path, resolution: int, source: Path | None, background: str, no_labels: bool,
-          skin_tones: bool) -> None:  # fmt: skip
+)
+def emoji(dest: Path, resolution: int, source: Path | None, background: str, no_labels: bool, skin_tones: bool) -> None:
     """Build a real dataset that needs no download: Noto Color Emoji (Apache-2.0), labelled by Unicode group.
 
     \b
@@ -116,9 +157,14 @@ def emoji(dest: Path, resolution: int, source: Path | None, background: str, no_
     from ..data.emoji import build_emoji_dataset
 
     report = build_emoji_dataset(
-        dest, resolution=resolution, source=source, background=_parse_color(background), labels=not no_labels,
-        skin_tones=skin_tones, log=lambda line: click.echo(line, err=True),
-    )  # fmt: skip
+        dest,
+        resolution=resolution,
+        source=source,
+        background=_parse_color(background),
+        labels=not no_labels,
+        skin_tones=skin_tones,
+        log=lambda line: click.echo(line, err=True),
+    )
     click.echo(report.summary())
 
 

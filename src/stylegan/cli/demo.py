@@ -12,8 +12,13 @@ from .generate import network_option
 
 @click.command()
 @network_option
-@click.option("--outdir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"), show_default=True,
-              help="Where to write grid.png, mix.png, walk.gif and walk.mp4.")  # fmt: skip
+@click.option(
+    "--outdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo"),
+    show_default=True,
+    help="Where to write grid.png, mix.png, walk.gif and walk.mp4.",
+)
 @click.option("--trunc", "--psi", "psi", type=float, default=0.7, show_default=True, help="Truncation psi.")
 @click.option("--fast", is_flag=True, help="Fewer images and frames: a quick check that everything works.")
 @device_option

@@ -59,8 +59,17 @@ def latent() -> None:
 @noise_option
 @device_option
 @outdir_option
-def swap(network: str | None, latent_spec: str, template: str, layers: str, psi: float, class_idx: int | None,
-         noise_mode: str, device: str, outdir: Path) -> None:  # fmt: skip
+def swap(
+    network: str | None,
+    latent_spec: str,
+    template: str,
+    layers: str,
+    psi: float,
+    class_idx: int | None,
+    noise_mode: str,
+    device: str,
+    outdir: Path,
+) -> None:
     """Style swap: take --layers from the template (the face website swapped 5-8). Writes swap*.png, swap.npz.
 
     \b
@@ -86,8 +95,16 @@ def swap(network: str | None, latent_spec: str, template: str, layers: str, psi:
 @noise_option
 @device_option
 @outdir_option
-def fuse(network: str | None, specs: str, weights: str | None, psi: float, class_idx: int | None, noise_mode: str,
-         device: str, outdir: Path) -> None:  # fmt: skip
+def fuse(
+    network: str | None,
+    specs: str,
+    weights: str | None,
+    psi: float,
+    class_idx: int | None,
+    noise_mode: str,
+    device: str,
+    outdir: Path,
+) -> None:
     """Fusion: the (weighted) average in W of two or more latents. Writes fuse.png and fuse.npz.
 
     \b
@@ -119,8 +136,19 @@ def fuse(network: str | None, specs: str, weights: str | None, psi: float, class
 @noise_option
 @device_option
 @outdir_option
-def variations_cmd(network: str | None, latent_spec: str, num: int, layers: str, strength: float, seed: int,
-                   psi: float, class_idx: int | None, noise_mode: str, device: str, outdir: Path) -> None:  # fmt: skip
+def variations_cmd(
+    network: str | None,
+    latent_spec: str,
+    num: int,
+    layers: str,
+    strength: float,
+    seed: int,
+    psi: float,
+    class_idx: int | None,
+    noise_mode: str,
+    device: str,
+    outdir: Path,
+) -> None:
     """Identity-preserving variations: re-draw --layers from random seeds. Writes var*.png and var.npz.
 
     \b
@@ -152,12 +180,25 @@ def directions() -> None:
 @click.option("--seed-start", type=click.IntRange(min=0), default=0, show_default=True)
 @trunc_option
 @class_option
-@click.option("--images", "images_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Also write seedNNNN.png for a labeller that needs images.")  # fmt: skip
+@click.option(
+    "--images",
+    "images_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write seedNNNN.png for a labeller that needs images.",
+)
 @device_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="samples.npz")
-def sample(network: str | None, num: int, seed_start: int, psi: float, class_idx: int | None,
-           images_dir: Path | None, device: str, out: Path) -> None:  # fmt: skip
+def sample(
+    network: str | None,
+    num: int,
+    seed_start: int,
+    psi: float,
+    class_idx: int | None,
+    images_dir: Path | None,
+    device: str,
+    out: Path,
+) -> None:
     """Draw samples (arrays seeds, z, w) to label and fit directions on.
 
     \b
@@ -178,8 +219,13 @@ def sample(network: str | None, num: int, seed_start: int, psi: float, class_idx
 @directions.command()
 @network_option
 @click.option("--samples", "samples_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--stat", "stats", default="brightness", show_default=True,
-              help="Comma-separated: brightness, saturation, hue, contrast, red, green, blue.")  # fmt: skip
+@click.option(
+    "--stat",
+    "stats",
+    default="brightness",
+    show_default=True,
+    help="Comma-separated: brightness, saturation, hue, contrast, red, green, blue.",
+)
 @device_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="labels.csv")
 def label(network: str | None, samples_path: Path, stats: str, device: str, out: Path) -> None:
@@ -208,12 +254,28 @@ def label(network: str | None, samples_path: Path, stats: str, device: str, out:
 @click.option("--condition", default="", help="Comma-separated attributes to keep unchanged (projected out).")
 @click.option("--layers", default=None, help="Layer mask of the direction (SeFa: layers to factorise). Default all.")
 @click.option("--components", type=click.IntRange(min=1), default=32, show_default=True, help="SeFa / GANSpace.")
-@click.option("--ratio", type=click.FloatRange(0, 0.5, min_open=True), default=0.02, show_default=True,
-              help="SVM: top and bottom fraction of the samples used.")  # fmt: skip
+@click.option(
+    "--ratio",
+    type=click.FloatRange(0, 0.5, min_open=True),
+    default=0.02,
+    show_default=True,
+    help="SVM: top and bottom fraction of the samples used.",
+)
 @device_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="direction .npz")
-def fit(network: str | None, method: str, samples_path: Path | None, labels_path: Path | None, attr: str,
-        condition: str, layers: str | None, components: int, ratio: float, device: str, out: Path) -> None:  # fmt: skip
+def fit(
+    network: str | None,
+    method: str,
+    samples_path: Path | None,
+    labels_path: Path | None,
+    attr: str,
+    condition: str,
+    layers: str | None,
+    components: int,
+    ratio: float,
+    device: str,
+    out: Path,
+) -> None:
     """Fit a direction: mean-diff, logistic, svm (from labels) or sefa, ganspace (unsupervised).
 
     \b
@@ -238,8 +300,17 @@ def fit(network: str | None, method: str, samples_path: Path | None, labels_path
         raise StyleGANError(f"{samples_path}: w_dim {samples['w'].shape[-1]} does not match the network ({G.w_dim})")
     if samples is not None and "network_hash" in samples and str(samples["network_hash"]) != network_hash(G):
         raise StyleGANError(f"{samples_path} was sampled from another network; sample again with this --network")
-    d = fit_direction(method, G=G, samples=samples, labels=labels, attr=attr, conditions=conds, layers=idx,
-                      num_components=components, ratio=ratio)  # fmt: skip
+    d = fit_direction(
+        method,
+        G=G,
+        samples=samples,
+        labels=labels,
+        attr=attr,
+        conditions=conds,
+        layers=idx,
+        num_components=components,
+        ratio=ratio,
+    )
     d.save(out)
     extra = f", held-out accuracy {d.meta['val_accuracy']:.3f}" if "val_accuracy" in d.meta else ""
     click.echo(f"wrote {len(d.vectors)} direction(s) ({method}{' ' + attr if attr else ''}{extra}) to {out}")
@@ -253,8 +324,10 @@ def info(path: Path) -> None:
 
     d = Direction.load(path)
     layers = np.flatnonzero(d.layers).tolist() if len(d.layers) else "all"
-    click.echo(f"{path}: {d.method}{' ' + d.attr if d.attr else ''}, {len(d.vectors)} direction(s) of shape "
-               f"{list(d.vectors.shape[1:])}, layers {layers}, network {d.network_hash[:12] or 'unknown'}")  # fmt: skip
+    click.echo(
+        f"{path}: {d.method}{' ' + d.attr if d.attr else ''}, {len(d.vectors)} direction(s) of shape "
+        f"{list(d.vectors.shape[1:])}, layers {layers}, network {d.network_hash[:12] or 'unknown'}"
+    )
     for k, v in d.meta.items():
         if np.asarray(v).ndim == 0:
             click.echo(f"  {k}: {v}")
@@ -268,27 +341,61 @@ def info(path: Path) -> None:
 @network_option
 @click.option("--latent", "latent_spec", required=True, help=latent_help)
 @click.option("--direction", "direction_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--component", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Which direction of a multi-component file (SeFa / GANSpace).")  # fmt: skip
+@click.option(
+    "--component",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Which direction of a multi-component file (SeFa / GANSpace).",
+)
 @click.option("--steps", default="-3,0,3", show_default=True, help="Comma-separated step sizes along the direction.")
-@click.option("--sigma", "--label-units", "sigma", is_flag=True,
-              help="Steps in the direction's own units: GANSpace std in W, or (mean-diff) units of the label.")
+@click.option(
+    "--sigma",
+    "--label-units",
+    "sigma",
+    is_flag=True,
+    help="Steps in the direction's own units: GANSpace std in W, or (mean-diff) units of the label.",
+)
 @click.option("--layers", default=None, help="Layers to move (default: the direction file's mask).")
-@click.option("--absolute", is_flag=True,
-              help="Steps are signed distances from the attribute's boundary (InterFaceGAN), not offsets from w.")
+@click.option(
+    "--absolute",
+    is_flag=True,
+    help="Steps are signed distances from the attribute's boundary (InterFaceGAN), not offsets from w.",
+)
 @click.option("--force", is_flag=True, help="Apply a direction made for another network.")
 @trunc_option
 @class_option
 @noise_option
 @device_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="strip.png")
-@click.option("--video", "video_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also render a sweep through the steps to this .mp4 / .gif.")  # fmt: skip
+@click.option(
+    "--video",
+    "video_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also render a sweep through the steps to this .mp4 / .gif.",
+)
 @click.option("--frames-per-step", type=click.IntRange(min=1), default=30, show_default=True)
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True)
-def edit(network: str | None, latent_spec: str, direction_path: Path, component: int, steps: str, layers: str | None,
-         sigma: bool, absolute: bool, force: bool, psi: float, class_idx: int | None, noise_mode: str, device: str,
-         out: Path, video_path: Path | None, frames_per_step: int, fps: float) -> None:  # fmt: skip
+def edit(
+    network: str | None,
+    latent_spec: str,
+    direction_path: Path,
+    component: int,
+    steps: str,
+    layers: str | None,
+    sigma: bool,
+    absolute: bool,
+    force: bool,
+    psi: float,
+    class_idx: int | None,
+    noise_mode: str,
+    device: str,
+    out: Path,
+    video_path: Path | None,
+    frames_per_step: int,
+    fps: float,
+) -> None:
     """Move a latent along a direction: w + step * direction on the chosen layers; a strip image (one row per latent)
     and the edited latents (same name, .npz); --video renders a sweep (e.g. a yaw rotation).
 
@@ -332,8 +439,10 @@ def edit(network: str | None, latent_spec: str, direction_path: Path, component:
         if len(step_vals) < 2:
             raise StyleGANError("--video needs at least two --steps to sweep between")
         path = interpolate_keys(torch.tensor(step_vals, dtype=torch.float64)[:, None], frames_per_step).squeeze(1)
-        walks = [apply_direction(ws[i : i + 1], vec, path.tolist(), mask, offset=offset)  # type: ignore[arg-type]
-                 for i in range(len(ws))]  # fmt: skip
+        walks = [
+            apply_direction(ws[i : i + 1], vec, path.tolist(), mask, offset=offset)  # type: ignore[arg-type]
+            for i in range(len(ws))
+        ]
         render_video(G, video_path, walks, grid=(1, len(walks)), fps=fps, noise_mode=noise_mode, desc="sweeping")
         msg += f" and a {len(path)}-frame sweep to {video_path}"
     click.echo(msg)

@@ -10,25 +10,39 @@ from ..errors import StyleGANError
 from .common import GridShape, RangeList, device_option, load_network_for_cli
 
 network_option = click.option(
-    "--network", "network", metavar="NAME|PATH|URL", default=None,
+    "--network",
+    "network",
+    metavar="NAME|PATH|URL",
+    default=None,
     help="Registry name, checkpoint file (.safetensors, NVIDIA .pkl, rosinality .pt) or URL. Default: the bundled "
     "`emoji` network.",
-)  # fmt: skip
+)
 trunc_option = click.option(
-    "--trunc", "--psi", "psi", type=float, default=1.0, show_default=True,
+    "--trunc",
+    "--psi",
+    "psi",
+    type=float,
+    default=1.0,
+    show_default=True,
     help="Truncation psi: w' = w_avg + psi (w - w_avg). 1 = off, 0.5-0.7 = cleaner but less varied.",
-)  # fmt: skip
+)
 cutoff_option = click.option(
-    "--trunc-cutoff", "truncation_cutoff", type=click.IntRange(min=0), default=None,
+    "--trunc-cutoff",
+    "truncation_cutoff",
+    type=click.IntRange(min=0),
+    default=None,
     help="Truncate only layers < K (default: all layers).",
-)  # fmt: skip
+)
 class_option = click.option(
     "--class", "class_idx", type=click.IntRange(min=0), default=None, help="Class label for conditional networks."
 )
 noise_option = click.option(
-    "--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True,
+    "--noise-mode",
+    type=click.Choice(["const", "random", "none"]),
+    default="const",
+    show_default=True,
     help="Per-pixel noise: the network's stored maps (const), fresh noise (random), or none.",
-)  # fmt: skip
+)
 batch_option = click.option("--batch", "batch_size", type=click.IntRange(min=1), default=8, show_default=True)
 outdir_option = click.option(
     "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True, help="Where to write the images."
@@ -39,13 +53,17 @@ outdir_option = click.option(
 @network_option
 @click.option("--seeds", type=RangeList(), default=None, help="Seeds, e.g. 0-3,7.")
 @click.option(
-    "--projected-w", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "--projected-w",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
     help="Render saved latents (projected_w.npz, key 'w') instead of seeds.",
-)  # fmt: skip
+)
 @click.option(
-    "--projected-noise", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "--projected-noise",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
     help="With --projected-w: the optimised noise maps (projected_noise.npz) that `stylegan project` kept.",
-)  # fmt: skip
+)
 @trunc_option
 @cutoff_option
 @class_option
@@ -99,9 +117,14 @@ def generate(
         if seeds is None:
             raise StyleGANError("give --seeds (e.g. --seeds 0-7) or --projected-w FILE")
         images = generate(
-            G, seeds, psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx,
-            noise_mode=noise_mode, batch_size=batch_size,  # type: ignore[arg-type]
-        )  # fmt: skip
+            G,
+            seeds,
+            psi=psi,
+            truncation_cutoff=truncation_cutoff,
+            class_idx=class_idx,
+            noise_mode=noise_mode,
+            batch_size=batch_size,  # type: ignore[arg-type]
+        )
         pattern = "seed{seed:04d}.png"
     if grid is not None:
         path = images.save_grid(outdir / "grid.png", *grid)
@@ -116,9 +139,11 @@ def generate(
 @click.option("--rows", "row_seeds", type=RangeList(), required=True, help="Row seeds, e.g. 85,100,75.")
 @click.option("--cols", "col_seeds", type=RangeList(), required=True, help="Column seeds, e.g. 55,821,1789.")
 @click.option(
-    "--styles", default="0-6", show_default=True,
+    "--styles",
+    default="0-6",
+    show_default=True,
     help="Layers taken from the column seeds: indices (0-6), or coarse / middle / fine.",
-)  # fmt: skip
+)
 @trunc_option
 @cutoff_option
 @class_option
@@ -156,9 +181,16 @@ def mix(
     except ValueError as e:
         raise StyleGANError(f"--styles: {e}") from None
     result = style_mix(
-        G, row_seeds, col_seeds, layers, psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx,
-        noise_mode=noise_mode, batch_size=batch_size,  # type: ignore[arg-type]
-    )  # fmt: skip
+        G,
+        row_seeds,
+        col_seeds,
+        layers,
+        psi=psi,
+        truncation_cutoff=truncation_cutoff,
+        class_idx=class_idx,
+        noise_mode=noise_mode,
+        batch_size=batch_size,  # type: ignore[arg-type]
+    )
     paths = result.save(outdir)
     click.echo(f"wrote grid.png and {len(paths) - 1} images to {outdir}/ (layers {layers} from the columns)")
 

@@ -36,24 +36,67 @@ def _list_text() -> str:
 
 
 @click.command("metrics")
-@click.option("--network", "network", metavar="NAME|PATH|URL", default=None,
-              help="Network to evaluate (default: the bundled `emoji` network).")  # fmt: skip
-@click.option("--data", type=click.Path(path_type=Path), default=None,
-              help="Dataset folder or zip: the real images (and labels of a conditional network).")  # fmt: skip
-@click.option("--metrics", "metric_names", default="fid50k_full", show_default=True,
-              help="Comma-separated metric names, e.g. fid50k_full,kid50k_full,pr50k3_full,ppl2_wend.")  # fmt: skip
-@click.option("--detector", type=click.Choice(["auto", "nvidia", "offline"]), default="auto", show_default=True,
-              help="auto = NVIDIA's files if present, else offline ones; nvidia = download them.")  # fmt: skip
-@click.option("--inception", "inception_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="NVIDIA's inception-2015-12-05.pt (TorchScript).")  # fmt: skip
-@click.option("--vgg16", "vgg16_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="NVIDIA's vgg16.pt (TorchScript): precision/recall features and PPL's LPIPS.")  # fmt: skip
-@click.option("--outdir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write metrics.jsonl here (default: beside the network file, or the current folder).")  # fmt: skip
-@click.option("--jsonl", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Append results to this file instead.")  # fmt: skip
-@click.option("--batch", "batch_size", type=click.IntRange(min=1), default=32, show_default=True,
-              help="Images per generator/detector call.")  # fmt: skip
+@click.option(
+    "--network",
+    "network",
+    metavar="NAME|PATH|URL",
+    default=None,
+    help="Network to evaluate (default: the bundled `emoji` network).",
+)
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Dataset folder or zip: the real images (and labels of a conditional network).",
+)
+@click.option(
+    "--metrics",
+    "metric_names",
+    default="fid50k_full",
+    show_default=True,
+    help="Comma-separated metric names, e.g. fid50k_full,kid50k_full,pr50k3_full,ppl2_wend.",
+)
+@click.option(
+    "--detector",
+    type=click.Choice(["auto", "nvidia", "offline"]),
+    default="auto",
+    show_default=True,
+    help="auto = NVIDIA's files if present, else offline ones; nvidia = download them.",
+)
+@click.option(
+    "--inception",
+    "inception_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="NVIDIA's inception-2015-12-05.pt (TorchScript).",
+)
+@click.option(
+    "--vgg16",
+    "vgg16_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="NVIDIA's vgg16.pt (TorchScript): precision/recall features and PPL's LPIPS.",
+)
+@click.option(
+    "--outdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write metrics.jsonl here (default: beside the network file, or the current folder).",
+)
+@click.option(
+    "--jsonl",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Append results to this file instead.",
+)
+@click.option(
+    "--batch",
+    "batch_size",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="Images per generator/detector call.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of all sampling.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cached dataset statistics.")
 @click.option("--list", "list_only", is_flag=True, help="List metric names and where the detectors are, then exit.")
@@ -99,10 +142,20 @@ def metrics(
     G = load_network_for_cli(network, device)
     out = jsonl if jsonl is not None else default_jsonl_path(network, outdir)
     compute_metrics(
-        G, specs, data=data, detector=detector, inception_file=inception_file, vgg16_file=vgg16_file,
-        batch_size=batch_size, seed=seed, cache=not no_cache, progress=True, network=network, jsonl=out,
+        G,
+        specs,
+        data=data,
+        detector=detector,
+        inception_file=inception_file,
+        vgg16_file=vgg16_file,
+        batch_size=batch_size,
+        seed=seed,
+        cache=not no_cache,
+        progress=True,
+        network=network,
+        jsonl=out,
         on_result=lambda res: click.echo(str(res)),
-    )  # fmt: skip
+    )
     click.echo(f"results appended to {out}", err=True)
 
 

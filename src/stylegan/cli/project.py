@@ -25,36 +25,66 @@ def _subfolder_names(targets: list[Path]) -> list[str]:
 @click.command()
 @network_option
 @click.option(
-    "--target", "targets", multiple=True, required=True, type=click.Path(dir_okay=False, path_type=Path),
+    "--target",
+    "targets",
+    multiple=True,
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Image to project (repeat for several; each gets its own subfolder).",
-)  # fmt: skip
+)
 @click.option("--steps", type=click.IntRange(min=0), default=1000, show_default=True, help="Optimisation steps.")
 @click.option(
-    "--space", type=click.Choice(["w", "w+"]), default="w", show_default=True,
+    "--space",
+    type=click.Choice(["w", "w+"]),
+    default="w",
+    show_default=True,
     help="w: one latent for all layers (the paper); w+: one per layer (closer fit, less editable).",
-)  # fmt: skip
+)
 @click.option("--seed", type=int, default=303, show_default=True, help="Seed of the initial noise maps.")
 @class_option
 @click.option(
-    "--loss", type=click.Choice(["lpips", "mse"]), default="lpips", show_default=True,
+    "--loss",
+    type=click.Choice(["lpips", "mse"]),
+    default="lpips",
+    show_default=True,
     help="lpips: LPIPS-VGG16 distance (NVIDIA's vgg16.pt, else the offline ST-LPIPS); mse: pixel error.",
-)  # fmt: skip
+)
 @click.option(
-    "--perceptual", type=click.Choice(["auto", "nvidia", "offline"]), default="auto", show_default=True,
+    "--perceptual",
+    type=click.Choice(["auto", "nvidia", "offline"]),
+    default="auto",
+    show_default=True,
     help="Which LPIPS network: auto = NVIDIA's vgg16.pt if on this machine, else offline weights, else download.",
-)  # fmt: skip
-@click.option("--vgg16", "vgg16_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="An explicit NVIDIA vgg16.pt file.")  # fmt: skip
+)
 @click.option(
-    "--init", "init", metavar="encoder:PATH", default=None,
+    "--vgg16",
+    "vgg16_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="An explicit NVIDIA vgg16.pt file.",
+)
+@click.option(
+    "--init",
+    "init",
+    metavar="encoder:PATH",
+    default=None,
     help="Start from a trained encoder's prediction (encoder.safetensors or its folder); --steps 0 = encoder only.",
-)  # fmt: skip
-@click.option("--align/--no-align", "align_faces", default=False, show_default=True,
-              help="FFHQ-align each target's face first (dlib; see `stylegan align`).")  # fmt: skip
+)
+@click.option(
+    "--align/--no-align",
+    "align_faces",
+    default=False,
+    show_default=True,
+    help="FFHQ-align each target's face first (dlib; see `stylegan align`).",
+)
 @click.option("--face-index", type=click.IntRange(min=0), default=None, help="With --align: which face (0 = largest).")
 @click.option("--w-avg-samples", type=click.IntRange(min=1), default=10000, show_default=True)
-@click.option("--save-video/--no-save-video", default=False, show_default=True,
-              help="Write proj.mp4: target | projection at every step.")  # fmt: skip
+@click.option(
+    "--save-video/--no-save-video",
+    default=False,
+    show_default=True,
+    help="Write proj.mp4: target | projection at every step.",
+)
 @device_option
 @click.option("--outdir", type=click.Path(file_okay=False, path_type=Path), required=True, help="Where to write.")
 def project(
@@ -118,13 +148,29 @@ def project(
     if init is not None:
         init_ws = _encoder_init(init, G, np.stack(images))
     result = run_projection(
-        G, np.stack(images), steps=steps, space=space, seed=seed, w_avg_samples=w_avg_samples,  # type: ignore[arg-type]
-        loss=loss, perceptual=net, class_idx=class_idx, init_ws=init_ws, progress=True,  # type: ignore[arg-type]
-    )  # fmt: skip
+        G,
+        np.stack(images),
+        steps=steps,
+        space=space,
+        seed=seed,
+        w_avg_samples=w_avg_samples,  # type: ignore[arg-type]
+        loss=loss,
+        perceptual=net,
+        class_idx=class_idx,
+        init_ws=init_ws,
+        progress=True,  # type: ignore[arg-type]
+    )
     dirs = [outdir] if len(targets) == 1 else [outdir / name for name in _subfolder_names(list(targets))]
     for i, (t, d) in enumerate(zip(targets, dirs)):
-        meta = {"network": network, "target": str(t), "seed": seed, "class": class_idx, "w_avg_samples": w_avg_samples,
-                "init": init, "align_quad": quads[i]}  # fmt: skip
+        meta = {
+            "network": network,
+            "target": str(t),
+            "seed": seed,
+            "class": class_idx,
+            "w_avg_samples": w_avg_samples,
+            "init": init,
+            "align_quad": quads[i],
+        }
         save_projection(result, i, d, G=G, video=save_video, metadata=meta)
         if steps:
             click.echo(f"{t.name}: {loss} distance {result.final_distances[i]:.4f} after {steps} steps -> {d}/")
@@ -140,8 +186,9 @@ def _aligned_target(path: Path, size: int, face_index: int | None):  # noqa: ANN
 
     img = load_rgb(path)
     try:
-        out = align_face(img, detect_landmarks(img, face_index=face_index), size=size,
-                         transform_size=max(size, min(4096, 4 * size)))  # fmt: skip
+        out = align_face(
+            img, detect_landmarks(img, face_index=face_index), size=size, transform_size=max(size, min(4096, 4 * size))
+        )
     except StyleGANError as e:
         raise StyleGANError(f"{path}: {e}") from None
     return Image.fromarray(out.image), out.quad.tolist()
@@ -169,22 +216,46 @@ def encoder() -> None:
 
 @encoder.command("train")
 @network_option
-@click.option("--steps", type=click.IntRange(min=1), default=10000, show_default=True,
-              help="Total training steps (a resumed run continues up to this number).")  # fmt: skip
+@click.option(
+    "--steps",
+    type=click.IntRange(min=1),
+    default=10000,
+    show_default=True,
+    help="Total training steps (a resumed run continues up to this number).",
+)
 @click.option("--batch", "batch_size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--latent-weight", type=float, default=1.0, show_default=True, help="Weight of MSE(E(img), ws).")
 @click.option("--image-weight", type=float, default=1.0, show_default=True, help="Weight of MSE(G(E(img)), img).")
 @class_option
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--snap", "snapshot_every", type=click.IntRange(min=1), default=500, show_default=True,
-              help="Write encoder.safetensors and encoder-state.pt every N steps.")  # fmt: skip
+@click.option(
+    "--snap",
+    "snapshot_every",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="Write encoder.safetensors and encoder-state.pt every N steps.",
+)
 @device_option
-@click.option("--outdir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Run folder; an existing encoder-state.pt there is resumed.")  # fmt: skip
+@click.option(
+    "--outdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Run folder; an existing encoder-state.pt there is resumed.",
+)
 def encoder_train(
-    network: str | None, steps: int, batch_size: int, lr: float, latent_weight: float, image_weight: float,
-    class_idx: int | None, seed: int, snapshot_every: int, device: str, outdir: Path,
+    network: str | None,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    latent_weight: float,
+    image_weight: float,
+    class_idx: int | None,
+    seed: int,
+    snapshot_every: int,
+    device: str,
+    outdir: Path,
 ) -> None:
     """Train an encoder on endless samples of the network (latent + image MSE); resumable.
 
@@ -197,19 +268,38 @@ def encoder_train(
 
     G = load_network_for_cli(network, device)
     _, losses = train_encoder(
-        G, outdir, steps=steps, batch_size=batch_size, lr=lr, latent_weight=latent_weight,
-        image_weight=image_weight, class_idx=class_idx, seed=seed, snapshot_every=snapshot_every, progress=True,
-    )  # fmt: skip
+        G,
+        outdir,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        latent_weight=latent_weight,
+        image_weight=image_weight,
+        class_idx=class_idx,
+        seed=seed,
+        snapshot_every=snapshot_every,
+        progress=True,
+    )
     last = f", last loss {losses[-1]:.4f}" if losses else " (already trained to --steps)"
     click.echo(f"encoder: {len(losses)} steps{last} -> {outdir / ENCODER_FILE}")
 
 
 @click.command()
-@click.option("--input", "inputs", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
-              help="A photo or a folder of photos (repeatable).")  # fmt: skip
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A photo or a folder of photos (repeatable).",
+)
 @click.option("--size", type=click.IntRange(min=16), default=1024, show_default=True, help="Output side in pixels.")
-@click.option("--face-index", type=click.IntRange(min=0), default=None,
-              help="Which face when there are several (0 = the largest); default: the largest.")  # fmt: skip
+@click.option(
+    "--face-index",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Which face when there are several (0 = the largest); default: the largest.",
+)
 @click.option("--outdir", type=click.Path(file_okay=False, path_type=Path), required=True, help="Where to write.")
 def align(inputs: tuple[Path, ...], size: int, face_index: int | None, outdir: Path) -> None:
     """FFHQ-align faces (dlib 68 landmarks; needs `pip install dlib-bin face-recognition-models`).
@@ -245,14 +335,31 @@ def align(inputs: tuple[Path, ...], size: int, face_index: int | None, outdir: P
 
 
 @click.command()
-@click.option("--photo", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="The original photo (default: the source recorded in --info).")  # fmt: skip
-@click.option("--face", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="The (edited) aligned face, any size.")  # fmt: skip
-@click.option("--info", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="The NAME.json that `stylegan align` wrote beside the aligned face.")  # fmt: skip
-@click.option("--feather", type=click.FloatRange(0, 0.5), default=0.1, show_default=True,
-              help="Width of the blend at the face square's border, as a fraction of its side.")  # fmt: skip
+@click.option(
+    "--photo",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The original photo (default: the source recorded in --info).",
+)
+@click.option(
+    "--face",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The (edited) aligned face, any size.",
+)
+@click.option(
+    "--info",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The NAME.json that `stylegan align` wrote beside the aligned face.",
+)
+@click.option(
+    "--feather",
+    type=click.FloatRange(0, 0.5),
+    default=0.1,
+    show_default=True,
+    help="Width of the blend at the face square's border, as a fraction of its side.",
+)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Image to write.")
 def paste(photo: Path | None, face: Path, info: Path, feather: float, output: Path) -> None:
     """Put an edited aligned face back into the original photo, with a feathered mask.

@@ -13,16 +13,26 @@ import click
 from ..errors import StyleGANError
 
 #: Flags that may change when a run is resumed; every other training flag comes from the run's config.json.
-_RESUMABLE = {"kimg", "snap", "snap_minutes", "tick", "workers", "data", "device", "outdir", "resume", "metrics",
-              "precision"}  # fmt: skip
+_RESUMABLE = {
+    "kimg",
+    "snap",
+    "snap_minutes",
+    "tick",
+    "workers",
+    "data",
+    "device",
+    "outdir",
+    "resume",
+    "metrics",
+    "precision",
+}
 
 
 def _explicit(ctx: click.Context) -> set[str]:
     """Names of the options the user typed (not defaults)."""
     return {
-        name for name in ctx.params
-        if ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)
-    }  # fmt: skip
+        name for name in ctx.params if ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)
+    }
 
 
 def _next_run_dir(outdir: Path, desc: str) -> Path:
@@ -55,12 +65,16 @@ def _from_checkpoint(cfg: Any, source: str, freezed: int | None) -> Any:
             f"images but the dataset is {cfg.G.img_resolution}x{cfg.G.img_resolution}x{cfg.G.img_channels}"
         )
     if G.c_dim != cfg.G.c_dim:
-        raise StyleGANError(f"--resume-from {source}: the network has c_dim={G.c_dim}, the run needs {cfg.G.c_dim} "
-                            "(check --cond and the dataset's labels)")  # fmt: skip
+        raise StyleGANError(
+            f"--resume-from {source}: the network has c_dim={G.c_dim}, the run needs {cfg.G.c_dim} "
+            "(check --cond and the dataset's labels)"
+        )
     d_info = info.nets.get("D")
-    D = d_info.config if d_info is not None else dataclasses.replace(
-        cfg.D, channel_base=G.channel_base, channel_max=G.channel_max, conv_clamp=G.conv_clamp
-    )  # fmt: skip
+    D = (
+        d_info.config
+        if d_info is not None
+        else dataclasses.replace(cfg.D, channel_base=G.channel_base, channel_max=G.channel_max, conv_clamp=G.conv_clamp)
+    )
     D = dataclasses.replace(D, mbstd_group_size=cfg.D.mbstd_group_size, freeze_layers=freezed or 0)
     # As NVIDIA's --resume: G_ema starts from a trained network, so no EMA ramp-up (it would first make G_ema a
     # copy of G), and ADA may move p five times faster (ada_kimg 100) to suit the new data.
@@ -71,8 +85,13 @@ def _from_checkpoint(cfg: Any, source: str, freezed: int | None) -> Any:
 @click.command("train")
 @click.option("--outdir", type=click.Path(path_type=Path), help="Folder for run directories.")
 @click.option("--data", help="Dataset: folder or zip (see `stylegan dataset prepare`).")
-@click.option("--cfg", "preset", default="auto", show_default=True,
-              help="Preset: auto, stylegan2, paper256, paper512, paper1024, cifar, cpu-small, cpu-tiny.")  # fmt: skip
+@click.option(
+    "--cfg",
+    "preset",
+    default="auto",
+    show_default=True,
+    help="Preset: auto, stylegan2, paper256, paper512, paper1024, cifar, cpu-small, cpu-tiny.",
+)
 @click.option("--kimg", type=float, help="Training length in thousands of images (fractional, e.g. 0.1, is fine).")
 @click.option("--batch", type=int, help="Total batch size (all processes).")
 @click.option("--batch-gpu", type=int, help="Micro-batch per process; smaller than batch/processes = accumulation.")
@@ -88,23 +107,43 @@ def _from_checkpoint(cfg: Any, source: str, freezed: int | None) -> Any:
 @click.option("--ema", type=click.FloatRange(min=0, min_open=True), help="G_ema half-life in kimg.")
 @click.option("--cond/--no-cond", default=False, show_default=True, help="Train on the dataset's labels.")
 @click.option("--mirror/--no-mirror", default=False, show_default=True, help="Add x-flipped copies of the images.")
-@click.option("--aug", type=click.Choice(["ada", "fixed", "none", "noaug"]), default="none", show_default=True,
-              help="Discriminator augmentation: adaptive (ADA), fixed p, or none.")  # fmt: skip
+@click.option(
+    "--aug",
+    type=click.Choice(["ada", "fixed", "none", "noaug"]),
+    default="none",
+    show_default=True,
+    help="Discriminator augmentation: adaptive (ADA), fixed p, or none.",
+)
 @click.option("--p", "aug_p", type=float, help="Augmentation probability (initial for ada, constant for fixed).")
 @click.option("--target", type=float, default=0.6, show_default=True, help="ADA target for E[sign(D(real))].")
-@click.option("--augpipe", default="bgc", show_default=True,
-              help="Augmentations: b=blit, g=geometric, c=colour, n=noise, o=cutout.")  # fmt: skip
+@click.option(
+    "--augpipe",
+    default="bgc",
+    show_default=True,
+    help="Augmentations: b=blit, g=geometric, c=colour, n=noise, o=cutout.",
+)
 @click.option("--freezed", type=int, help="Freeze-D: number of leading D layers that do not train.")
 @click.option("--resume", help="Continue a run exactly: `latest` (newest run under --outdir) or a run folder.")
-@click.option("--resume-from", help="Fine-tune from a network (any format `stylegan.load` reads): G, D, G_ema; "
-              "kimg, Adam and ADA p start anew, without EMA ramp-up.")
+@click.option(
+    "--resume-from",
+    help="Fine-tune from a network (any format `stylegan.load` reads): G, D, G_ema; "
+    "kimg, Adam and ADA p start anew, without EMA ramp-up.",
+)
 @click.option("--snap", type=int, help="Snapshot (network + full state) every this many ticks.")
 @click.option(
-    "--metrics", "metrics", default=None, metavar="LIST",
+    "--metrics",
+    "metrics",
+    default=None,
+    metavar="LIST",
     help="Metrics to evaluate at every snapshot, e.g. fid50k_full (see `stylegan metrics --list`).",
-)  # fmt: skip
-@click.option("--snap-minutes", type=float, default=60.0, show_default=True,
-              help="Also snapshot every this many minutes (0 = off).")  # fmt: skip
+)
+@click.option(
+    "--snap-minutes",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Also snapshot every this many minutes (0 = off).",
+)
 @click.option("--tick", type=float, help="kimg per tick (progress line, stats, fakes grid).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--subset", type=int, help="Train on a random subset of this many images.")
@@ -112,9 +151,12 @@ def _from_checkpoint(cfg: Any, source: str, freezed: int | None) -> Any:
 @click.option("--desc", help="Extra words for the run folder name.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True)
 @click.option(
-    "--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
+    "--precision",
+    type=click.Choice(["fp32", "bf16"]),
+    default="fp32",
+    show_default=True,
     help="Forward passes in float32, or bfloat16 autocast (about 2x faster on CPUs with AMX; weights stay fp32).",
-)  # fmt: skip
+)
 @click.option("--dry-run", is_flag=True, help="Print the resolved configuration and expected cost, then exit.")
 @click.pass_context
 def train(ctx: click.Context, **opts: Any) -> None:
@@ -171,8 +213,9 @@ def train(ctx: click.Context, **opts: Any) -> None:
     if opts["desc"]:
         desc += f"-{opts['desc']}"
     if opts["dry_run"]:
-        _print_dry_run(cfg, Path(opts["outdir"]) / f"NNNNN-{desc}", describe_cost(cfg, dist_info.world_size),
-                       dist_info.is_main)  # fmt: skip
+        _print_dry_run(
+            cfg, Path(opts["outdir"]) / f"NNNNN-{desc}", describe_cost(cfg, dist_info.world_size), dist_info.is_main
+        )
         return
     run_dir = gather_objects(_next_run_dir(Path(opts["outdir"]), desc) if dist_info.is_main else None)[0]
     run_training(cfg, run_dir, device=device)
@@ -185,23 +228,49 @@ def _new_config(opts: dict[str, Any], world_size: int) -> Any:
     metrics = _metric_names(opts["metrics"])  # before any work: a typo fails at once
     ds = ImageDataset(opts["data"], use_labels=opts["cond"])
     if ds.has_labels and not opts["cond"]:
-        click.echo(f"note: {ds.path.name} has labels ({ds.label_dim} classes{_class_list(ds)}); "
-                   "add --cond to train a conditional model", err=True)  # fmt: skip
+        click.echo(
+            f"note: {ds.path.name} has labels ({ds.label_dim} classes{_class_list(ds)}); "
+            "add --cond to train a conditional model",
+            err=True,
+        )
     if ds.has_labels and opts["cond"]:
         click.echo(f"conditional training on {ds.label_dim} classes{_class_list(ds)}", err=True)
-    data = DataConfig(path=str(opts["data"]), mirror=opts["mirror"], cond=opts["cond"], max_size=opts["subset"],
-                      workers=opts["workers"])  # fmt: skip
+    data = DataConfig(
+        path=str(opts["data"]),
+        mirror=opts["mirror"],
+        cond=opts["cond"],
+        max_size=opts["subset"],
+        workers=opts["workers"],
+    )
     cfg = build_config(
-        opts["preset"], resolution=ds.resolution, img_channels=ds.num_channels,
-        c_dim=ds.label_dim if opts["cond"] else 0, gpus=world_size, data=data,
-        batch=opts["batch"], batch_gpu=opts["batch_gpu"], gamma=opts["gamma"], cbase=opts["cbase"],
-        cmax=opts["cmax"], map=opts["map_layers"], mbstd_group=opts["mbstd_group"], glr=opts["glr"],
-        dlr=opts["dlr"], kimg=opts["kimg"], kimg_per_tick=opts["tick"], snap=opts["snap"],
-        snap_minutes=opts["snap_minutes"] or None, seed=opts["seed"], freezed=opts["freezed"],
+        opts["preset"],
+        resolution=ds.resolution,
+        img_channels=ds.num_channels,
+        c_dim=ds.label_dim if opts["cond"] else 0,
+        gpus=world_size,
+        data=data,
+        batch=opts["batch"],
+        batch_gpu=opts["batch_gpu"],
+        gamma=opts["gamma"],
+        cbase=opts["cbase"],
+        cmax=opts["cmax"],
+        map=opts["map_layers"],
+        mbstd_group=opts["mbstd_group"],
+        glr=opts["glr"],
+        dlr=opts["dlr"],
+        kimg=opts["kimg"],
+        kimg_per_tick=opts["tick"],
+        snap=opts["snap"],
+        snap_minutes=opts["snap_minutes"] or None,
+        seed=opts["seed"],
+        freezed=opts["freezed"],
         augment=_augment_config(opts["aug"], opts["aug_p"], opts["target"], opts["augpipe"]),
-        metrics=metrics, precision=opts["precision"], pl_weight=opts["pl_weight"],
-        style_mixing_prob=opts["mixing"], ema_kimg=opts["ema"],
-    )  # fmt: skip
+        metrics=metrics,
+        precision=opts["precision"],
+        pl_weight=opts["pl_weight"],
+        style_mixing_prob=opts["mixing"],
+        ema_kimg=opts["ema"],
+    )
     ds.close()
     if opts["resume_from"]:
         cfg = _from_checkpoint(cfg, opts["resume_from"], opts["freezed"])

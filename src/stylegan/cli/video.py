@@ -15,18 +15,25 @@ from .generate import batch_option, class_option, cutoff_option, network_option,
 @network_option
 @click.option("--seeds", type=RangeList(), default=None, help="Keyframe seeds, e.g. 0-7.")
 @click.option(
-    "--latents", default=None, metavar="A.npz,B.npz,...",
+    "--latents",
+    default=None,
+    metavar="A.npz,B.npz,...",
     help="Keyframe latent files (projected_w.npz, encoder outputs, seed:N); every latent in them is a keyframe.",
-)  # fmt: skip
+)
 @click.option(
-    "--interp", type=click.Choice(["lerp-w", "slerp-z", "cubic-w"]), default="lerp-w", show_default=True,
+    "--interp",
+    type=click.Choice(["lerp-w", "slerp-z", "cubic-w"]),
+    default="lerp-w",
+    show_default=True,
     help="Linear in W, spherical in Z (seeds only), or a cubic spline through the keyframes in W.",
-)  # fmt: skip
+)
 @click.option("--frames-per-key", type=click.IntRange(min=1), default=60, show_default=True)
 @click.option(
-    "--duration", type=click.FloatRange(min=0, min_open=True), default=None,
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
     help="Total length in seconds (sets the frames per key from --fps; overrides --frames-per-key).",
-)  # fmt: skip
+)
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True)
 @click.option("--grid", type=GridShape(), default=None, help="RxC grid of independent walks (keyframes dealt out).")
 @click.option("--loop", is_flag=True, help="Return to the first keyframe so the video loops seamlessly.")
@@ -76,17 +83,33 @@ def video(
     keys = None
     if latents is not None:
         parts = [p for p in latents.split(",") if p.strip()]
-        keys = torch.cat([resolve_latent(G, p.strip(), psi=psi, truncation_cutoff=truncation_cutoff,
-                                         class_idx=class_idx) for p in parts])  # fmt: skip
+        keys = torch.cat(
+            [
+                resolve_latent(G, p.strip(), psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx)
+                for p in parts
+            ]
+        )
     if duration is not None:  # frames per key so that the whole walk lasts `duration` seconds
         n_keys = len(seeds) if seeds is not None else len(keys)  # type: ignore[arg-type]
         segments = max(1, n_keys // (grid[0] * grid[1] if grid else 1) - (0 if loop else 1))
         frames_per_key = max(1, round(duration * fps / segments))
     path = interpolation_video(
-        G, out, seeds=seeds, latents=keys, interp=interp, frames_per_key=frames_per_key, fps=fps,
-        grid=grid or (1, 1), loop=loop, psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx,
-        noise_mode=noise_mode, batch_size=batch_size, progress=None,
-    )  # fmt: skip
+        G,
+        out,
+        seeds=seeds,
+        latents=keys,
+        interp=interp,
+        frames_per_key=frames_per_key,
+        fps=fps,
+        grid=grid or (1, 1),
+        loop=loop,
+        psi=psi,
+        truncation_cutoff=truncation_cutoff,
+        class_idx=class_idx,
+        noise_mode=noise_mode,
+        batch_size=batch_size,
+        progress=None,
+    )
     click.echo(f"wrote {path}")
 
 

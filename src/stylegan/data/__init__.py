@@ -6,6 +6,15 @@ from .imageops import TRANSFORMS, decode_image, fit_image, to_channels
 from .prepare import PrepareReport, archive_name, prepare_dataset
 
 __all__ = [
-    "TRANSFORMS", "CheckReport", "DatasetInfo", "ImageDataset", "PrepareReport", "archive_name", "check_dataset",
-    "decode_image", "fit_image", "prepare_dataset", "to_channels",
+    "TRANSFORMS",
+    "CheckReport",
+    "DatasetInfo",
+    "ImageDataset",
+    "PrepareReport",
+    "archive_name",
+    "check_dataset",
+    "decode_image",
+    "fit_image",
+    "prepare_dataset",
+    "to_channels",
 ]

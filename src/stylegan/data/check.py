@@ -83,9 +83,7 @@ class CheckReport:
         return "\n".join(lines)
 
 
-def check_dataset(
-    path: str | os.PathLike[str], *, progress: Callable[[int, int], None] | None = None
-) -> CheckReport:
+def check_dataset(path: str | os.PathLike[str], *, progress: Callable[[int, int], None] | None = None) -> CheckReport:
     """Decode every file of a folder, zip or tarball and report on it (nothing is modified).
 
     Duplicates are images with identical decoded pixels (same mode and size), whatever their file format.

@@ -28,8 +28,15 @@ log = logging.getLogger(__name__)
 
 #: File name extensions treated as images (those PIL can open), as NVIDIA's reader does.
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(ext.lower() for ext in Image.registered_extensions()) | {
-    ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp",
-}  # fmt: skip
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".bmp",
+    ".gif",
+    ".tif",
+    ".tiff",
+    ".webp",
+}
 
 
 @dataclass(frozen=True)
@@ -83,9 +90,7 @@ class ImageDataset(torch.utils.data.Dataset):
         self._zip_pid: int | None = None
         if self.path.is_dir():
             self._type = "dir"
-            all_names = sorted(
-                f.relative_to(self.path).as_posix() for f in self.path.rglob("*") if f.is_file()
-            )
+            all_names = sorted(f.relative_to(self.path).as_posix() for f in self.path.rglob("*") if f.is_file())
         elif self.path.is_file() and zipfile.is_zipfile(self.path):
             self._type = "zip"
             all_names = sorted(n for n in self._get_zipfile().namelist() if not n.endswith("/"))
@@ -190,7 +195,7 @@ class ImageDataset(torch.utils.data.Dataset):
         if missing:
             raise StyleGANError(
                 f"{self.path}/dataset.json has no label for {len(missing)} image(s), e.g. {missing[0]}; "
-                "every image needs one (or set \"labels\": null)"
+                'every image needs one (or set "labels": null)'
             )
         arr = np.array([mapping[n] for n in self.image_names])
         if arr.ndim == 1:
@@ -232,8 +237,11 @@ class ImageDataset(torch.utils.data.Dataset):
             self._bad.add(name)
             log.warning(
                 "dataset %s: %s has shape %s, expected %s; converting it (center crop)",
-                self.path, name, tuple(img.shape), self.image_shape,
-            )  # fmt: skip
+                self.path,
+                name,
+                tuple(img.shape),
+                self.image_shape,
+            )
         pil = Image.fromarray(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0))
         pil = to_channels(pil, self.num_channels)
         pil = fit_image(pil, self.resolution, "center-crop")
@@ -280,10 +288,15 @@ class ImageDataset(torch.utils.data.Dataset):
     def info(self) -> DatasetInfo:
         """A JSON-friendly summary for the run's config."""
         return DatasetInfo(
-            path=str(self.path), name=self.name, num_images=self.num_images, resolution=self.resolution,
-            num_channels=self.num_channels, label_dim=self.label_dim if self.use_labels else 0,
-            has_labels=self.has_labels, class_names=self.class_names,
-        )  # fmt: skip
+            path=str(self.path),
+            name=self.name,
+            num_images=self.num_images,
+            resolution=self.resolution,
+            num_channels=self.num_channels,
+            label_dim=self.label_dim if self.use_labels else 0,
+            has_labels=self.has_labels,
+            class_names=self.class_names,
+        )
 
 
 def _hidden(name: str) -> bool:

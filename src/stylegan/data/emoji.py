@@ -40,9 +40,16 @@ LICENSE_NOTE = (
 #: Unicode emoji groups in the order of the standard; 'Component' (skin-tone swatches, hair) is folded into
 #: 'Symbols' so that every class is a group a person would name.
 GROUPS = [
-    "Smileys & Emotion", "People & Body", "Animals & Nature", "Food & Drink", "Travel & Places", "Activities",
-    "Objects", "Symbols", "Flags",
-]  # fmt: skip
+    "Smileys & Emotion",
+    "People & Body",
+    "Animals & Nature",
+    "Food & Drink",
+    "Travel & Places",
+    "Activities",
+    "Objects",
+    "Symbols",
+    "Flags",
+]
 
 
 #: The Fitzpatrick skin-tone modifiers U+1F3FB..U+1F3FF, as they appear in npm file names (1f44b-1f3fb.png)
@@ -95,8 +102,9 @@ def install_npm_package(log: Callable[[str], None] = print) -> Path:
     log(f"installing {NPM_PACKAGE}@{NPM_VERSION} with npm into {prefix} ...")
     p = subprocess.run(
         [npm, "install", "--no-audit", "--no-fund", "--prefix", str(prefix), f"{NPM_PACKAGE}@{NPM_VERSION}"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     found = find_npm_package([prefix / "node_modules" / NPM_PACKAGE])
     if p.returncode != 0 or found is None:
         raise StyleGANError(f"npm install {NPM_PACKAGE} failed: {p.stderr.strip().splitlines()[-1:] or p.returncode}")
@@ -205,7 +213,12 @@ def build_emoji_dataset(
             raise StyleGANError(f"no emoji images could be read from {origin}")
         log(f"read {count} emoji images from {origin}")
         return prepare_dataset(
-            root, dest, resolution=resolution, transform="stretch", labels="from-folders" if labels else None,
-            background=background, progress=progress,
+            root,
+            dest,
+            resolution=resolution,
+            transform="stretch",
+            labels="from-folders" if labels else None,
+            background=background,
+            progress=progress,
             metadata={"source": origin, "license": LICENSE, "license_note": LICENSE_NOTE, "skin_tones": skin_tones},
-        )  # fmt: skip
+        )

@@ -301,9 +301,13 @@ def _prepare_one(
         return f"unreadable ({e})"
     img = to_channels(img, fit.channels, fit.background)
     img = fit_image(
-        img, fit.resolution, fit.transform, wide_aspect=fit.wide_aspect, background=fit.background,
+        img,
+        fit.resolution,
+        fit.transform,
+        wide_aspect=fit.wide_aspect,
+        background=fit.background,
         resize_filter=fit.resize_filter,
-    )  # fmt: skip
+    )
     name = archive_name(report.num_images)
     writer.write(name, encode_png(img))
     if label is not None:

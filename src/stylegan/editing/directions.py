@@ -86,10 +86,13 @@ class Direction:
         from ..images import atomic_write_bytes
 
         arrays: dict[str, Any] = {
-            "vectors": self.vectors.astype(np.float32), "direction": self.direction.astype(np.float32),
-            "layers": self.layers.astype(bool), "method": np.array(self.method),
-            "network_hash": np.array(self.network_hash), "attr": np.array(self.attr),
-        }  # fmt: skip
+            "vectors": self.vectors.astype(np.float32),
+            "direction": self.direction.astype(np.float32),
+            "layers": self.layers.astype(bool),
+            "method": np.array(self.method),
+            "network_hash": np.array(self.network_hash),
+            "attr": np.array(self.attr),
+        }
         if self.scale is not None:
             arrays["scale"] = np.asarray(self.scale, dtype=np.float32)
         for k, v in self.meta.items():
@@ -348,8 +351,9 @@ def _standardise(flat: np.ndarray) -> np.ndarray:
     return (flat - flat.mean(axis=0)) / (scale if scale > 0 else 1.0)
 
 
-def fit_mean_diff(w: np.ndarray, y: np.ndarray, *, pairs: int = 100_000, min_quantile: float = 0.5,
-                  seed: int = 0, unit: bool = True) -> np.ndarray:  # fmt: skip
+def fit_mean_diff(
+    w: np.ndarray, y: np.ndarray, *, pairs: int = 100_000, min_quantile: float = 0.5, seed: int = 0, unit: bool = True
+) -> np.ndarray:
     """Averaged difference: the mean of Δw / Δy over random sample pairs, keeping pairs whose |Δy| is above the
     `min_quantile` quantile of |Δy| (tiny label differences make the ratio explode). Unit length, or with
     `unit=False` the raw mean: the change of w per unit of the label (the face website's direction vector).
@@ -445,8 +449,9 @@ def style_affines(
             consumers.append((w_idx + len(convs), f"synthesis.b{res}.torgb", block.torgb))
         w_idx += block.num_conv
     wanted = set(range(G.num_ws) if layers is None else layers)
-    return [(f"{name}.affine", layer.affine.weight.detach().cpu().double()) for i, name, layer in consumers
-            if i in wanted]  # fmt: skip
+    return [
+        (f"{name}.affine", layer.affine.weight.detach().cpu().double()) for i, name, layer in consumers if i in wanted
+    ]
 
 
 def sefa(G: Any, layers: Sequence[int] | None = None, *, include_torgb: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -509,8 +514,13 @@ def fit_direction(
         conds = []
         for c in conditions:
             wc, yc = align_labels(samples, labels, c)
-            conds.append(fit_mean_diff(wc, yc) if method == "mean-diff" else
-                         fit_logistic(wc, yc) if method == "logistic" else fit_svm(wc, yc, ratio=ratio)[0])  # fmt: skip
+            conds.append(
+                fit_mean_diff(wc, yc)
+                if method == "mean-diff"
+                else fit_logistic(wc, yc)
+                if method == "logistic"
+                else fit_svm(wc, yc, ratio=ratio)[0]
+            )
         d = orthogonalize(d, conds)
         vectors = d[None]
         # The boundary for absolute edits: the median sample's position along d (the median split).
@@ -533,9 +543,15 @@ def fit_direction(
         mask[list(range(num_ws)) if layers is None else list(layers)] = True
     else:
         mask = np.zeros(0, dtype=bool)
-    return Direction(vectors=np.asarray(vectors, dtype=np.float32), layers=mask, method=method,
-                     network_hash=network_hash(G) if G is not None else "", attr=attr, scale=scale,
-                     meta=meta)  # fmt: skip
+    return Direction(
+        vectors=np.asarray(vectors, dtype=np.float32),
+        layers=mask,
+        method=method,
+        network_hash=network_hash(G) if G is not None else "",
+        attr=attr,
+        scale=scale,
+        meta=meta,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -588,7 +604,25 @@ def apply_direction(
 
 
 __all__ = [
-    "Direction", "METHODS", "STATS", "align_labels", "apply_direction", "fit_direction", "fit_logistic",
-    "fit_mean_diff", "fit_svm", "ganspace", "image_statistic", "label_samples", "load_samples", "network_hash",
-    "orthogonalize", "read_labels", "sample_latents", "save_samples", "sefa", "style_affines", "write_labels",
+    "Direction",
+    "METHODS",
+    "STATS",
+    "align_labels",
+    "apply_direction",
+    "fit_direction",
+    "fit_logistic",
+    "fit_mean_diff",
+    "fit_svm",
+    "ganspace",
+    "image_statistic",
+    "label_samples",
+    "load_samples",
+    "network_hash",
+    "orthogonalize",
+    "read_labels",
+    "sample_latents",
+    "save_samples",
+    "sefa",
+    "style_affines",
+    "write_labels",
 ]

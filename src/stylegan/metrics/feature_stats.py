@@ -111,9 +111,11 @@ class FeatureStats:
         """Write an .npz (sum, outer, num_items, meta JSON, and the vectors when captured) atomically."""
         self._need()
         arrays: dict[str, np.ndarray] = {
-            "sum": self._sum, "outer": self._outer,  # type: ignore[dict-item]
-            "num_items": np.array(self.num_items, np.int64), "meta": np.array(json.dumps(meta)),
-        }  # fmt: skip
+            "sum": self._sum,
+            "outer": self._outer,  # type: ignore[dict-item]
+            "num_items": np.array(self.num_items, np.int64),
+            "meta": np.array(json.dumps(meta)),
+        }
         if self.capture_all:
             arrays["features"] = self.get_all()
         path = Path(path)
@@ -296,9 +298,14 @@ def real_feature_stats(
     if cache:
         info["sha256"] = dataset_sha256(dataset.path)
         base = {
-            "format": _CACHE_FORMAT, "dataset_sha256": info["sha256"], "detector": detector.info.name,
-            "detector_sha256": detector.info.sha256, "mode": mode, "num_items": num, "xflip": False,
-        }  # fmt: skip
+            "format": _CACHE_FORMAT,
+            "dataset_sha256": info["sha256"],
+            "detector": detector.info.name,
+            "detector_sha256": detector.info.sha256,
+            "mode": mode,
+            "num_items": num,
+            "xflip": False,
+        }
         for all_ in [True] if capture_all else [False, True]:  # a capture_all entry also has mean and cov
             candidate = stats_cache_path(dataset.name, detector, {**base, "capture_all": all_})
             if candidate.is_file():

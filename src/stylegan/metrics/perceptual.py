@@ -221,9 +221,12 @@ def load_lpips_st(path: str | os.PathLike[str] | None = None, device: torch.devi
     except (RuntimeError, TypeError, AttributeError) as e:
         raise StyleGANError(f"{path}: not stlpips-pytorch VGG16 weights ({str(e).splitlines()[0][:120]})") from None
     net.info = DetectorInfo(
-        "lpips-vgg16-st", path.name, cached_sha256(path), str(path),
+        "lpips-vgg16-st",
+        path.name,
+        cached_sha256(path),
+        str(path),
         "shift-tolerant LPIPS VGG16 (stlpips-pytorch weights) in stylegan's own network definition",
-    )  # fmt: skip
+    )
     return net.eval().requires_grad_(False).to(device)
 
 

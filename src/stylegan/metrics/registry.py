@@ -144,8 +144,13 @@ def parse_metric(name: str) -> MetricSpec:
             return MetricSpec(text, "is", num_gen=_count(m.group(1), m.group(2)))
         n = _count(m.group(4), m.group(5)) if m.group(4) else 50_000
         return MetricSpec(
-            text, "ppl", num_gen=n, space=m.group(2), sampling=m.group(3), crop=not m.group(1),  # type: ignore[arg-type]
-        )  # fmt: skip
+            text,
+            "ppl",
+            num_gen=n,
+            space=m.group(2),
+            sampling=m.group(3),
+            crop=not m.group(1),  # type: ignore[arg-type]
+        )
     import difflib
 
     close = difflib.get_close_matches(text, list(STANDARD_METRICS), n=2)

@@ -7,7 +7,20 @@ from .mapping import MappingNetwork
 from .synthesis import SynthesisBlock, SynthesisLayer, SynthesisNetwork, ToRGBLayer
 
 __all__ = [
-    "ARCHITECTURES", "PRESETS", "DiscriminatorConfig", "GeneratorConfig", "NetworkPreset", "channels_at",
-    "Discriminator", "DiscriminatorBlock", "DiscriminatorEpilogue", "MinibatchStdLayer", "Generator",
-    "MappingNetwork", "SynthesisBlock", "SynthesisLayer", "SynthesisNetwork", "ToRGBLayer",
+    "ARCHITECTURES",
+    "PRESETS",
+    "DiscriminatorConfig",
+    "GeneratorConfig",
+    "NetworkPreset",
+    "channels_at",
+    "Discriminator",
+    "DiscriminatorBlock",
+    "DiscriminatorEpilogue",
+    "MinibatchStdLayer",
+    "Generator",
+    "MappingNetwork",
+    "SynthesisBlock",
+    "SynthesisLayer",
+    "SynthesisNetwork",
+    "ToRGBLayer",
 ]

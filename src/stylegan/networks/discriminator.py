@@ -54,14 +54,25 @@ class DiscriminatorBlock(nn.Module):
             tmp_channels, tmp_channels, 3, activation="lrelu", conv_clamp=conv_clamp, trainable=trainable()
         )
         self.conv1 = EqualizedConv2d(
-            tmp_channels, out_channels, 3, activation="lrelu", down=2, resample_filter=resample_filter,
-            conv_clamp=conv_clamp, trainable=trainable(),
-        )  # fmt: skip
+            tmp_channels,
+            out_channels,
+            3,
+            activation="lrelu",
+            down=2,
+            resample_filter=resample_filter,
+            conv_clamp=conv_clamp,
+            trainable=trainable(),
+        )
         if architecture == "resnet":
             self.skip = EqualizedConv2d(
-                tmp_channels, out_channels, 1, bias=False, down=2, resample_filter=resample_filter,
+                tmp_channels,
+                out_channels,
+                1,
+                bias=False,
+                down=2,
+                resample_filter=resample_filter,
                 trainable=trainable(),
-            )  # fmt: skip
+            )
 
     def forward(self, x: Tensor | None, img: Tensor | None) -> tuple[Tensor, Tensor | None]:
         if self.in_channels == 0 or self.architecture == "skip":
@@ -178,22 +189,40 @@ class Discriminator(nn.Module):
         layer_idx = 0
         for res in self.block_resolutions:
             block = DiscriminatorBlock(
-                ch(res) if res < cfg.img_resolution else 0, ch(res), ch(res // 2), res, cfg.img_channels, layer_idx,
-                architecture=cfg.architecture, resample_filter=cfg.resample_filter, conv_clamp=cfg.conv_clamp,
+                ch(res) if res < cfg.img_resolution else 0,
+                ch(res),
+                ch(res // 2),
+                res,
+                cfg.img_channels,
+                layer_idx,
+                architecture=cfg.architecture,
+                resample_filter=cfg.resample_filter,
+                conv_clamp=cfg.conv_clamp,
                 freeze_layers=cfg.freeze_layers,
-            )  # fmt: skip
+            )
             setattr(self, f"b{res}", block)
             layer_idx += block.num_layers
         if cfg.c_dim > 0:
             self.mapping = MappingNetwork(
-                0, cfg.c_dim, cmap_dim, None, num_layers=cfg.mapping_layers,
-                lr_multiplier=cfg.mapping_lr_multiplier, w_avg_beta=None,
-            )  # fmt: skip
+                0,
+                cfg.c_dim,
+                cmap_dim,
+                None,
+                num_layers=cfg.mapping_layers,
+                lr_multiplier=cfg.mapping_lr_multiplier,
+                w_avg_beta=None,
+            )
         self.b4 = DiscriminatorEpilogue(
-            ch(4), cmap_dim, 4, cfg.img_channels, architecture=cfg.architecture,
-            mbstd_group_size=cfg.mbstd_group_size, mbstd_num_channels=cfg.mbstd_num_channels,
-            conv_clamp=cfg.conv_clamp, is_first=(cfg.img_resolution == 4),
-        )  # fmt: skip
+            ch(4),
+            cmap_dim,
+            4,
+            cfg.img_channels,
+            architecture=cfg.architecture,
+            mbstd_group_size=cfg.mbstd_group_size,
+            mbstd_num_channels=cfg.mbstd_num_channels,
+            conv_clamp=cfg.conv_clamp,
+            is_first=(cfg.img_resolution == 4),
+        )
 
     def forward(self, img: Tensor, c: Tensor | None = None, **_ignored: object) -> Tensor:
         expected = [self.img_channels, self.img_resolution, self.img_resolution]

@@ -31,11 +31,16 @@ class Generator(nn.Module):
         self.synthesis = SynthesisNetwork(cfg)
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(
-            cfg.z_dim, cfg.c_dim, cfg.w_dim, self.num_ws,
-            num_layers=cfg.mapping_layers, embed_features=cfg.mapping_embed_features,
-            layer_features=cfg.mapping_layer_features, lr_multiplier=cfg.mapping_lr_multiplier,
+            cfg.z_dim,
+            cfg.c_dim,
+            cfg.w_dim,
+            self.num_ws,
+            num_layers=cfg.mapping_layers,
+            embed_features=cfg.mapping_embed_features,
+            layer_features=cfg.mapping_layer_features,
+            lr_multiplier=cfg.mapping_lr_multiplier,
             w_avg_beta=cfg.w_avg_beta,
-        )  # fmt: skip
+        )
 
     def forward(
         self,
@@ -48,8 +53,9 @@ class Generator(nn.Module):
         **synthesis_kwargs: object,
     ) -> Tensor:
         """z: [N, z_dim], c: [N, c_dim] (or None) -> images [N, C, R, R] in about [-1, 1]."""
-        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff,
-                          update_emas=update_emas)  # fmt: skip
+        ws = self.mapping(
+            z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff, update_emas=update_emas
+        )
         return self.synthesis(ws, noise_mode=noise_mode, **synthesis_kwargs)
 
     def extra_repr(self) -> str:

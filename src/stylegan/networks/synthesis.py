@@ -64,9 +64,14 @@ class SynthesisLayer(nn.Module):
             raise ValueError(f"noise_mode must be 'random', 'const' or 'none', got {noise_mode!r}")
         styles = self.affine(w)  # s = A(w)
         x = modulate_and_convolve(
-            x, self.weight, styles, up=self.up, padding=self.padding,
-            resample_filter=self.resample_filter, flip_weight=(self.up == 1),
-        )  # fmt: skip  conv(x * s, w)   (Eq. 1)
+            x,
+            self.weight,
+            styles,
+            up=self.up,
+            padding=self.padding,
+            resample_filter=self.resample_filter,
+            flip_weight=(self.up == 1),
+        )  # conv(x * s, w)   (Eq. 1)
         # y = lrelu(x / sigma + B n + b) * gain. Since lrelu(a) * g = lrelu(a * g) for g > 0, the gain goes into the
         # per-channel scale and the offsets, so demodulation (Eq. 3), noise, bias and gain cost one pass over x.
         g = self.act_gain * gain
@@ -215,10 +220,17 @@ class SynthesisNetwork(nn.Module):
             out_ch = channels_at(res, cfg.channel_base, cfg.channel_max)
             is_last = res == cfg.img_resolution
             block = SynthesisBlock(
-                in_ch, out_ch, cfg.w_dim, res, cfg.img_channels, is_last,
-                architecture=cfg.architecture, resample_filter=cfg.resample_filter,
-                conv_clamp=cfg.conv_clamp, use_noise=cfg.use_noise,
-            )  # fmt: skip
+                in_ch,
+                out_ch,
+                cfg.w_dim,
+                res,
+                cfg.img_channels,
+                is_last,
+                architecture=cfg.architecture,
+                resample_filter=cfg.resample_filter,
+                conv_clamp=cfg.conv_clamp,
+                use_noise=cfg.use_noise,
+            )
             self.num_ws += block.num_conv + (block.num_torgb if is_last else 0)
             setattr(self, f"b{res}", block)
 

@@ -51,8 +51,9 @@ def modulated_conv2d(
         )
         return out.reshape(n, o, *out.shape[2:])
 
-    x = modulate_and_convolve(x, weight, styles, up=up, padding=padding, resample_filter=resample_filter,
-                              flip_weight=flip_weight)  # fmt: skip
+    x = modulate_and_convolve(
+        x, weight, styles, up=up, padding=padding, resample_filter=resample_filter, flip_weight=flip_weight
+    )
     if demodulate:
         x = x * demodulation_coefficients(weight, styles).to(x.dtype)[:, :, None, None]
     return x

@@ -6,6 +6,15 @@ from .losses import LossSettings, StyleGAN2Loss
 from .reporting import Reporter
 
 __all__ = [
-    "TRAIN_PRESETS", "AugmentConfig", "DataConfig", "LossSettings", "OptimizerConfig", "Reporter", "StyleGAN2Loss",
-    "TrainConfig", "TrainResult", "build_config", "train",
+    "TRAIN_PRESETS",
+    "AugmentConfig",
+    "DataConfig",
+    "LossSettings",
+    "OptimizerConfig",
+    "Reporter",
+    "StyleGAN2Loss",
+    "TrainConfig",
+    "TrainResult",
+    "build_config",
+    "train",
 ]

@@ -35,6 +35,7 @@ def _randn(n: int, g: torch.Generator | None) -> Tensor:
 
 def _mat3(rows: list[list[Tensor | float]], n: int) -> Tensor:
     """[n, 3, 3] from a 3x3 nested list of per-sample tensors [n] or constants."""
+
     def row(r: list[Tensor | float]) -> Tensor:
         return torch.stack([torch.as_tensor(v, dtype=torch.float32).expand(n) for v in r], -1)
 
@@ -104,8 +105,9 @@ class AugmentPipe(nn.Module):
             quarter = _maybe(torch.floor(_rand(n, g) * 4), 0.0, p, g)
             m = m @ _rotate(quarter * (math.pi / 2))
             t = (_rand(2 * n, g).reshape(2, n) * 2 - 1) * self.xint_max
-            t = _maybe2(torch.stack([torch.round(t[0] * width) * 2 / width, torch.round(t[1] * height) * 2 / height]),
-                        0.0, p, g)  # fmt: skip
+            t = _maybe2(
+                torch.stack([torch.round(t[0] * width) * 2 / width, torch.round(t[1] * height) * 2 / height]), 0.0, p, g
+            )
             m = m @ _translate(t[0], t[1])
         if "g" in self.pipe:
             s = _maybe(torch.exp2(_randn(n, g) * self.scale_std), 1.0, p, g)

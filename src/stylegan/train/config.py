@@ -147,9 +147,14 @@ class TrainConfig:
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         """Inverse of `to_dict` (unknown keys are an error naming them)."""
         nested = {
-            "G": GeneratorConfig, "D": DiscriminatorConfig, "loss": LossSettings, "G_opt": OptimizerConfig,
-            "D_opt": OptimizerConfig, "augment": AugmentConfig, "data": DataConfig,
-        }  # fmt: skip
+            "G": GeneratorConfig,
+            "D": DiscriminatorConfig,
+            "loss": LossSettings,
+            "G_opt": OptimizerConfig,
+            "D_opt": OptimizerConfig,
+            "augment": AugmentConfig,
+            "data": DataConfig,
+        }
         kw = dict(d)
         for key, typ in nested.items():
             if key in kw and isinstance(kw[key], dict):
@@ -191,24 +196,71 @@ class TrainPreset:
 TRAIN_PRESETS: dict[str, TrainPreset] = {
     p.name: p
     for p in [
-        TrainPreset("auto", "NVIDIA's 'auto': sizes from the resolution and GPU count; 2-layer mapping, EMA ramp-up",
-                    ema_rampup=0.05, mapping_layers=2),
+        TrainPreset(
+            "auto",
+            "NVIDIA's 'auto': sizes from the resolution and GPU count; 2-layer mapping, EMA ramp-up",
+            ema_rampup=0.05,
+            mapping_layers=2,
+        ),
         TrainPreset("stylegan2", "config F (StyleGAN2 paper, 1024x1024 FFHQ)", 32, 4, 32768, 512, 0.002, 10.0, 10.0),
         TrainPreset("paper256", "StyleGAN2-ADA paper's 256x256 setting", 64, 8, 16384, 512, 0.0025, 1.0, 20.0),
         TrainPreset("paper512", "StyleGAN2-ADA paper's 512x512 setting", 64, 8, 32768, 512, 0.0025, 0.5, 20.0),
         TrainPreset("paper1024", "StyleGAN2-ADA paper's 1024x1024 setting", 32, 4, 32768, 512, 0.002, 2.0, 10.0),
-        TrainPreset("cifar", "CIFAR-10 setting: no path length, no mixing, orig D, 2-layer mapping", 64, 32, 32768,
-                    512, 0.0025, 0.01, 500.0, 0.05, 2, pl_weight=0.0, style_mixing_prob=0.0, d_architecture="orig",
-                    kimg=100000.0),
-        TrainPreset("cpu-small", "a real run on a CPU: 4096 channel base, 256 max, 2-layer mapping, 256-d latents",
-                    batch=8, mbstd_group=4, channel_base=4096, channel_max=256, lr=0.0025, ema_rampup=0.05,
-                    mapping_layers=2, z_dim=256, w_dim=256, kimg=200.0, kimg_per_tick=1.0, snap=10,
-                    image_grid=(6, 8), conv_clamp=None),
-        TrainPreset("cpu-tiny", "smoke tests on a CPU: 1024 channel base, 64 max, 64-d latents", batch=4,
-                    mbstd_group=2, channel_base=1024, channel_max=64, lr=0.0025, ema_rampup=0.05, mapping_layers=2,
-                    z_dim=64, w_dim=64, kimg=10.0, kimg_per_tick=0.2, snap=5, image_grid=(4, 4), conv_clamp=None),
+        TrainPreset(
+            "cifar",
+            "CIFAR-10 setting: no path length, no mixing, orig D, 2-layer mapping",
+            64,
+            32,
+            32768,
+            512,
+            0.0025,
+            0.01,
+            500.0,
+            0.05,
+            2,
+            pl_weight=0.0,
+            style_mixing_prob=0.0,
+            d_architecture="orig",
+            kimg=100000.0,
+        ),
+        TrainPreset(
+            "cpu-small",
+            "a real run on a CPU: 4096 channel base, 256 max, 2-layer mapping, 256-d latents",
+            batch=8,
+            mbstd_group=4,
+            channel_base=4096,
+            channel_max=256,
+            lr=0.0025,
+            ema_rampup=0.05,
+            mapping_layers=2,
+            z_dim=256,
+            w_dim=256,
+            kimg=200.0,
+            kimg_per_tick=1.0,
+            snap=10,
+            image_grid=(6, 8),
+            conv_clamp=None,
+        ),
+        TrainPreset(
+            "cpu-tiny",
+            "smoke tests on a CPU: 1024 channel base, 64 max, 64-d latents",
+            batch=4,
+            mbstd_group=2,
+            channel_base=1024,
+            channel_max=64,
+            lr=0.0025,
+            ema_rampup=0.05,
+            mapping_layers=2,
+            z_dim=64,
+            w_dim=64,
+            kimg=10.0,
+            kimg_per_tick=0.2,
+            snap=5,
+            image_grid=(4, 4),
+            conv_clamp=None,
+        ),
     ]
-}  # fmt: skip
+}
 
 
 def build_config(
@@ -246,38 +298,90 @@ def build_config(
     ema_kimg = o.get("ema_kimg") or p.ema_kimg or batch * 10 / 32
     mapping = o.get("map") or p.mapping_layers
     G = GeneratorConfig(
-        z_dim=o.get("z_dim", p.z_dim), w_dim=o.get("w_dim", p.w_dim), c_dim=c_dim, img_resolution=res,
-        img_channels=img_channels, mapping_layers=mapping, channel_base=cbase, channel_max=cmax,
-        architecture=o.get("g_arch", "skip"), conv_clamp=p.conv_clamp,
-    )  # fmt: skip
+        z_dim=o.get("z_dim", p.z_dim),
+        w_dim=o.get("w_dim", p.w_dim),
+        c_dim=c_dim,
+        img_resolution=res,
+        img_channels=img_channels,
+        mapping_layers=mapping,
+        channel_base=cbase,
+        channel_max=cmax,
+        architecture=o.get("g_arch", "skip"),
+        conv_clamp=p.conv_clamp,
+    )
     D = DiscriminatorConfig(
-        c_dim=c_dim, img_resolution=res, img_channels=img_channels, architecture=o.get("d_arch", p.d_architecture),
-        channel_base=cbase, channel_max=cmax, conv_clamp=p.conv_clamp, mbstd_group_size=mbstd,
+        c_dim=c_dim,
+        img_resolution=res,
+        img_channels=img_channels,
+        architecture=o.get("d_arch", p.d_architecture),
+        channel_base=cbase,
+        channel_max=cmax,
+        conv_clamp=p.conv_clamp,
+        mbstd_group_size=mbstd,
         freeze_layers=o.get("freezed", 0),
-    )  # fmt: skip
+    )
     loss = LossSettings(
-        r1_gamma=gamma, pl_weight=o.get("pl_weight", p.pl_weight),
+        r1_gamma=gamma,
+        pl_weight=o.get("pl_weight", p.pl_weight),
         style_mixing_prob=o.get("style_mixing_prob", p.style_mixing_prob),
-    )  # fmt: skip
+    )
     try:
         return TrainConfig(
-            G=G, D=D, loss=loss, G_opt=OptimizerConfig(lr=o.get("glr", lr)), D_opt=OptimizerConfig(lr=o.get("dlr", lr)),
-            augment=o.get("augment", AugmentConfig()), data=data or DataConfig(), preset=preset, batch=batch,
-            batch_gpu=o.get("batch_gpu"), ema_kimg=ema_kimg, ema_rampup=p.ema_rampup, kimg=o.get("kimg", p.kimg),
-            kimg_per_tick=o.get("kimg_per_tick", p.kimg_per_tick), snap=o.get("snap", p.snap),
-            snap_minutes=o.get("snap_minutes", 60.0), image_grid=o.get("image_grid", p.image_grid),
-            seed=o.get("seed", 0), resume_from=o.get("resume_from"), metrics=tuple(o.get("metrics", ())),
+            G=G,
+            D=D,
+            loss=loss,
+            G_opt=OptimizerConfig(lr=o.get("glr", lr)),
+            D_opt=OptimizerConfig(lr=o.get("dlr", lr)),
+            augment=o.get("augment", AugmentConfig()),
+            data=data or DataConfig(),
+            preset=preset,
+            batch=batch,
+            batch_gpu=o.get("batch_gpu"),
+            ema_kimg=ema_kimg,
+            ema_rampup=p.ema_rampup,
+            kimg=o.get("kimg", p.kimg),
+            kimg_per_tick=o.get("kimg_per_tick", p.kimg_per_tick),
+            snap=o.get("snap", p.snap),
+            snap_minutes=o.get("snap_minutes", 60.0),
+            image_grid=o.get("image_grid", p.image_grid),
+            seed=o.get("seed", 0),
+            resume_from=o.get("resume_from"),
+            metrics=tuple(o.get("metrics", ())),
             precision=o.get("precision", "fp32"),
-        )  # fmt: skip
+        )
     except ValueError as e:
         raise StyleGANError(str(e)) from None
 
 
 _OVERRIDES = {
-    "batch", "batch_gpu", "gamma", "cbase", "cmax", "map", "mbstd_group", "glr", "dlr", "kimg", "kimg_per_tick",
-    "snap", "snap_minutes", "seed", "freezed", "augment", "ema_kimg", "image_grid", "pl_weight", "style_mixing_prob",
-    "resume_from", "z_dim", "w_dim", "g_arch", "d_arch", "metrics", "precision",
-}  # fmt: skip
+    "batch",
+    "batch_gpu",
+    "gamma",
+    "cbase",
+    "cmax",
+    "map",
+    "mbstd_group",
+    "glr",
+    "dlr",
+    "kimg",
+    "kimg_per_tick",
+    "snap",
+    "snap_minutes",
+    "seed",
+    "freezed",
+    "augment",
+    "ema_kimg",
+    "image_grid",
+    "pl_weight",
+    "style_mixing_prob",
+    "resume_from",
+    "z_dim",
+    "w_dim",
+    "g_arch",
+    "d_arch",
+    "metrics",
+    "precision",
+}
 
 
 def describe_cost(cfg: TrainConfig, world_size: int = 1) -> str:
@@ -288,17 +392,20 @@ def describe_cost(cfg: TrainConfig, world_size: int = 1) -> str:
     d_params = _count_params(cfg.D)
     ticks = max(1, int(cfg.kimg / cfg.kimg_per_tick + 0.999))
     per_image = estimate_flops_per_image(cfg)
-    return "\n".join([
-        f"{cfg.kimg:g} kimg = {steps} steps of {cfg.batch} images "
-        f"({world_size} process{'es' if world_size > 1 else ''} x {rounds} round(s) of {batch_gpu})",
-        f"G: {g_params / 1e6:.2f} M parameters, D: {d_params / 1e6:.2f} M parameters, "
-        f"{cfg.G.img_resolution}x{cfg.G.img_resolution}x{cfg.G.img_channels}",
-        f"{ticks} ticks of {cfg.kimg_per_tick:g} kimg; snapshot every {cfg.snap} ticks"
-        + (f" or {cfg.snap_minutes:g} minutes" if cfg.snap_minutes else ""),
-        f"compute: about {per_image * 1000 / 1e12:.3g} TFLOP per kimg, {per_image * cfg.kimg * 1e3 / 1e12:.3g} TFLOP "
-        f"in all; at 50 GFLOP/s (about one CPU core) {format_duration(per_image * 1000 / 50e9)} per kimg, "
-        f"{format_duration(per_image * cfg.kimg * 1000 / 50e9)} in all",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            f"{cfg.kimg:g} kimg = {steps} steps of {cfg.batch} images "
+            f"({world_size} process{'es' if world_size > 1 else ''} x {rounds} round(s) of {batch_gpu})",
+            f"G: {g_params / 1e6:.2f} M parameters, D: {d_params / 1e6:.2f} M parameters, "
+            f"{cfg.G.img_resolution}x{cfg.G.img_resolution}x{cfg.G.img_channels}",
+            f"{ticks} ticks of {cfg.kimg_per_tick:g} kimg; snapshot every {cfg.snap} ticks"
+            + (f" or {cfg.snap_minutes:g} minutes" if cfg.snap_minutes else ""),
+            f"compute: about {per_image * 1000 / 1e12:.3g} TFLOP per kimg, "
+            f"{per_image * cfg.kimg * 1e3 / 1e12:.3g} TFLOP "
+            f"in all; at 50 GFLOP/s (about one CPU core) {format_duration(per_image * 1000 / 50e9)} per kimg, "
+            f"{format_duration(per_image * cfg.kimg * 1000 / 50e9)} in all",
+        ]
+    )
 
 
 def estimate_flops_per_image(cfg: TrainConfig) -> float:

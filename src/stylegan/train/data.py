@@ -53,8 +53,17 @@ class BatchStream:
     otherwise a DataLoader with that many worker processes reads ahead.
     """
 
-    def __init__(self, dataset: ImageDataset, *, batch: int, seed: int, rank: int, world_size: int, workers: int = 0,
-                 pin_memory: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        dataset: ImageDataset,
+        *,
+        batch: int,
+        seed: int,
+        rank: int,
+        world_size: int,
+        workers: int = 0,
+        pin_memory: bool = False,
+    ) -> None:
         self.dataset = dataset
         self.batch = batch
         self.seed = seed
@@ -70,10 +79,18 @@ class BatchStream:
     def open(cls, cfg: TrainConfig, *, rank: int, world_size: int, batch: int, pin_memory: bool = False) -> BatchStream:
         """The dataset of `cfg.data`, opened with its labels / mirroring / subset settings."""
         d = cfg.data
-        dataset = ImageDataset(d.path, use_labels=d.cond, xflip=d.mirror, max_size=d.max_size, seed=cfg.seed,
-                               cache=d.cache)  # fmt: skip
-        return cls(dataset, batch=batch, seed=cfg.seed, rank=rank, world_size=world_size, workers=d.workers,
-                   pin_memory=pin_memory)  # fmt: skip
+        dataset = ImageDataset(
+            d.path, use_labels=d.cond, xflip=d.mirror, max_size=d.max_size, seed=cfg.seed, cache=d.cache
+        )
+        return cls(
+            dataset,
+            batch=batch,
+            seed=cfg.seed,
+            rank=rank,
+            world_size=world_size,
+            workers=d.workers,
+            pin_memory=pin_memory,
+        )
 
     def seek(self, pos: int) -> None:
         """Continue from this rank's item number `pos` (items already consumed)."""
@@ -81,12 +98,19 @@ class BatchStream:
         self._iter = None
 
     def _loader_iter(self) -> Iterator[tuple[Tensor, Tensor]]:
-        sampler = StreamSampler(len(self.dataset), seed=self.seed, rank=self.rank, world_size=self.world_size,
-                                start=self.pos)  # fmt: skip
+        sampler = StreamSampler(
+            len(self.dataset), seed=self.seed, rank=self.rank, world_size=self.world_size, start=self.pos
+        )
         loader = torch.utils.data.DataLoader(
-            self.dataset, batch_size=self.batch, sampler=sampler, num_workers=self.workers, pin_memory=self.pin_memory,
-            prefetch_factor=2, persistent_workers=False, generator=torch.Generator().manual_seed(0),
-        )  # fmt: skip
+            self.dataset,
+            batch_size=self.batch,
+            sampler=sampler,
+            num_workers=self.workers,
+            pin_memory=self.pin_memory,
+            prefetch_factor=2,
+            persistent_workers=False,
+            generator=torch.Generator().manual_seed(0),
+        )
         yield from loader
 
     def next(self) -> tuple[Tensor, Tensor]:

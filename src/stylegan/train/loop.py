@@ -190,14 +190,17 @@ def _load_pretrained(source: str, G: Generator, D: Discriminator, G_ema: Generat
         D.load_state_dict(nets.D.state_dict())
 
 
-def build_phases(cfg: TrainConfig, G: nn.Module, D: nn.Module) -> tuple[list[PhaseSpec], torch.optim.Optimizer,
-                                                                         torch.optim.Optimizer]:  # fmt: skip
+def build_phases(
+    cfg: TrainConfig, G: nn.Module, D: nn.Module
+) -> tuple[list[PhaseSpec], torch.optim.Optimizer, torch.optim.Optimizer]:
     """NVIDIA's phases with lazy regularisation: one Adam per network with lr·c and betas**c (c = I/(I+1)), a
     main phase every step and a regularisation phase every I steps (its loss multiplied by I)."""
     phases: list[PhaseSpec] = []
     opts = []
-    for prefix, module, opt_cfg, interval in [("G", G, cfg.G_opt, cfg.G_reg_interval),
-                                              ("D", D, cfg.D_opt, cfg.D_reg_interval)]:  # fmt: skip
+    for prefix, module, opt_cfg, interval in [
+        ("G", G, cfg.G_opt, cfg.G_reg_interval),
+        ("D", D, cfg.D_opt, cfg.D_reg_interval),
+    ]:
         c = lazy_regularization_correction(interval)
         betas = (opt_cfg.betas[0] ** c, opt_cfg.betas[1] ** c)
         opt = torch.optim.Adam(list(module.parameters()), lr=opt_cfg.lr * c, betas=betas, eps=opt_cfg.eps)
@@ -221,8 +224,9 @@ def setup_run(
 ) -> TrainingRun:
     """Open the dataset, build networks, optimisers, loss and augmentation, then restore a saved state."""
     per_rank, batch_gpu, rounds = cfg.per_rank(dist_info.world_size)
-    data = BatchStream.open(cfg, rank=dist_info.rank, world_size=dist_info.world_size, batch=per_rank,
-                            pin_memory=device.type == "cuda")  # fmt: skip
+    data = BatchStream.open(
+        cfg, rank=dist_info.rank, world_size=dist_info.world_size, batch=per_rank, pin_memory=device.type == "cuda"
+    )
     check_dataset_matches(cfg, data, reporter)
     G, D, G_ema = build_networks(cfg, device)
     phases, G_opt, D_opt = build_phases(cfg, G, D)
@@ -234,15 +238,32 @@ def setup_run(
         augment = AugmentPipe(cfg.augment.pipe, cfg.augment.p, generator=generators["augment"]).to(device)
         if cfg.augment.kind == "ada":
             ada = AdaController(cfg.augment.target, cfg.augment.interval, cfg.augment.kimg, cfg.batch)
-    loss = StyleGAN2Loss(G, D, cfg.loss, augment=augment, generator=generators["loss"],
-                         precision=cfg.precision)  # type: ignore[arg-type]  # fmt: skip
+    loss = StyleGAN2Loss(G, D, cfg.loss, augment=augment, generator=generators["loss"], precision=cfg.precision)  # type: ignore[arg-type]
     grid_z, grid_c = _grid_latents(cfg, data, device)
     run = TrainingRun(
-        cfg=cfg, run_dir=run_dir, dist=dist_info, device=device, reporter=reporter, data=data, G=G, D=D,
-        G_ema=G_ema, G_opt=G_opt, D_opt=D_opt, phases=phases, loss=loss, augment=augment, ada=ada,
-        generators=generators, batch_per_rank=per_rank, batch_gpu=batch_gpu, rounds=rounds,
-        total_nimg=int(round(cfg.kimg * 1000)), grid_z=grid_z, grid_c=grid_c,
-    )  # fmt: skip
+        cfg=cfg,
+        run_dir=run_dir,
+        dist=dist_info,
+        device=device,
+        reporter=reporter,
+        data=data,
+        G=G,
+        D=D,
+        G_ema=G_ema,
+        G_opt=G_opt,
+        D_opt=D_opt,
+        phases=phases,
+        loss=loss,
+        augment=augment,
+        ada=ada,
+        generators=generators,
+        batch_per_rank=per_rank,
+        batch_gpu=batch_gpu,
+        rounds=rounds,
+        total_nimg=int(round(cfg.kimg * 1000)),
+        grid_z=grid_z,
+        grid_c=grid_c,
+    )
     if resume:
         restore_state(run, load_training_state(run_dir / STATE_FILENAME))
     else:
@@ -261,13 +282,16 @@ def check_dataset_matches(cfg: TrainConfig, data: BatchStream, reporter: Reporte
             f"{cfg.G.img_resolution}x{cfg.G.img_resolution}x{cfg.G.img_channels}"
         )
     if cfg.data.cond and ds.label_dim != cfg.G.c_dim:
-        raise StyleGANError(f"dataset {ds.path} has {ds.label_dim} label dimensions but the networks expect "
-                            f"c_dim={cfg.G.c_dim}")  # fmt: skip
+        raise StyleGANError(
+            f"dataset {ds.path} has {ds.label_dim} label dimensions but the networks expect c_dim={cfg.G.c_dim}"
+        )
     if not cfg.data.cond and cfg.G.c_dim:
         raise StyleGANError(f"the networks are conditional (c_dim={cfg.G.c_dim}); add --cond to train on labels")
     if ds.has_labels and not cfg.data.cond:
-        reporter.log(f"warning: dataset {ds.path.name} has labels ({ds.label_dim} classes) but --cond is off: "
-                     "training an unconditional model and ignoring them")  # fmt: skip
+        reporter.log(
+            f"warning: dataset {ds.path.name} has labels ({ds.label_dim} classes) but --cond is off: "
+            "training an unconditional model and ignoring them"
+        )
 
 
 def _grid_latents(cfg: TrainConfig, data: BatchStream, device: torch.device) -> tuple[Tensor, Tensor | None]:
@@ -284,9 +308,11 @@ def _grid_latents(cfg: TrainConfig, data: BatchStream, device: torch.device) -> 
 def fetch_batch(run: TrainingRun) -> Batch:
     """This rank's real images (in [-1, 1]) and labels, plus latents and labels for every phase, in rounds."""
     images, labels = run.data.next()
-    real = (images.to(run.device, non_blocking=True).to(torch.float32) / 127.5 - 1).contiguous(
-        memory_format=memory_format(run.device)
-    ).split(run.batch_gpu)
+    real = (
+        (images.to(run.device, non_blocking=True).to(torch.float32) / 127.5 - 1)
+        .contiguous(memory_format=memory_format(run.device))
+        .split(run.batch_gpu)
+    )
     use_c = run.cfg.G.c_dim > 0
     real_c = list(labels.to(run.device).split(run.batch_gpu)) if use_c else [None] * run.rounds
     g = run.generators["latents"]
@@ -313,9 +339,13 @@ def run_phase(run: TrainingRun, phase_idx: int, batch: Batch) -> None:
     all_stats: dict[str, list[Tensor]] = {}
     for r in range(run.rounds):
         stats = run.loss.accumulate_gradients(
-            phase.name, batch.real_img[r], batch.real_c[r], batch.gen_z[phase_idx][r], batch.gen_c[phase_idx][r],
+            phase.name,
+            batch.real_img[r],
+            batch.real_c[r],
+            batch.gen_z[phase_idx][r],
+            batch.gen_c[phase_idx][r],
             gain=phase.interval / run.rounds,
-        )  # fmt: skip
+        )
         for k, v in stats.items():
             all_stats.setdefault(k, []).append(v)
     phase.module.requires_grad_(False)
@@ -332,8 +362,10 @@ def run_phase(run: TrainingRun, phase_idx: int, batch: Batch) -> None:
     else:
         run.loss.pl_mean = pl_mean_before
         bad = sorted(k for k, v in stats_cat.items() if not torch.isfinite(v).all()) or ["gradients"]
-        run.reporter.log(f"warning: NaN/Inf in {', '.join(bad)} at step {run.batch_idx} (kimg {run.kimg:.3f}, "
-                         f"phase {phase.name}); step skipped")  # fmt: skip
+        run.reporter.log(
+            f"warning: NaN/Inf in {', '.join(bad)} at step {run.batch_idx} (kimg {run.kimg:.3f}, "
+            f"phase {phase.name}); step skipped"
+        )
         run.nonfinite_streak += 1
     for k, v in stats_cat.items():
         run.reporter.add(k, v)
@@ -372,8 +404,11 @@ def show_progress(run: TrainingRun, step_seconds: float) -> None:
     run.sec_per_kimg = rate if math.isnan(run.sec_per_kimg) else 0.9 * run.sec_per_kimg + 0.1 * rate
     eta = (run.total_nimg - run.cur_nimg) / 1000 * run.sec_per_kimg
     m = run.reporter.means()
-    parts = [f"kimg {run.kimg:.3f}/{run.total_nimg / 1000:g}", f"{run.sec_per_kimg:.1f} s/kimg",
-             f"ETA {format_duration(eta)}"]  # fmt: skip
+    parts = [
+        f"kimg {run.kimg:.3f}/{run.total_nimg / 1000:g}",
+        f"{run.sec_per_kimg:.1f} s/kimg",
+        f"ETA {format_duration(eta)}",
+    ]
     parts += [f"{label} {m[key]:.3f}" for label, key in _LOSS_COLUMNS if key in m]
     if run.augment is not None:
         parts.append(f"p {float(run.augment.p):.3f}")
@@ -392,18 +427,26 @@ def end_tick(run: TrainingRun) -> None:
     means = run.reporter.means()
     sec_per_kimg = tick_sec / max(tick_kimg, 1e-9)
     record: dict[str, Any] = {
-        "Progress/tick": run.cur_tick, "Progress/kimg": run.kimg, "Progress/step": run.batch_idx,
-        "Timing/total_sec": run.elapsed, "Timing/sec_per_tick": tick_sec, "Timing/sec_per_kimg": sec_per_kimg,
+        "Progress/tick": run.cur_tick,
+        "Progress/kimg": run.kimg,
+        "Progress/step": run.batch_idx,
+        "Timing/total_sec": run.elapsed,
+        "Timing/sec_per_tick": tick_sec,
+        "Timing/sec_per_kimg": sec_per_kimg,
         "timestamp": time.time(),
-    }  # fmt: skip
+    }
     record.update(means)
     if run.augment is not None:
         record["Progress/augment"] = float(run.augment.p)
         if run.ada is not None and not math.isnan(run.ada.last_rt):
             record["Progress/ada_rt"] = run.ada.last_rt
     eta = (run.total_nimg - run.cur_nimg) / 1000 * sec_per_kimg
-    parts = [f"tick {run.cur_tick:<4d}", f"kimg {run.kimg:<8.3f}", f"time {format_duration(run.elapsed):<7s}",
-             f"sec/kimg {sec_per_kimg:<7.1f}"]  # fmt: skip
+    parts = [
+        f"tick {run.cur_tick:<4d}",
+        f"kimg {run.kimg:<8.3f}",
+        f"time {format_duration(run.elapsed):<7s}",
+        f"sec/kimg {sec_per_kimg:<7.1f}",
+    ]
     parts += [f"{label} {means[key]:<7.3f}" for label, key in _LOSS_COLUMNS if key in means]
     if run.augment is not None:
         parts.append(f"augment {float(run.augment.p):.3f}")
@@ -449,9 +492,14 @@ def evaluate_metrics(run: TrainingRun, snapshot: Path) -> None:
 
     for name in run.cfg.metrics:
         res = compute_metric(
-            run.G_ema, name, data=run.cfg.data.path, network=str(snapshot), progress=False,
-            jsonl=run.run_dir / f"metric-{name}.jsonl", extra={"kimg": run.kimg},
-        )  # fmt: skip
+            run.G_ema,
+            name,
+            data=run.cfg.data.path,
+            network=str(snapshot),
+            progress=False,
+            jsonl=run.run_dir / f"metric-{name}.jsonl",
+            extra={"kimg": run.kimg},
+        )
         run.reporter.log(f"metric {res}")
 
 
@@ -460,10 +508,15 @@ def save_network(path: Path, run: TrainingRun) -> Path:
     from .. import io as sgio
 
     metadata = {
-        "training": {"kimg": run.kimg, "preset": run.cfg.preset, "dataset": run.data.dataset.name,
-                     "run": run.run_dir.name, "augment_p": float(run.augment.p) if run.augment is not None else 0.0},
+        "training": {
+            "kimg": run.kimg,
+            "preset": run.cfg.preset,
+            "dataset": run.data.dataset.name,
+            "run": run.run_dir.name,
+            "augment_p": float(run.augment.p) if run.augment is not None else 0.0,
+        },
         "class_names": list(run.data.dataset.class_names or []),
-    }  # fmt: skip
+    }
     return sgio.save(path, G_ema=run.G_ema, G=run.G, D=run.D, metadata=metadata)
 
 
@@ -498,15 +551,22 @@ def state_dict(run: TrainingRun) -> dict[str, Any]:
     }
     ranks = gather_objects(per_rank)
     return {
-        "G": run.G.state_dict(), "D": run.D.state_dict(), "G_ema": run.G_ema.state_dict(),
-        "G_opt": run.G_opt.state_dict(), "D_opt": run.D_opt.state_dict(),
+        "G": run.G.state_dict(),
+        "D": run.D.state_dict(),
+        "G_ema": run.G_ema.state_dict(),
+        "G_opt": run.G_opt.state_dict(),
+        "D_opt": run.D_opt.state_dict(),
         "augment_p": float(run.augment.p) if run.augment is not None else 0.0,
-        "progress": {"cur_nimg": run.cur_nimg, "batch_idx": run.batch_idx, "cur_tick": run.cur_tick,
-                     "elapsed_sec": run.elapsed},
+        "progress": {
+            "cur_nimg": run.cur_nimg,
+            "batch_idx": run.batch_idx,
+            "cur_tick": run.cur_tick,
+            "elapsed_sec": run.elapsed,
+        },
         "world_size": run.dist.world_size,
         "ranks": ranks,
         "config": run.cfg.to_json(),
-    }  # fmt: skip
+    }
 
 
 def _checksum(*nets: nn.Module) -> float:
@@ -538,8 +598,10 @@ def restore_state(run: TrainingRun, state: dict[str, Any]) -> None:
         set_rng_state(mine["rng"], run.generators)
     else:
         mine = ranks[0]
-        run.reporter.log(f"warning: the state was saved by {state['world_size']} processes, this run has "
-                         f"{run.dist.world_size}: random streams restart (continues, but not bit-exactly)")  # fmt: skip
+        run.reporter.log(
+            f"warning: the state was saved by {state['world_size']} processes, this run has "
+            f"{run.dist.world_size}: random streams restart (continues, but not bit-exactly)"
+        )
     run.loss.pl_mean = mine["pl_mean"].to(run.device)
     if run.ada is not None and mine.get("ada"):
         run.ada.load_state_dict(mine["ada"])
@@ -558,8 +620,10 @@ class StopRequest:
         if self.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.requested = True
-        self._reporter.log(f"{signal.Signals(signum).name} received: saving the state after this step "
-                           "(Ctrl-C again to abort without saving)")  # fmt: skip
+        self._reporter.log(
+            f"{signal.Signals(signum).name} received: saving the state after this step "
+            "(Ctrl-C again to abort without saving)"
+        )
 
     def __enter__(self) -> StopRequest:
         if threading.current_thread() is threading.main_thread():
@@ -618,9 +682,11 @@ def train(
         reporter.log(f"resuming {run_dir.name} at kimg {run.kimg:.3f} (step {run.batch_idx})")
     else:
         write_run_files(run)
-    reporter.log(f"training {cfg.kimg:g} kimg on {run.data.dataset.name} ({len(run.data.dataset)} images), batch "
-                 f"{cfg.batch} = {dist_info.world_size} x {run.rounds} x {run.batch_gpu}, device {device}, "
-                 f"precision {cfg.precision}")  # fmt: skip
+    reporter.log(
+        f"training {cfg.kimg:g} kimg on {run.data.dataset.name} ({len(run.data.dataset)} images), batch "
+        f"{cfg.batch} = {dist_info.world_size} x {run.rounds} x {run.batch_gpu}, device {device}, "
+        f"precision {cfg.precision}"
+    )
     if device.type == "cpu" and cfg.precision == "fp32" and cpu_has_amx():
         reporter.log("note: this CPU has AMX units: --precision bf16 trains about 2x faster")
     stopped = False

@@ -69,10 +69,14 @@ def find_run_to_resume(target: str, outdir: str | os.PathLike[str] | None) -> Pa
         if outdir is None:
             raise StyleGANError("--resume latest needs --outdir (the folder that holds the runs)")
         root = Path(outdir)
-        runs = sorted(
-            (d for d in root.glob("*") if (d / STATE_FILENAME).is_file()),
-            key=lambda d: (d / STATE_FILENAME).stat().st_mtime,
-        ) if root.is_dir() else []  # fmt: skip
+        runs = (
+            sorted(
+                (d for d in root.glob("*") if (d / STATE_FILENAME).is_file()),
+                key=lambda d: (d / STATE_FILENAME).stat().st_mtime,
+            )
+            if root.is_dir()
+            else []
+        )
         if not runs:
             raise StyleGANError(f"--resume latest: no run with a {STATE_FILENAME} under {root}")
         return runs[-1]

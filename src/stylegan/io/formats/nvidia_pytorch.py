@@ -29,9 +29,19 @@ FORMAT = "nvidia-pytorch"
 
 _G_POSITIONAL = ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels", "mapping_kwargs", "synthesis_kwargs")
 _D_POSITIONAL = (
-    "c_dim", "img_resolution", "img_channels", "architecture", "channel_base", "channel_max", "num_fp16_res",
-    "conv_clamp", "cmap_dim", "block_kwargs", "mapping_kwargs", "epilogue_kwargs",
-)  # fmt: skip
+    "c_dim",
+    "img_resolution",
+    "img_channels",
+    "architecture",
+    "channel_base",
+    "channel_max",
+    "num_fp16_res",
+    "conv_clamp",
+    "cmap_dim",
+    "block_kwargs",
+    "mapping_kwargs",
+    "epilogue_kwargs",
+)
 # Arguments that only steer speed or memory layout (we always run float32 and pick our own conv strategy).
 _HARMLESS = {"fp16_channels_last", "fused_modconv_default", "channels_last", "num_fp16_res"}
 

@@ -35,10 +35,19 @@ from .safe_pickle import TFNetworkStub
 FORMAT = "nvidia-tf"
 
 _G_IGNORED_KWARGS = {
-    "truncation_psi", "truncation_cutoff", "truncation_psi_val", "truncation_cutoff_val", "style_mixing_prob",
-    "structure", "dtype", "randomize_noise", "fused_modconv", "is_template_graph", "dlatent_avg_beta",
+    "truncation_psi",
+    "truncation_cutoff",
+    "truncation_psi_val",
+    "truncation_cutoff_val",
+    "style_mixing_prob",
+    "structure",
+    "dtype",
+    "randomize_noise",
+    "fused_modconv",
+    "is_template_graph",
+    "dlatent_avg_beta",
     "normalize_latents",
-}  # fmt: skip
+}
 _D_IGNORED_KWARGS = {"structure", "dtype", "is_template_graph"}
 
 
@@ -169,9 +178,12 @@ def generator_table(variables: dict[str, Tensor], G: Generator, *, where: str) -
     """Move a TF generator's variables into our Generator's state dict (every tensor accounted for)."""
     cfg = G.cfg
     t = MappingTable(
-        variables, G.state_dict(), where=where, ignore_source=[r"lod", r"synthesis/lod"],
+        variables,
+        G.state_dict(),
+        where=where,
+        ignore_source=[r"lod", r"synthesis/lod"],
         ignore_target=[r".*resample_filter"],
-    )  # fmt: skip
+    )
     if cfg.w_avg_beta is not None:
         t.copy("dlatent_avg", "mapping.w_avg")
     if cfg.c_dim > 0:
@@ -187,10 +199,12 @@ def generator_table(variables: dict[str, Tensor], G: Generator, *, where: str) -
     for res in (2**i for i in range(2, log2_res + 1)):
         log2 = res.bit_length() - 1
         if res > 4:
-            _synthesis_layer(t, f"{s}/{res}x{res}/Conv0_up", f"synthesis.b{res}.conv0", f"{s}/noise{2 * log2 - 5}",
-                             flip=True)  # fmt: skip
-            _synthesis_layer(t, f"{s}/{res}x{res}/Conv1", f"synthesis.b{res}.conv1", f"{s}/noise{2 * log2 - 4}",
-                             flip=False)  # fmt: skip
+            _synthesis_layer(
+                t, f"{s}/{res}x{res}/Conv0_up", f"synthesis.b{res}.conv0", f"{s}/noise{2 * log2 - 5}", flip=True
+            )
+            _synthesis_layer(
+                t, f"{s}/{res}x{res}/Conv1", f"synthesis.b{res}.conv1", f"{s}/noise{2 * log2 - 4}", flip=False
+            )
             if cfg.architecture == "resnet":
                 t.copy(f"{s}/{res}x{res}/Skip/weight", f"synthesis.b{res}.skip.weight", _conv_flipped)
         if cfg.architecture == "skip" or res == cfg.img_resolution:
@@ -239,8 +253,9 @@ def discriminator_config(net: TFNetworkStub, variables: dict[str, Tensor], *, wh
 def discriminator_table(variables: dict[str, Tensor], D: Discriminator, *, where: str) -> dict[str, Tensor]:
     """Move a TF discriminator's variables into our Discriminator's state dict."""
     cfg = D.cfg
-    t = MappingTable(variables, D.state_dict(), where=where, ignore_source=[r"lod"],
-                     ignore_target=[r".*resample_filter"])  # fmt: skip
+    t = MappingTable(
+        variables, D.state_dict(), where=where, ignore_source=[r"lod"], ignore_target=[r".*resample_filter"]
+    )
 
     def conv(src: str, dst: str, bias: bool = True) -> None:
         t.copy(f"{src}/weight", f"{dst}.weight", _conv)

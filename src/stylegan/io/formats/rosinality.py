@@ -56,8 +56,9 @@ def _blur_kernel(scale: float) -> Tensor:
 def _check_kernel(value: Tensor, key: str, scale: float, where: str) -> None:
     expected = _blur_kernel(scale)
     if tuple(value.shape) != tuple(expected.shape) or not torch.allclose(value.float(), expected, atol=1e-6):
-        raise CheckpointError(f"{where}: {key!r} is not the standard [1,3,3,1] blur kernel; custom kernels are not "
-                              "supported")  # fmt: skip
+        raise CheckpointError(
+            f"{where}: {key!r} is not the standard [1,3,3,1] blur kernel; custom kernels are not supported"
+        )
 
 
 def _is_state_dict(value: Any) -> bool:
@@ -113,10 +114,17 @@ def generator_config(sd: dict[str, Tensor], args: dict[str, Any], *, where: str)
             raise CheckpointError(f"{where}: args.{name}={args[name]} but the tensors say {expected}")
     try:
         return GeneratorConfig(
-            z_dim=style_dim, w_dim=style_dim, img_resolution=res, img_channels=int(sd["to_rgb1.conv.weight"].shape[1]),
-            mapping_layers=len(styles), channel_base=rule[0], channel_max=rule[1], architecture="skip",
-            conv_clamp=None, num_fp16_res=0,
-        )  # fmt: skip
+            z_dim=style_dim,
+            w_dim=style_dim,
+            img_resolution=res,
+            img_channels=int(sd["to_rgb1.conv.weight"].shape[1]),
+            mapping_layers=len(styles),
+            channel_base=rule[0],
+            channel_max=rule[1],
+            architecture="skip",
+            conv_clamp=None,
+            num_fp16_res=0,
+        )
     except ValueError as err:
         raise CheckpointError(f"{where}: unsupported generator ({err})") from None
 
@@ -133,9 +141,11 @@ def generator_table(sd: dict[str, Tensor], latent_avg: Tensor | None, G: Generat
     if latent_avg is not None:
         source["latent_avg"] = latent_avg.reshape(-1) if latent_avg.ndim == 2 and len(latent_avg) == 1 else latent_avg
     t = MappingTable(
-        source, G.state_dict(), where=where,
+        source,
+        G.state_dict(),
+        where=where,
         ignore_target=[r".*resample_filter"] + ([r"mapping\.w_avg"] if latent_avg is None else []),
-    )  # fmt: skip
+    )
     for key in list(source):
         if re.fullmatch(r"convs\.\d+\.conv\.blur\.kernel|to_rgbs\.\d+\.upsample\.kernel", key):
             _check_kernel(source[key], key, 4.0, where)
@@ -181,12 +191,20 @@ def discriminator_config(sd: dict[str, Tensor], *, where: str) -> DiscriminatorC
         channels[res >> k] = int(sd[f"convs.{k}.conv2.1.weight"].shape[0])
     rule = fit_channel_rule(channels, preferred_bases=[32768, 16384])
     if rule is None:
-        raise CheckpointError(f"{where}: channel counts {channels} follow no min(channel_base // res, channel_max) "
-                              "rule; this variant cannot be expressed by our networks")  # fmt: skip
+        raise CheckpointError(
+            f"{where}: channel counts {channels} follow no min(channel_base // res, channel_max) "
+            "rule; this variant cannot be expressed by our networks"
+        )
     return DiscriminatorConfig(
-        img_resolution=res, img_channels=int(sd["convs.0.0.weight"].shape[1]), architecture="resnet",
-        channel_base=rule[0], channel_max=rule[1], mbstd_group_size=4, mbstd_num_channels=1, conv_clamp=None,
-    )  # fmt: skip
+        img_resolution=res,
+        img_channels=int(sd["convs.0.0.weight"].shape[1]),
+        architecture="resnet",
+        channel_base=rule[0],
+        channel_max=rule[1],
+        mbstd_group_size=4,
+        mbstd_num_channels=1,
+        conv_clamp=None,
+    )
 
 
 def discriminator_table(sd: dict[str, Tensor], D: Discriminator, *, where: str) -> dict[str, Tensor]:

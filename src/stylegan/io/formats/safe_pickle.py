@@ -345,8 +345,19 @@ def safe_pickle_load(file: str | os.PathLike[str] | BinaryIO, *, name: str | Non
         return RestrictedUnpickler(file).load()
     except CheckpointError:
         raise
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError,
-            RuntimeError, OverflowError, MemoryError, UnicodeDecodeError) as err:  # fmt: skip
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        RuntimeError,
+        OverflowError,
+        MemoryError,
+        UnicodeDecodeError,
+    ) as err:
         raise _describe_failure(label, err) from None
 
 
@@ -383,6 +394,11 @@ def safe_torch_load(path: str | os.PathLike[str]) -> Any:
 
 
 __all__ = [
-    "ALLOWED_GLOBALS", "PersistentObject", "RefusedGlobal", "RestrictedUnpickler", "TFNetworkStub",
-    "safe_pickle_load", "safe_torch_load",
-]  # fmt: skip
+    "ALLOWED_GLOBALS",
+    "PersistentObject",
+    "RefusedGlobal",
+    "RestrictedUnpickler",
+    "TFNetworkStub",
+    "safe_pickle_load",
+    "safe_torch_load",
+]
