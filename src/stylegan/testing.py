@@ -115,10 +115,13 @@ class _TFNetwork:
 def _make_foreign_pickler() -> type:
     import pickle
 
-    class ForeignPickler(pickle._Pickler):  # type: ignore[name-defined,misc]
+    # The pure-Python pickler: its internals (save, write, memoize, dispatch) are not in the type stubs.
+    pure_pickler: Any = pickle._Pickler
+
+    class ForeignPickler(pure_pickler):
         """The pure-Python pickler with three additions: name placeholders, EasyDicts and TF networks."""
 
-        dispatch = pickle._Pickler.dispatch.copy()  # type: ignore[attr-defined]
+        dispatch = pure_pickler.dispatch.copy()
 
         def __init__(self, file: Any, protocol: int, module_reducer: Any = None) -> None:
             super().__init__(file, protocol)

@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .imageops import BadImage, decode_image
 from .sources import SourceFile, open_source
@@ -56,7 +57,7 @@ class CheckReport:
     def summary(self) -> str:
         """A human-readable multi-line report that names every bad file."""
 
-        def top(counter: Counter, fmt: Callable[[object], str] = str) -> str:  # type: ignore[type-arg]
+        def top(counter: Counter[Any], fmt: Callable[[object], str] = str) -> str:
             return ", ".join(f"{fmt(k)}: {v}" for k, v in counter.most_common())
 
         lines = [f"{self.path}: {self.num_files} files, {self.num_images} images"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tarfile
 import zipfile
@@ -58,11 +59,11 @@ def open_source(path: str | os.PathLike[str]) -> Iterator[list[SourceFile]]:
     elif kind == "zip":
         with zipfile.ZipFile(p) as zf:
             infos = sorted((i for i in zf.infolist() if not i.is_dir()), key=lambda i: i.filename)
-            yield [SourceFile(i.filename.replace("\\", "/"), lambda i=i: zf.read(i)) for i in infos]
+            yield [SourceFile(i.filename.replace("\\", "/"), functools.partial(zf.read, i)) for i in infos]
     else:
         with tarfile.open(p) as tf:
             members = sorted((m for m in tf.getmembers() if m.isfile()), key=lambda m: m.name)
-            yield [SourceFile(_clean_member_name(m.name), lambda m=m: _read_member(tf, m)) for m in members]
+            yield [SourceFile(_clean_member_name(m.name), functools.partial(_read_member, tf, m)) for m in members]
 
 
 def _read_member(tf: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:

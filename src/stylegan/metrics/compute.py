@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -197,7 +197,8 @@ class _Networks:
     def lpips(self) -> Any:
         if not isinstance(self.perceptual, str):
             return self.perceptual
-        return self._get("lpips", lambda: load_perceptual(self.perceptual, file=self.vgg16_file, device=self.device))
+        source = cast(DetectorSource, self.perceptual)
+        return self._get("lpips", lambda: load_perceptual(source, file=self.vgg16_file, device=self.device))
 
 
 def _info(net: Any) -> dict[str, Any]:
@@ -239,8 +240,6 @@ def _run(
             G.img_resolution,
         )
     ds_info = {"path": str(dataset.path), "name": dataset.name, "num_images": len(dataset)} if dataset else None
-    common = {"batch_size": batch_size, "progress": progress}
-    gen_kw = {"labels": labels, "seed": seed, **common}
     extra: dict[str, Any] = {}
 
     if spec.kind == "ppl":
@@ -251,11 +250,11 @@ def _run(
             spec.num_gen,
             labels=labels,
             epsilon=spec.epsilon,
-            space=spec.space,  # type: ignore[arg-type]
-            sampling=spec.sampling,
+            space=spec.space or "w",
+            sampling=spec.sampling or "end",
             crop=spec.crop,
             batch_size=ppl_batch_size,
-            seed=seed,  # type: ignore[arg-type]
+            seed=seed,
             progress=progress,
             desc=spec.name,
         )
@@ -274,7 +273,16 @@ def _run(
         extra["reals"] = "file order, no x-flip"
     if spec.kind == "is":
         stats = fake_feature_stats(
-            G, det, spec.num_gen, capture_all=True, mode="probabilities", desc=f"{spec.name} fakes", **gen_kw
+            G,
+            det,
+            spec.num_gen,
+            labels=labels,
+            seed=seed,
+            batch_size=batch_size,
+            progress=progress,
+            capture_all=True,
+            mode="probabilities",
+            desc=f"{spec.name} fakes",
         )
         try:
             mean, std = inception_score(stats.get_all(), spec.num_splits)
@@ -284,9 +292,26 @@ def _run(
 
     capture_all = spec.kind in ("kid", "pr")
     real, ds_info = real_feature_stats(
-        dataset, det, max_items=spec.max_real, capture_all=capture_all, cache=cache, desc=f"{spec.name} reals", **common
+        dataset,
+        det,
+        max_items=spec.max_real,
+        capture_all=capture_all,
+        cache=cache,
+        batch_size=batch_size,
+        progress=progress,
+        desc=f"{spec.name} reals",
     )
-    fake = fake_feature_stats(G, det, spec.num_gen, capture_all=capture_all, desc=f"{spec.name} fakes", **gen_kw)
+    fake = fake_feature_stats(
+        G,
+        det,
+        spec.num_gen,
+        labels=labels,
+        seed=seed,
+        batch_size=batch_size,
+        progress=progress,
+        capture_all=capture_all,
+        desc=f"{spec.name} fakes",
+    )
     try:
         if spec.kind == "fid":
             extra["sqrt_method"] = fid_method

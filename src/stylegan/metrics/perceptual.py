@@ -59,6 +59,8 @@ class BlurPool2d(nn.Module):
     """Anti-aliased stride-2 subsampling (Zhang 2019, "Making Convolutional Networks Shift-Invariant Again"):
     reflect-pad by 2 (ST-LPIPS's `pad_more`), then a depthwise [1, 2, 1] x [1, 2, 1] / 16 blur with stride 2."""
 
+    filt: Tensor
+
     def __init__(self, channels: int) -> None:
         super().__init__()
         a = torch.tensor([1.0, 2.0, 1.0])
@@ -85,6 +87,9 @@ class MaxPool2x2Stride1(nn.Module):
 
 class _Scaling(nn.Module):
     """LPIPS's input normalisation: (x - shift) / scale on [-1, 1] RGB."""
+
+    shift: Tensor
+    scale: Tensor
 
     def __init__(self) -> None:
         super().__init__()

@@ -147,9 +147,9 @@ def parse_metric(name: str) -> MetricSpec:
             text,
             "ppl",
             num_gen=n,
-            space=m.group(2),
-            sampling=m.group(3),
-            crop=not m.group(1),  # type: ignore[arg-type]
+            space="z" if m.group(2) == "z" else "w",
+            sampling="full" if m.group(3) == "full" else "end",
+            crop=not m.group(1),
         )
     import difflib
 

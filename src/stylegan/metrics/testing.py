@@ -45,11 +45,11 @@ class RandomProjectionDetector(Detector):
 
     @torch.no_grad()
     def features(self, images: Tensor) -> Tensor:
-        return self._flat(images) @ self.module.proj
+        return self._flat(images) @ self.module.get_buffer("proj")
 
     @torch.no_grad()
     def probabilities(self, images: Tensor) -> Tensor:
-        return torch.softmax(self._flat(images) @ self.module.cls, dim=1)
+        return torch.softmax(self._flat(images) @ self.module.get_buffer("cls"), dim=1)
 
 
 class FlattenPerceptual(nn.Module):

@@ -19,6 +19,8 @@ from .mapping import MappingNetwork
 class DiscriminatorBlock(nn.Module):
     """[FromRGB] -> conv0 (3x3) -> conv1 (3x3, down 2x) [+ 1x1 down-sampling skip for resnet]."""
 
+    resample_filter: Tensor
+
     def __init__(
         self,
         in_channels: int,  # 0 = first block

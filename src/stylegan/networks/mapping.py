@@ -16,6 +16,8 @@ class MappingNetwork(nn.Module):
     Truncation (StyleGAN §5): w' = w̄ + psi (w - w̄), applied to the first `truncation_cutoff` copies.
     """
 
+    w_avg: Tensor
+
     def __init__(
         self,
         z_dim: int,

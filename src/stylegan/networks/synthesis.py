@@ -29,6 +29,9 @@ class SynthesisLayer(nn.Module):
     nothing ('none').
     """
 
+    resample_filter: Tensor
+    noise_const: Tensor
+
     def __init__(
         self,
         in_channels: int,
@@ -131,6 +134,8 @@ class ToRGBLayer(nn.Module):
 class SynthesisBlock(nn.Module):
     """One resolution: [const or up-sampling conv0] -> conv1 -> [ToRGB], per the chosen architecture."""
 
+    resample_filter: Tensor
+
     def __init__(
         self,
         in_channels: int,  # 0 = first block (4x4 constant input)
@@ -157,13 +162,29 @@ class SynthesisBlock(nn.Module):
         self.channels_last = True  # NHWC activations: oneDNN's fastest CPU convolutions (about 1.5-3x here)
         self.num_conv = 0
         self.num_torgb = 0
-        layer_kw = dict(w_dim=w_dim, resolution=resolution, resample_filter=resample_filter, conv_clamp=conv_clamp)
         if in_channels == 0:
             self.const = nn.Parameter(torch.randn(out_channels, resolution, resolution))
         else:
-            self.conv0 = SynthesisLayer(in_channels, out_channels, up=2, use_noise=use_noise, **layer_kw)
+            self.conv0 = SynthesisLayer(
+                in_channels,
+                out_channels,
+                w_dim,
+                resolution,
+                up=2,
+                use_noise=use_noise,
+                resample_filter=resample_filter,
+                conv_clamp=conv_clamp,
+            )
             self.num_conv += 1
-        self.conv1 = SynthesisLayer(out_channels, out_channels, use_noise=use_noise, **layer_kw)
+        self.conv1 = SynthesisLayer(
+            out_channels,
+            out_channels,
+            w_dim,
+            resolution,
+            use_noise=use_noise,
+            resample_filter=resample_filter,
+            conv_clamp=conv_clamp,
+        )
         self.num_conv += 1
         if is_last or architecture == "skip":
             self.torgb = ToRGBLayer(out_channels, img_channels, w_dim, conv_clamp=conv_clamp)
@@ -239,7 +260,7 @@ class SynthesisNetwork(nn.Module):
         ignored: this implementation always runs in float32 off CUDA and picks its own convolution strategy."""
         if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
             raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
-        ws = ws.to(self.b4.const.dtype)  # float32 unless the whole network was cast
+        ws = ws.to(self.get_parameter("b4.const").dtype)  # float32 unless the whole network was cast
         x = img = None
         w_idx = 0
         for res in self.block_resolutions:

@@ -37,7 +37,7 @@ class EqualizedLinear(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         w = self.weight.to(x.dtype) * self.weight_gain
-        b = self.bias
+        b: Tensor | None = self.bias
         if b is not None:
             b = b.to(x.dtype)
             if self.bias_gain != 1:
@@ -52,6 +52,10 @@ class EqualizedLinear(nn.Module):
 
 class EqualizedConv2d(nn.Module):
     """Convolution with optional FIR up/down-sampling (NVIDIA name: Conv2dLayer)."""
+
+    resample_filter: Tensor
+    weight: Tensor
+    bias: Tensor | None
 
     def __init__(
         self,

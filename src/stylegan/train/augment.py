@@ -82,6 +82,8 @@ class AugmentPipe(nn.Module):
     turn, saturation lognormal σ 1, noise σ 0.1, cutout half the image size.
     """
 
+    p: Tensor
+
     def __init__(self, pipe: str = "bgc", p: float = 0.0, *, generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.pipe = pipe

@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -165,11 +165,19 @@ def memory_format(device: torch.device) -> torch.memory_format:
     return torch.channels_last if device.type == "cpu" else torch.contiguous_format
 
 
+_Net = TypeVar("_Net", bound=torch.nn.Module)
+
+
+def _to_device(net: _Net, device: torch.device) -> _Net:
+    """`net` on `device`, in the layout it trains in there."""
+    return net.to(device, memory_format=memory_format(device))  # type: ignore[call-overload]  # stubs omit it
+
+
 def build_networks(cfg: TrainConfig, device: torch.device) -> tuple[Generator, Discriminator, Generator]:
     """Fresh G, D and G_ema (a copy of G), seeded by `cfg.seed`, or initialised from `cfg.resume_from`."""
     torch.manual_seed(cfg.seed)
-    G = Generator(cfg.G).train().requires_grad_(False).to(device, memory_format=memory_format(device))
-    D = Discriminator(cfg.D).train().requires_grad_(False).to(device, memory_format=memory_format(device))
+    G = _to_device(Generator(cfg.G).train().requires_grad_(False), device)
+    D = _to_device(Discriminator(cfg.D).train().requires_grad_(False), device)
     G_ema = copy.deepcopy(G).eval()
     if cfg.resume_from:
         _load_pretrained(cfg.resume_from, G, D, G_ema)

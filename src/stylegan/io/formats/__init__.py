@@ -12,13 +12,15 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import Tensor, nn
 
 from ...errors import CheckpointError
 from ...networks import DiscriminatorConfig, GeneratorConfig, channels_at
+
+_Net = TypeVar("_Net", bound=nn.Module)
 
 NetConfig = GeneratorConfig | DiscriminatorConfig
 
@@ -127,7 +129,7 @@ class MappingTable:
         return dict(self.filled)
 
 
-def load_into(module: nn.Module, state: Mapping[str, Tensor], *, where: str) -> nn.Module:
+def load_into(module: _Net, state: Mapping[str, Tensor], *, where: str) -> _Net:
     """Copy `state` into `module` (every key must match, as `finish()` guarantees) and return it in eval mode.
 
     Target keys that the table deliberately left empty (derived buffers such as `resample_filter`) keep the

@@ -20,7 +20,6 @@ networks (`LabelConcat`) are refused with a clear message.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -287,22 +286,21 @@ def discriminator_table(variables: dict[str, Tensor], D: Discriminator, *, where
 
 def _entry(net: TFNetworkStub, *, where: str, kind: str) -> NetEntry:
     variables = collect_variables(net, where=where)
-    build: Callable[[], Generator | Discriminator]
     if kind == "G":
         gcfg = generator_config(net, variables, where=where)
 
-        def build() -> Generator:
+        def build_generator() -> Generator:
             G = Generator(gcfg)
-            return load_into(G, generator_table(variables, G, where=where), where=where)  # type: ignore[return-value]
+            return load_into(G, generator_table(variables, G, where=where), where=where)
 
-        return NetEntry(gcfg, build)
+        return NetEntry(gcfg, build_generator)
     dcfg = discriminator_config(net, variables, where=where)
 
-    def build() -> Discriminator:
+    def build_discriminator() -> Discriminator:
         D = Discriminator(dcfg)
-        return load_into(D, discriminator_table(variables, D, where=where), where=where)  # type: ignore[return-value]
+        return load_into(D, discriminator_table(variables, D, where=where), where=where)
 
-    return NetEntry(dcfg, build)
+    return NetEntry(dcfg, build_discriminator)
 
 
 def is_tf_pickle(data: Any) -> bool:

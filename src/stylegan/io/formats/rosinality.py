@@ -304,7 +304,7 @@ def _generator_builder(sd: dict[str, Tensor], avg: Tensor | None, cfg: Generator
 def _discriminator_builder(sd: dict[str, Tensor], cfg: DiscriminatorConfig, where: str) -> Any:
     def build() -> Discriminator:
         D = Discriminator(cfg)
-        return load_into(D, discriminator_table(sd, D, where=where), where=where)  # type: ignore[return-value]
+        return load_into(D, discriminator_table(sd, D, where=where), where=where)
 
     return build
 

@@ -29,7 +29,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal, cast
 
 import numpy as np
 import torch
@@ -268,7 +268,7 @@ def _np_frombuffer(buf: Any, dtype: Any, shape: Any, order: str = "C") -> np.nda
     dtype = np.dtype(dtype)
     if dtype.hasobject:
         raise BadPickleContent("numpy object array")
-    return np.frombuffer(bytes(buf), dtype=dtype).reshape(shape, order=order).copy()
+    return np.frombuffer(bytes(buf), dtype=dtype).reshape(shape, order=cast(Literal["C", "F", "A"], order)).copy()
 
 
 def _set(*args: Any) -> set[Any]:
@@ -337,7 +337,7 @@ def _describe_failure(path: str, err: BaseException) -> CheckpointError:
 
 def safe_pickle_load(file: str | os.PathLike[str] | BinaryIO, *, name: str | None = None) -> Any:
     """Unpickle a network pickle with `RestrictedUnpickler`; every failure is a one-line `CheckpointError`."""
-    label = name or (str(file) if isinstance(file, (str, os.PathLike)) else getattr(file, "name", "<stream>"))
+    label = name or (str(file) if isinstance(file, (str, os.PathLike)) else str(getattr(file, "name", "<stream>")))
     try:
         if isinstance(file, (str, os.PathLike)):
             with open(file, "rb") as f:
