@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
 from .networks import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
+
+_Net = TypeVar("_Net", bound=torch.nn.Module)
 
 
 def tiny_generator_config(**overrides: Any) -> GeneratorConfig:
@@ -22,7 +24,7 @@ def tiny_discriminator_config(**overrides: Any) -> DiscriminatorConfig:
     return DiscriminatorConfig(**kw)
 
 
-def randomize_(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+def randomize_(module: _Net, seed: int = 0) -> _Net:
     """Give every parameter and buffer non-trivial random values (biases, noise strengths and w_avg included), so
     that tests comparing two implementations exercise every tensor."""
     g = torch.Generator().manual_seed(seed)
@@ -42,7 +44,7 @@ def randomize_(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 def tiny_generator(seed: int = 0, **overrides: Any) -> Generator:
     """A randomly initialised 16x16 generator in eval mode (random biases, noise strengths and w_avg)."""
     torch.manual_seed(seed)
-    return randomize_(Generator(tiny_generator_config(**overrides)), seed).eval()  # type: ignore[return-value]
+    return randomize_(Generator(tiny_generator_config(**overrides)), seed).eval()
 
 
 def without_noise(G: Generator) -> Generator:
@@ -60,7 +62,7 @@ def without_noise(G: Generator) -> Generator:
 
 def tiny_discriminator(seed: int = 0, **overrides: Any) -> Discriminator:
     torch.manual_seed(seed)
-    return randomize_(Discriminator(tiny_discriminator_config(**overrides)), seed).eval()  # type: ignore[return-value]
+    return randomize_(Discriminator(tiny_discriminator_config(**overrides)), seed).eval()
 
 
 # ---------------------------------------------------------------------------------------------------------

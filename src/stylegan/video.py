@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -18,6 +18,9 @@ from torch import Tensor
 
 from .errors import StyleGANError
 from .images import make_grid
+
+if TYPE_CHECKING:
+    from .networks.synthesis import NoiseMode
 
 INTERPOLATIONS: tuple[str, ...] = ("lerp-w", "slerp-z", "cubic-w")
 VIDEO_SUFFIXES = (".mp4", ".gif")
@@ -283,7 +286,8 @@ def interpolation_ws(
     if seeds is not None:
         keys = seeds_to_ws(G, list(seeds), psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx).cpu()
     else:
-        keys = latents.cpu().float()  # type: ignore[union-attr]
+        assert latents is not None  # exactly one of seeds and latents, checked above
+        keys = latents.cpu().float()
     return interpolate_keys(keys, frames_per_key, kind="cubic" if interp == "cubic-w" else "lerp", loop=loop)
 
 
@@ -292,7 +296,7 @@ def interpolation_frames(
     walks: Sequence[Tensor],
     *,
     grid: tuple[int, int] = (1, 1),
-    noise_mode: str = "const",
+    noise_mode: NoiseMode = "const",
     batch_size: int = 8,
 ) -> Iterator[np.ndarray]:
     """Render walks (each ws [T, num_ws, w_dim], rows*cols of them) frame by frame into grid frames, lazily."""
@@ -307,7 +311,7 @@ def interpolation_frames(
     per_batch = max(1, batch_size // len(walks))
     for start in range(0, n, per_batch):
         chunk = torch.cat([w[start : start + per_batch] for w in walks], dim=0)  # [cells * b, num_ws, w_dim]
-        imgs = synthesize(G, chunk, noise_mode=noise_mode, batch_size=batch_size, progress=False)  # type: ignore[arg-type]
+        imgs = synthesize(G, chunk, noise_mode=noise_mode, batch_size=batch_size, progress=False)
         b = len(imgs) // len(walks)
         imgs = imgs.reshape(len(walks), b, *imgs.shape[1:])
         for i in range(b):
@@ -321,7 +325,7 @@ def render_video(
     *,
     grid: tuple[int, int] = (1, 1),
     fps: float = 30.0,
-    noise_mode: str = "const",
+    noise_mode: NoiseMode = "const",
     batch_size: int = 8,
     progress: bool | None = None,
     desc: str = "video",
@@ -345,7 +349,7 @@ def interpolation_video(
     psi: float = 1.0,
     truncation_cutoff: int | None = None,
     class_idx: int | None = None,
-    noise_mode: str = "const",
+    noise_mode: NoiseMode = "const",
     batch_size: int = 8,
     progress: bool | None = None,
 ) -> Path:

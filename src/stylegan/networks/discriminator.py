@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -174,9 +175,9 @@ class DiscriminatorEpilogue(nn.Module):
 class Discriminator(nn.Module):
     """D(img, c) -> logits [N, 1]."""
 
-    def __init__(self, cfg: DiscriminatorConfig | None = None, **kwargs: object) -> None:
+    def __init__(self, cfg: DiscriminatorConfig | None = None, **kwargs: Any) -> None:
         super().__init__()
-        cfg = cfg if cfg is not None else DiscriminatorConfig(**kwargs)  # type: ignore[arg-type]
+        cfg = cfg if cfg is not None else DiscriminatorConfig(**kwargs)
         self.cfg = cfg
         self.c_dim = cfg.c_dim
         self.img_resolution = cfg.img_resolution

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import Tensor, nn
 
 from .config import GeneratorConfig
@@ -19,9 +21,9 @@ class Generator(nn.Module):
     torch.Size([2, 3, 16, 16])
     """
 
-    def __init__(self, cfg: GeneratorConfig | None = None, **kwargs: object) -> None:
+    def __init__(self, cfg: GeneratorConfig | None = None, **kwargs: Any) -> None:
         super().__init__()
-        cfg = cfg if cfg is not None else GeneratorConfig(**kwargs)  # type: ignore[arg-type]
+        cfg = cfg if cfg is not None else GeneratorConfig(**kwargs)
         self.cfg = cfg
         self.z_dim = cfg.z_dim
         self.c_dim = cfg.c_dim

@@ -74,7 +74,7 @@ def average_gradients(params: Iterable[torch.nn.Parameter]) -> None:
     params = [p for p in params if p.grad is not None]
     if not params or not is_distributed():
         return
-    flat = torch.cat([p.grad.flatten() for p in params])  # type: ignore[union-attr]
+    flat = torch.cat([p.grad.flatten() for p in params if p.grad is not None])
     dist.all_reduce(flat)
     flat /= dist.get_world_size()
     offset = 0

@@ -205,19 +205,20 @@ def build_phases(
     main phase every step and a regularisation phase every I steps (its loss multiplied by I)."""
     phases: list[PhaseSpec] = []
     opts = []
-    for prefix, module, opt_cfg, interval in [
-        ("G", G, cfg.G_opt, cfg.G_reg_interval),
-        ("D", D, cfg.D_opt, cfg.D_reg_interval),
+    names: tuple[tuple[Phase, Phase, Phase], ...] = (("Gmain", "Greg", "Gboth"), ("Dmain", "Dreg", "Dboth"))
+    for (main, reg, both), module, opt_cfg, interval in [
+        (names[0], G, cfg.G_opt, cfg.G_reg_interval),
+        (names[1], D, cfg.D_opt, cfg.D_reg_interval),
     ]:
         c = lazy_regularization_correction(interval)
         betas = (opt_cfg.betas[0] ** c, opt_cfg.betas[1] ** c)
         opt = torch.optim.Adam(list(module.parameters()), lr=opt_cfg.lr * c, betas=betas, eps=opt_cfg.eps)
         opts.append(opt)
         if interval:
-            phases.append(PhaseSpec(f"{prefix}main", module, opt, 1))  # type: ignore[arg-type]
-            phases.append(PhaseSpec(f"{prefix}reg", module, opt, interval))  # type: ignore[arg-type]
+            phases.append(PhaseSpec(main, module, opt, 1))
+            phases.append(PhaseSpec(reg, module, opt, interval))
         else:
-            phases.append(PhaseSpec(f"{prefix}both", module, opt, 1))  # type: ignore[arg-type]
+            phases.append(PhaseSpec(both, module, opt, 1))
     return phases, opts[0], opts[1]
 
 
