@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         torch.set_num_threads(args.threads)
 
     from stylegan.data import ImageDataset
-    from stylegan.train import AugmentConfig, DataConfig, Reporter, build_config, train
+    from stylegan.train import Reporter, TrainOptions, build_config, train
     from stylegan.train.loop import StopRequest, build_networks
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -148,19 +148,21 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         resolution=32,
         img_channels=1,
         c_dim=10 if args.cond else 0,
-        cbase=2048,
-        cmax=128,
-        data=DataConfig(path=str(data), cond=args.cond),
-        batch=16,
-        z_dim=128,
-        w_dim=128,
-        gamma=args.gamma,
-        augment=AugmentConfig(kind=args.aug),
-        kimg=args.kimg,
-        kimg_per_tick=2.0,
-        snap=10_000,
-        snap_minutes=None,
-        image_grid=(8, 12),
+        options=TrainOptions(
+            data_path=str(data),
+            cond=args.cond,
+            channel_base=2048,
+            channel_max=128,
+            batch=16,
+            z_dim=128,
+            w_dim=128,
+            r1_gamma=args.gamma,
+            augment_kind=args.aug,
+            kimg=args.kimg,
+            kimg_per_tick=2.0,
+            snap=10_000,
+            image_grid=(8, 12),
+        ),
     )
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, cache=True))
     _, _, G_init = build_networks(cfg, torch.device("cpu"))  # the very networks train() starts from

@@ -117,7 +117,7 @@ def _our_step_fn(precision: str = "fp32"):  # noqa: ANN202
     layout `fetch_batch` gives them)."""
     import torch
 
-    from stylegan.train.config import build_config
+    from stylegan.train.config import TrainOptions, build_config
     from stylegan.train.ema import ema_beta, update_ema
     from stylegan.train.loop import Batch, build_networks, build_phases, memory_format
     from stylegan.train.losses import StyleGAN2Loss
@@ -125,14 +125,16 @@ def _our_step_fn(precision: str = "fp32"):  # noqa: ANN202
     cfg = build_config(
         "auto",
         resolution=RES,
-        batch=BATCH,
-        cbase=CBASE,
-        cmax=CMAX,
-        map=MAP,
-        gamma=GAMMA,
-        glr=0.0025,
-        dlr=0.0025,
-        precision=precision,
+        options=TrainOptions(
+            batch=BATCH,
+            channel_base=CBASE,
+            channel_max=CMAX,
+            mapping_layers=MAP,
+            r1_gamma=GAMMA,
+            G_lr=0.0025,
+            D_lr=0.0025,
+            precision=precision,
+        ),
     )
     cfg = dataclasses.replace(
         cfg,

@@ -25,7 +25,7 @@ import torch
 
 import stylegan
 from stylegan.io import inspect
-from stylegan.train.config import TRAIN_PRESETS
+from stylegan.presets import PRESETS
 
 ASSETS = Path(__file__).resolve().parents[1] / "src" / "stylegan" / "assets"
 
@@ -74,7 +74,7 @@ def training_command(config: dict[str, Any]) -> str:
         parts.append("--cond")
     if c["data"]["mirror"]:
         parts.append("--mirror")
-    preset = TRAIN_PRESETS[c["preset"]]
+    preset = PRESETS[c["preset"]]
     if c["loss"]["pl_weight"] != preset.pl_weight:
         parts.append(f"--pl-weight {c['loss']['pl_weight']:g}")
     if c["loss"]["style_mixing_prob"] != preset.style_mixing_prob:

@@ -11,9 +11,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from stylegan.networks import PRESETS, Discriminator, Generator, GeneratorConfig
+from stylegan.networks import Discriminator, Generator, GeneratorConfig
 from stylegan.nn.modulated import modulated_conv2d
 from stylegan.nn.resample import conv2d_resample, downsample2d, setup_filter, upfirdn2d, upsample2d
+from stylegan.presets import PRESETS
 from stylegan.testing import (
     randomize_,
     tiny_discriminator,

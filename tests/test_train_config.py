@@ -1,4 +1,4 @@
-"""Presets (REFERENCE §4), config round trips, EMA, the reporter and the data stream."""
+"""Presets, typed options, config round trips, resume policy, EMA, the reporter and the data stream."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import json
 import pytest
 import torch
 
-from stylegan.errors import StyleGANError
-from stylegan.train.config import TRAIN_PRESETS, AugmentConfig, TrainConfig, build_config, describe_cost
+from stylegan.errors import SettingError, StyleGANError
+from stylegan.presets import PRESETS
+from stylegan.train.config import AugmentConfig, TrainConfig, TrainOptions, build_config, describe_cost
 from stylegan.train.data import StreamSampler
 from stylegan.train.ema import ema_beta, update_ema
 from stylegan.train.reporting import Reporter, format_duration
@@ -24,7 +25,7 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
-@pytest.mark.parametrize("name", list(TRAIN_PRESETS))
+@pytest.mark.parametrize("name", list(PRESETS))
 def test_every_preset_resolves_and_round_trips(name: str) -> None:
     cfg = build_config(name, resolution=64, gpus=2)
     assert TrainConfig.from_dict(json.loads(cfg.to_json())) == cfg
@@ -32,7 +33,7 @@ def test_every_preset_resolves_and_round_trips(name: str) -> None:
 
 
 def test_dry_run_cost_estimate() -> None:
-    cost = describe_cost(build_config("cpu-tiny", resolution=16, kimg=2), 1)
+    cost = describe_cost(build_config("cpu-tiny", resolution=16, options=TrainOptions(kimg=2)), 1)
     assert "500 steps of 4 images" in cost and "TFLOP per kimg" in cost and "per kimg" in cost
 
 
@@ -70,27 +71,31 @@ def test_auto_formulas() -> None:
 
 
 def test_overrides_and_errors() -> None:
-    cfg = build_config(
-        "paper256",
-        resolution=64,
+    options = TrainOptions(
         batch=16,
-        gamma=0.0,
-        cbase=8192,
-        cmax=256,
-        map=4,
-        glr=0.001,
-        freezed=3,
+        r1_gamma=0.0,
+        channel_base=8192,
+        channel_max=256,
+        mapping_layers=4,
+        G_lr=0.001,
+        freeze_layers=3,
         kimg=0.1,
-        augment=AugmentConfig(kind="ada"),
+        augment_kind="ada",
     )
+    cfg = build_config("paper256", resolution=64, options=options)
     assert (cfg.batch, cfg.loss.r1_gamma, cfg.G.channel_base, cfg.G.channel_max) == (16, 0.0, 8192, 256)
     assert (cfg.G.mapping_layers, cfg.G_opt.lr, cfg.D_opt.lr, cfg.D.freeze_layers) == (4, 0.001, 0.0025, 3)
-    with pytest.raises(StyleGANError, match="unknown --cfg"):
+    assert cfg.augment == AugmentConfig(kind="ada")
+    with pytest.raises(SettingError, match="unknown preset 'nope'"):
         build_config("nope", resolution=64)
-    with pytest.raises(StyleGANError, match="divisible by the number of processes"):
-        build_config("paper256", resolution=64, batch=6).per_rank(4)
+    with pytest.raises(SettingError, match="batch 6 must be divisible by the number of processes"):
+        build_config("paper256", resolution=64, options=TrainOptions(batch=6)).per_rank(4)
     with pytest.raises(StyleGANError, match="multiple of batch_gpu"):
-        build_config("paper256", resolution=64, batch=8, batch_gpu=3)
+        build_config("paper256", resolution=64, options=TrainOptions(batch=8, batch_gpu=3))
+    with pytest.raises(SettingError, match="batch must be >= 1, got 0"):
+        TrainOptions(batch=0)
+    with pytest.raises(StyleGANError, match="channel_base=8 gives no channels"):
+        build_config("paper256", resolution=64, options=TrainOptions(channel_base=8))
     with pytest.raises(ValueError, match="augment pipe"):
         AugmentConfig(pipe="bgz")
 
@@ -148,3 +153,121 @@ def test_reporter_writes_tensorboard_events_when_installed(tmp_path) -> None:  #
     r.write_stats({"Loss/G": 1.5, "note": "x"}, step=8)  # type: ignore[dict-item]
     r.close()
     assert list(tmp_path.glob("events.out.tfevents.*"))
+
+
+def _at(cfg: object, path: str) -> object:
+    for name in path.split("."):
+        cfg = getattr(cfg, name)
+    return cfg
+
+
+def test_every_option_sets_the_configuration_fields_it_names() -> None:
+    values = dict(
+        data_path="x.zip",
+        mirror=True,
+        cond=True,
+        max_size=5,
+        workers=2,
+        channel_base=512,
+        channel_max=32,
+        mapping_layers=3,
+        z_dim=8,
+        w_dim=8,
+        mbstd_group_size=2,
+        freeze_layers=1,
+        r1_gamma=0.5,
+        pl_weight=1.5,
+        style_mixing_prob=0.5,
+        G_lr=0.001,
+        D_lr=0.003,
+        ema_kimg=2.5,
+        augment_kind="fixed",
+        augment_p=0.3,
+        augment_target=0.7,
+        augment_pipe="bg",
+        batch=8,
+        batch_gpu=4,
+        kimg=1.5,
+        kimg_per_tick=0.5,
+        snap=3,
+        snap_minutes=5.0,
+        image_grid=(2, 3),
+        seed=7,
+        metrics=("fid50k_full",),
+        precision="bf16",
+        resume_from="net.pkl",
+    )
+    assert set(values) == {f.name for f in dataclasses.fields(TrainOptions)}
+    options = TrainOptions(**values)  # type: ignore[arg-type]
+    cfg = build_config("cpu-tiny", resolution=16, c_dim=3, options=options)
+    for f in dataclasses.fields(TrainOptions):
+        assert f.metadata["paths"], f.name
+        for path in f.metadata["paths"]:
+            assert path.split(".")[-1] in f.name, (f.name, path)  # named after the configuration's own field
+            assert _at(cfg, path) == values[f.name], (f.name, path)
+    assert options.given() == list(values) and TrainOptions().given() == []
+
+
+def test_a_misspelt_setting_path_fails() -> None:
+    cfg = build_config("cpu-tiny", resolution=16)
+    assert cfg.replace({"G.channel_base": 512, "D.channel_base": 512, "batch": 8}).D.channel_base == 512
+    with pytest.raises(ValueError, match="unknown GeneratorConfig fields: chanel_base"):
+        cfg.replace({"G.chanel_base": 512})
+    with pytest.raises(ValueError, match="unknown TrainConfig fields: los"):
+        cfg.replace({"los.r1_gamma": 1.0})
+    with pytest.raises(ValueError, match="unknown TrainConfig fields: gamma"):
+        cfg.replace({"gamma": 1.0})
+
+
+def test_one_preset_table_for_networks_and_training() -> None:
+    for name, preset in PRESETS.items():
+        cfg = build_config(name, resolution=256)
+        assert cfg.G == preset.generator(256) and cfg.D == preset.discriminator(256)
+    with pytest.raises(TypeError):
+        PRESETS["auto"].__class__("positional rows are not allowed")  # type: ignore[misc]
+
+
+def test_resume_refuses_other_settings_by_name(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from stylegan.train.runs import RESUMABLE, refuse_on_resume, resume_config
+
+    assert set(RESUMABLE) <= {f.name for f in dataclasses.fields(TrainOptions)}
+    cfg = build_config("cpu-tiny", resolution=16)
+    (tmp_path / "config.json").write_text(json.dumps({"config": cfg.to_dict()}))
+    resumed = resume_config(tmp_path, TrainOptions(kimg=3.0, snap_minutes=0, workers=2, precision="bf16"))
+    assert (resumed.kimg, resumed.snap_minutes, resumed.data.workers, resumed.precision) == (3.0, None, 2, "bf16")
+    assert dataclasses.replace(resumed, kimg=cfg.kimg, snap_minutes=60.0, data=cfg.data, precision="fp32") == cfg
+    with pytest.raises(SettingError, match="^r1_gamma, seed cannot change when resuming") as e:
+        resume_config(tmp_path, TrainOptions(kimg=3.0, r1_gamma=1.0, seed=3))
+    assert e.value.settings[:2] == ("r1_gamma", "seed")
+    refuse_on_resume(list(RESUMABLE))
+
+
+def test_library_errors_name_the_setting_and_the_cli_the_flag(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from stylegan.cli.common import run_cli
+    from stylegan.cli.main import cli
+    from stylegan.cli.train import train, with_flags
+
+    params = {p.name for p in train.params}
+    assert params - {f.name for f in dataclasses.fields(TrainOptions)} == {
+        "outdir",
+        "preset",
+        "resume",
+        "description",
+        "device",
+        "dry_run",
+    }
+    with pytest.raises(SettingError, match="^batch_gpu 3 must be a multiple of .* use mbstd_group_size") as e:
+        build_config("cpu-tiny", resolution=16, options=TrainOptions(batch=6, batch_gpu=3)).per_rank(1)
+    assert with_flags(e.value, train) == (
+        "--batch-gpu 3 must be a multiple of the minibatch-stddev group (2); use --mbstd-group to change it"
+    )
+    with pytest.raises(SettingError, match="^mapping_layers must be >= 1, got 0"):
+        TrainOptions(mapping_layers=0)
+    for args, message in [
+        (["--map", "0"], "error: --map must be >= 1, got 0"),
+        (["--resume", "latest", "--gamma", "3", "--mixing", "0"], "error: --gamma, --mixing cannot change"),
+        (["--resume", "latest"], f"error: --resume latest: no run with a training-state.pt under {tmp_path}"),
+    ]:
+        with pytest.raises(SystemExit):
+            run_cli(cli, ["train", "--outdir", str(tmp_path), "--device", "cpu", *args])
+        assert capsys.readouterr().err.startswith(message), args

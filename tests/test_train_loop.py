@@ -17,7 +17,7 @@ import stylegan.io
 from stylegan.cli.main import cli
 from stylegan.data import prepare_dataset
 from stylegan.errors import StyleGANError
-from stylegan.train import AugmentConfig, DataConfig, Reporter, TrainConfig, build_config, train
+from stylegan.train import AugmentConfig, Reporter, TrainConfig, TrainOptions, build_config, train
 from stylegan.train import loop as loop_module
 from stylegan.train.state import STATE_FILENAME, load_training_state
 
@@ -47,23 +47,23 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def tiny_config(data: Path, steps: int, **kw: object) -> TrainConfig:
     """cpu-tiny, shrunk further, with every phase and feature exercised within a few steps."""
-    cfg = build_config(
-        "cpu-tiny",
-        resolution=16,
-        c_dim=3,
-        data=DataConfig(path=str(data), cond=True, mirror=True),
-        cbase=256,
-        cmax=16,
+    options = TrainOptions(
+        data_path=str(data),
+        cond=True,
+        mirror=True,
+        channel_base=256,
+        channel_max=16,
         batch=4,
         kimg=steps * 4 / 1000,
         kimg_per_tick=0.008,
         snap=1,
         image_grid=(2, 3),
-        augment=AugmentConfig(kind="ada", p=0.2, interval=2, kimg=0.1),
         z_dim=16,
         w_dim=16,
     )
-    return dataclasses.replace(cfg, G_reg_interval=2, D_reg_interval=3, **kw)  # type: ignore[arg-type]
+    cfg = build_config("cpu-tiny", resolution=16, c_dim=3, options=options)
+    augment = AugmentConfig(kind="ada", p=0.2, interval=2, kimg=0.1)
+    return dataclasses.replace(cfg, augment=augment, G_reg_interval=2, D_reg_interval=3, **kw)  # type: ignore[arg-type]
 
 
 def quiet(run_dir: Path) -> Reporter:
@@ -154,12 +154,11 @@ def test_stop_request_saves_state_and_returns(tiny_data: Path, tmp_path: Path) -
 
 
 def test_gradient_accumulation_and_unconditional(tiny_data: Path, tmp_path: Path) -> None:
-    cfg = build_config(
-        "cpu-tiny",
-        resolution=16,
-        data=DataConfig(path=str(tiny_data), workers=1),
-        cbase=256,
-        cmax=16,
+    options = TrainOptions(
+        data_path=str(tiny_data),
+        workers=1,
+        channel_base=256,
+        channel_max=16,
         batch=8,
         batch_gpu=4,
         kimg=0.008,
@@ -167,6 +166,7 @@ def test_gradient_accumulation_and_unconditional(tiny_data: Path, tmp_path: Path
         z_dim=16,
         w_dim=16,
     )
+    cfg = build_config("cpu-tiny", resolution=16, options=options)
     assert cfg.per_rank(1) == (8, 4, 2)
     stream = io.StringIO()
     result = train(cfg, tmp_path / "r", reporter=Reporter(tmp_path / "r", stream=stream, tensorboard=False))
@@ -177,7 +177,7 @@ def test_gradient_accumulation_and_unconditional(tiny_data: Path, tmp_path: Path
 def test_dataset_and_network_mismatches_are_clear(tiny_data: Path, tmp_path: Path) -> None:
     cfg = tiny_config(tiny_data, 1)
     with pytest.raises(StyleGANError, match="32x32x3"):
-        bad = build_config("cpu-tiny", resolution=32, c_dim=3, data=cfg.data)
+        bad = dataclasses.replace(build_config("cpu-tiny", resolution=32, c_dim=3), data=cfg.data)
         train(bad, tmp_path / "x", reporter=quiet(tmp_path / "x"))
     with pytest.raises(StyleGANError, match="3 label dimensions but the networks expect c_dim=4"):
         train(

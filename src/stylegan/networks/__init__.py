@@ -1,6 +1,6 @@
 """StyleGAN2 networks: Generator (MappingNetwork + SynthesisNetwork) and Discriminator."""
 
-from .config import ARCHITECTURES, PRESETS, DiscriminatorConfig, GeneratorConfig, NetworkPreset, channels_at
+from .config import ARCHITECTURES, DiscriminatorConfig, GeneratorConfig, channels_at
 from .discriminator import Discriminator, DiscriminatorBlock, DiscriminatorEpilogue, MinibatchStdLayer
 from .generator import Generator
 from .mapping import MappingNetwork
@@ -8,10 +8,8 @@ from .synthesis import SynthesisBlock, SynthesisLayer, SynthesisNetwork, ToRGBLa
 
 __all__ = [
     "ARCHITECTURES",
-    "PRESETS",
     "DiscriminatorConfig",
     "GeneratorConfig",
-    "NetworkPreset",
     "channels_at",
     "Discriminator",
     "DiscriminatorBlock",

@@ -1,4 +1,4 @@
-"""Typed network configurations and NVIDIA's published presets.
+"""Typed network configurations (the presets that use them are in `stylegan.presets`).
 
 `GeneratorConfig` / `DiscriminatorConfig` hold every architecture choice; the field names follow the
 reference implementation's constructor arguments so that foreign checkpoints map onto them directly.
@@ -7,9 +7,8 @@ reference implementation's constructor arguments so that foreign checkpoints map
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 Architecture = Literal["orig", "skip", "resnet"]
@@ -117,67 +116,13 @@ class DiscriminatorConfig:
         return _from_dict(cls, d)
 
 
-def _from_dict(cls: type, d: dict[str, Any]) -> Any:
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(d) - names)
+def check_fields(cls: type, names: list[str]) -> None:
+    """An error naming the `names` that are not fields of the dataclass `cls`."""
+    unknown = sorted(set(names) - {f.name for f in dataclasses.fields(cls)})
     if unknown:
         raise ValueError(f"unknown {cls.__name__} fields: {', '.join(unknown)}")
+
+
+def _from_dict(cls: type, d: dict[str, Any]) -> Any:
+    check_fields(cls, list(d))
     return cls(**d)
-
-
-def config_json(cfg: GeneratorConfig | DiscriminatorConfig) -> str:
-    return json.dumps(cfg.to_dict(), sort_keys=True)
-
-
-@dataclass(frozen=True)
-class NetworkPreset:
-    """A named architecture: what NVIDIA's `--cfg` gives for G and D (mixed precision excluded)."""
-
-    name: str
-    description: str
-    channel_base: int
-    channel_max: int = 512
-    mapping_layers: int = 8
-    mbstd_group_size: int = 4
-    d_architecture: Architecture = "resnet"
-    conv_clamp: float | None = 256
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def generator(self, img_resolution: int, **overrides: Any) -> GeneratorConfig:
-        kw: dict[str, Any] = dict(
-            img_resolution=img_resolution,
-            channel_base=self.channel_base,
-            channel_max=self.channel_max,
-            mapping_layers=self.mapping_layers,
-            conv_clamp=self.conv_clamp,
-        )
-        kw.update(overrides)
-        return GeneratorConfig(**kw)
-
-    def discriminator(self, img_resolution: int, **overrides: Any) -> DiscriminatorConfig:
-        kw: dict[str, Any] = dict(
-            img_resolution=img_resolution,
-            channel_base=self.channel_base,
-            channel_max=self.channel_max,
-            mbstd_group_size=self.mbstd_group_size,
-            architecture=self.d_architecture,
-            conv_clamp=self.conv_clamp,
-        )
-        kw.update(overrides)
-        return DiscriminatorConfig(**kw)
-
-
-#: NVIDIA's configurations (stylegan2-ada-pytorch `train.py --cfg`), plus small presets that train on a CPU.
-PRESETS: dict[str, NetworkPreset] = {
-    p.name: p
-    for p in [
-        NetworkPreset("stylegan2", "config F: 32768 channel base, 8-layer mapping", 32768, mbstd_group_size=4),
-        NetworkPreset("paper256", "paper's 256x256 setting (half width)", 16384, mbstd_group_size=8),
-        NetworkPreset("paper512", "paper's 512x512 setting", 32768, mbstd_group_size=8),
-        NetworkPreset("paper1024", "paper's 1024x1024 setting", 32768, mbstd_group_size=4),
-        NetworkPreset("cifar", "CIFAR-10: 2-layer mapping, orig D", 32768, 512, 2, 32, "orig"),
-        NetworkPreset("auto-256", "NVIDIA 'auto' at <512 px: half width, 2-layer mapping", 16384, 512, 2, 4),
-        NetworkPreset("cpu-small", "small CPU network: 4096 base, 256 max, 2-layer mapping", 4096, 256, 2, 4),
-        NetworkPreset("cpu-tiny", "tiny CPU network for smoke tests: 1024 base, 64 max", 1024, 64, 2, 4),
-    ]
-}

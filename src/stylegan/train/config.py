@@ -1,7 +1,8 @@
-"""Training configuration: typed, nested, frozen dataclasses, and NVIDIA's `--cfg` presets (REFERENCE §4).
+"""Training configuration: typed, nested, frozen dataclasses, and `build_config`, which resolves a preset.
 
 `TrainConfig` is what a run is: it is written to `run_dir/config.json` and read back on `--resume`.
-`build_config(preset, resolution=..., ...)` resolves a preset (including `auto`'s formulas) for a dataset.
+`build_config(preset, resolution=..., options=TrainOptions(...))` resolves a preset of `stylegan.presets.PRESETS`
+(including `auto`'s formulas) for a dataset and applies the settings the user gave.
 
 >>> cfg = build_config("paper256", resolution=256)
 >>> cfg.batch, cfg.loss.r1_gamma, cfg.G.channel_base, cfg.G.mapping_layers
@@ -9,17 +10,21 @@
 >>> auto = build_config("auto", resolution=64, gpus=1)
 >>> auto.batch, round(auto.loss.r1_gamma, 4), auto.ema_kimg, auto.G.mapping_layers, auto.D.mbstd_group_size
 (32, 0.0256, 10.0, 2, 4)
+>>> build_config("auto", resolution=64, options=TrainOptions(batch=16, r1_gamma=0.5)).loss.r1_gamma
+0.5
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..errors import StyleGANError
-from ..networks.config import DiscriminatorConfig, GeneratorConfig, _from_dict
+from ..errors import SettingError, StyleGANError
+from ..networks.config import DiscriminatorConfig, GeneratorConfig, _from_dict, check_fields
+from ..presets import get_preset
 from .losses import PRECISIONS, LossSettings
 
 AugmentKind = Literal["ada", "fixed", "none"]
@@ -94,7 +99,7 @@ class TrainConfig:
     kimg: float = 25000.0  # training length; fractional values (0.1) make smoke runs
     kimg_per_tick: float = 4.0
     snap: int = 50  # network snapshot + training state every `snap` ticks
-    snap_minutes: float | None = 60.0  # ... and at least every this many minutes
+    snap_minutes: float | None = 60.0  # ... and at least every this many minutes (None or 0 = off, stored as None)
     image_grid: tuple[int, int] = (8, 8)  # rows, cols of reals.png and the fakes grids
     seed: int = 0
     resume_from: str | None = None  # network to fine-tune from (any format stylegan.io.load reads)
@@ -104,6 +109,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_grid", tuple(self.image_grid))
         object.__setattr__(self, "metrics", tuple(self.metrics))
+        if self.snap_minutes == 0:
+            object.__setattr__(self, "snap_minutes", None)
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.batch < 1:
@@ -121,18 +128,39 @@ class TrainConfig:
     def per_rank(self, world_size: int) -> tuple[int, int, int]:
         """(batch per rank, micro-batch per rank, accumulation rounds); a clear error when they do not divide."""
         if self.batch % world_size:
-            raise StyleGANError(f"--batch {self.batch} must be divisible by the number of processes ({world_size})")
+            raise SettingError(
+                f"batch {self.batch} must be divisible by the number of processes ({world_size})", "batch"
+            )
         per_rank = self.batch // world_size
         batch_gpu = min(self.batch_gpu or per_rank, per_rank)
         if per_rank % batch_gpu:
-            raise StyleGANError(f"--batch-gpu {batch_gpu} must divide the per-process batch {per_rank}")
+            raise SettingError(f"batch_gpu {batch_gpu} must divide the per-process batch {per_rank}", "batch_gpu")
         group = self.D.mbstd_group_size
         if group is not None and batch_gpu % min(group, batch_gpu):
-            raise StyleGANError(
-                f"--batch-gpu {batch_gpu} must be a multiple of the minibatch-stddev group ({group}); "
-                "use --mbstd-group to change it"
+            raise SettingError(
+                f"batch_gpu {batch_gpu} must be a multiple of the minibatch-stddev group ({group}); "
+                "use mbstd_group_size to change it",
+                "batch_gpu",
+                "mbstd_group_size",
             )
         return per_rank, batch_gpu, per_rank // batch_gpu
+
+    def replace(self, changes: Mapping[str, Any]) -> TrainConfig:
+        """A copy with `changes` ({dotted path: value}, e.g. `G.channel_base`, `loss.r1_gamma`, `batch`) applied;
+        each nested configuration is rebuilt once, so settings that must agree may change together. An unknown
+        path is an error naming it."""
+        top: dict[str, Any] = {}
+        nested: dict[str, dict[str, Any]] = {}
+        for path, value in changes.items():
+            group, _, name = path.rpartition(".")
+            if group:
+                nested.setdefault(group, {})[name] = value
+            else:
+                top[name] = value
+        for group, values in nested.items():
+            check_fields(type(self), [group])
+            top[group] = _replace(getattr(self, group), values)
+        return _replace(self, top)
 
     # ---- serialisation -----------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -162,105 +190,92 @@ class TrainConfig:
         return _from_dict(cls, kw)
 
 
-# ---- presets ---------------------------------------------------------------------------------------------------
+# ---- building a configuration ---------------------------------------------------------------------------------
+def _setting(*paths: str) -> Any:
+    """A `TrainOptions` field: None (the preset's value) by default; `paths` are the TrainConfig fields it sets."""
+    return field(default=None, metadata={"paths": paths})
+
+
 @dataclass(frozen=True)
-class TrainPreset:
-    """One row of NVIDIA's `cfg_specs` table (REFERENCE §4), plus our CPU presets. `None` fields are resolved by
-    `auto`'s formulas: batch = max(min(gpus·min(4096 // res, 32), 64), gpus), mbstd = min(batch // gpus, 4),
-    channel_base = 32768 if res >= 512 else 16384, lr = 0.002 if res >= 1024 else 0.0025,
-    gamma = 0.0002·res² / batch, ema_kimg = batch·10 / 32."""
+class TrainOptions:
+    """Settings that replace a preset's values (None = the preset's, or TrainConfig's default). Each is named after
+    the TrainConfig field it sets (prefixed by its group where the bare name would be unclear: `G_lr`, `augment_p`);
+    the field's metadata lists the dotted TrainConfig paths. `snap_minutes` 0 turns the timed snapshots off."""
 
-    name: str
-    description: str
-    batch: int | None = None
-    mbstd_group: int | None = None
-    channel_base: int | None = None
-    channel_max: int = 512
-    lr: float | None = None
-    gamma: float | None = None
-    ema_kimg: float | None = None
-    ema_rampup: float | None = None
-    mapping_layers: int = 8
-    z_dim: int = 512
-    w_dim: int = 512
-    pl_weight: float = 2.0
-    style_mixing_prob: float = 0.9
-    d_architecture: Literal["orig", "skip", "resnet"] = "resnet"
-    kimg: float = 25000.0
-    kimg_per_tick: float = 4.0
-    snap: int = 50
-    image_grid: tuple[int, int] = (8, 8)
-    conv_clamp: float | None = 256  # NVIDIA's value (it matters for fp16); the CPU presets skip the clamp
+    # Data.
+    data_path: str | None = _setting("data.path")
+    mirror: bool | None = _setting("data.mirror")
+    cond: bool | None = _setting("data.cond")
+    max_size: int | None = _setting("data.max_size")
+    workers: int | None = _setting("data.workers")
+    # Networks.
+    channel_base: int | None = _setting("G.channel_base", "D.channel_base")
+    channel_max: int | None = _setting("G.channel_max", "D.channel_max")
+    mapping_layers: int | None = _setting("G.mapping_layers")
+    z_dim: int | None = _setting("G.z_dim")
+    w_dim: int | None = _setting("G.w_dim")
+    mbstd_group_size: int | None = _setting("D.mbstd_group_size")
+    freeze_layers: int | None = _setting("D.freeze_layers")
+    # Losses, optimisers, G_ema.
+    r1_gamma: float | None = _setting("loss.r1_gamma")
+    pl_weight: float | None = _setting("loss.pl_weight")
+    style_mixing_prob: float | None = _setting("loss.style_mixing_prob")
+    G_lr: float | None = _setting("G_opt.lr")
+    D_lr: float | None = _setting("D_opt.lr")
+    ema_kimg: float | None = _setting("ema_kimg")
+    # Augmentation.
+    augment_kind: AugmentKind | None = _setting("augment.kind")
+    augment_p: float | None = _setting("augment.p")
+    augment_target: float | None = _setting("augment.target")
+    augment_pipe: str | None = _setting("augment.pipe")
+    # Batch and schedule.
+    batch: int | None = _setting("batch")
+    batch_gpu: int | None = _setting("batch_gpu")
+    kimg: float | None = _setting("kimg")
+    kimg_per_tick: float | None = _setting("kimg_per_tick")
+    snap: int | None = _setting("snap")
+    snap_minutes: float | None = _setting("snap_minutes")
+    image_grid: tuple[int, int] | None = _setting("image_grid")
+    seed: int | None = _setting("seed")
+    metrics: tuple[str, ...] | None = _setting("metrics")
+    precision: str | None = _setting("precision")
+    resume_from: str | None = _setting("resume_from")
 
+    def __post_init__(self) -> None:
+        for name in ("batch", "mbstd_group_size", "channel_base", "channel_max", "mapping_layers", "z_dim", "w_dim"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise SettingError(f"{name} must be >= 1, got {value}", name)
+        if self.metrics:  # a typo fails now rather than at the first snapshot
+            from ..metrics import parse_metric
 
-TRAIN_PRESETS: dict[str, TrainPreset] = {
-    p.name: p
-    for p in [
-        TrainPreset(
-            "auto",
-            "NVIDIA's 'auto': sizes from the resolution and GPU count; 2-layer mapping, EMA ramp-up",
-            ema_rampup=0.05,
-            mapping_layers=2,
-        ),
-        TrainPreset("stylegan2", "config F (StyleGAN2 paper, 1024x1024 FFHQ)", 32, 4, 32768, 512, 0.002, 10.0, 10.0),
-        TrainPreset("paper256", "StyleGAN2-ADA paper's 256x256 setting", 64, 8, 16384, 512, 0.0025, 1.0, 20.0),
-        TrainPreset("paper512", "StyleGAN2-ADA paper's 512x512 setting", 64, 8, 32768, 512, 0.0025, 0.5, 20.0),
-        TrainPreset("paper1024", "StyleGAN2-ADA paper's 1024x1024 setting", 32, 4, 32768, 512, 0.002, 2.0, 10.0),
-        TrainPreset(
-            "cifar",
-            "CIFAR-10 setting: no path length, no mixing, orig D, 2-layer mapping",
-            64,
-            32,
-            32768,
-            512,
-            0.0025,
-            0.01,
-            500.0,
-            0.05,
-            2,
-            pl_weight=0.0,
-            style_mixing_prob=0.0,
-            d_architecture="orig",
-            kimg=100000.0,
-        ),
-        TrainPreset(
-            "cpu-small",
-            "a real run on a CPU: 4096 channel base, 256 max, 2-layer mapping, 256-d latents",
-            batch=8,
-            mbstd_group=4,
-            channel_base=4096,
-            channel_max=256,
-            lr=0.0025,
-            ema_rampup=0.05,
-            mapping_layers=2,
-            z_dim=256,
-            w_dim=256,
-            kimg=200.0,
-            kimg_per_tick=1.0,
-            snap=10,
-            image_grid=(6, 8),
-            conv_clamp=None,
-        ),
-        TrainPreset(
-            "cpu-tiny",
-            "smoke tests on a CPU: 1024 channel base, 64 max, 64-d latents",
-            batch=4,
-            mbstd_group=2,
-            channel_base=1024,
-            channel_max=64,
-            lr=0.0025,
-            ema_rampup=0.05,
-            mapping_layers=2,
-            z_dim=64,
-            w_dim=64,
-            kimg=10.0,
-            kimg_per_tick=0.2,
-            snap=5,
-            image_grid=(4, 4),
-            conv_clamp=None,
-        ),
-    ]
-}
+            for name in self.metrics:
+                try:
+                    parse_metric(name)
+                except (ValueError, KeyError) as e:
+                    raise SettingError(f"metrics: {e}", "metrics") from None
+
+    def given(self) -> list[str]:
+        """Names of the settings this holds (the ones not None)."""
+        return [f.name for f in dataclasses.fields(self) if getattr(self, f.name) is not None]
+
+    def changes(self) -> dict[str, Any]:
+        """{TrainConfig path: value} for every setting given."""
+        return {
+            path: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) is not None
+            for path in f.metadata["paths"]
+        }
+
+    def apply(self, cfg: TrainConfig) -> TrainConfig:
+        """`cfg` with these settings; an unusable combination is an error that names the problem."""
+        try:
+            return cfg.replace(self.changes())
+        except SettingError:
+            raise
+        except ValueError as e:
+            raise StyleGANError(str(e)) from None
 
 
 def build_config(
@@ -270,118 +285,37 @@ def build_config(
     img_channels: int = 3,
     c_dim: int = 0,
     gpus: int = 1,
-    data: DataConfig | None = None,
-    **overrides: Any,
+    options: TrainOptions = TrainOptions(),
 ) -> TrainConfig:
-    """Resolve a preset for a dataset of `resolution` / `img_channels` / `c_dim` on `gpus` processes.
-
-    `overrides` are optional flags, by TrainConfig-like names: batch, batch_gpu, gamma, cbase, cmax, map,
-    mbstd_group, glr, dlr, kimg, kimg_per_tick, snap, snap_minutes, seed, freezed, augment (AugmentConfig),
-    ema_kimg, image_grid, pl_weight, style_mixing_prob, resume_from, z_dim, w_dim, g_arch, d_arch, metrics,
-    precision.
-    A None value means "not given".
-    """
-    if preset not in TRAIN_PRESETS:
-        raise StyleGANError(f"unknown --cfg {preset!r}; choose from {', '.join(TRAIN_PRESETS)}")
-    p = TRAIN_PRESETS[preset]
-    o = {k: v for k, v in overrides.items() if v is not None}
-    unknown = sorted(set(o) - _OVERRIDES)
-    if unknown:
-        raise TypeError(f"unknown build_config overrides: {', '.join(unknown)}")
-    res = resolution
-    batch = o.get("batch") or p.batch or max(min(gpus * min(4096 // res, 32), 64), gpus)
-    mbstd = o.get("mbstd_group") or p.mbstd_group or min(batch // gpus, 4)
-    cbase = o.get("cbase") or p.channel_base or (32768 if res >= 512 else 16384)
-    cmax = o.get("cmax") or p.channel_max
-    lr = p.lr or (0.002 if res >= 1024 else 0.0025)
-    gamma = o["gamma"] if "gamma" in o else (p.gamma if p.gamma is not None else 0.0002 * res**2 / batch)
-    ema_kimg = o.get("ema_kimg") or p.ema_kimg or batch * 10 / 32
-    mapping = o.get("map") or p.mapping_layers
-    G = GeneratorConfig(
-        z_dim=o.get("z_dim", p.z_dim),
-        w_dim=o.get("w_dim", p.w_dim),
-        c_dim=c_dim,
-        img_resolution=res,
-        img_channels=img_channels,
-        mapping_layers=mapping,
-        channel_base=cbase,
-        channel_max=cmax,
-        architecture=o.get("g_arch", "skip"),
-        conv_clamp=p.conv_clamp,
-    )
-    D = DiscriminatorConfig(
-        c_dim=c_dim,
-        img_resolution=res,
-        img_channels=img_channels,
-        architecture=o.get("d_arch", p.d_architecture),
-        channel_base=cbase,
-        channel_max=cmax,
-        conv_clamp=p.conv_clamp,
-        mbstd_group_size=mbstd,
-        freeze_layers=o.get("freezed", 0),
-    )
-    loss = LossSettings(
-        r1_gamma=gamma,
-        pl_weight=o.get("pl_weight", p.pl_weight),
-        style_mixing_prob=o.get("style_mixing_prob", p.style_mixing_prob),
-    )
+    """Resolve a preset (`stylegan.presets.PRESETS`, with `auto`'s formulas) for a dataset of `resolution` /
+    `img_channels` / `c_dim` on `gpus` processes, then apply `options`. A given `options.batch` feeds the formulas
+    that depend on the batch (auto's mbstd group, R1 gamma, EMA half-life)."""
+    p = get_preset(preset).resolve(resolution, gpus=gpus, batch=options.batch)
+    assert p.batch is not None and p.lr is not None and p.r1_gamma is not None and p.ema_kimg is not None
     try:
-        return TrainConfig(
-            G=G,
-            D=D,
-            loss=loss,
-            G_opt=OptimizerConfig(lr=o.get("glr", lr)),
-            D_opt=OptimizerConfig(lr=o.get("dlr", lr)),
-            augment=o.get("augment", AugmentConfig()),
-            data=data or DataConfig(),
+        base = TrainConfig(
+            G=p.generator(resolution, img_channels=img_channels, c_dim=c_dim),
+            D=p.discriminator(resolution, img_channels=img_channels, c_dim=c_dim, gpus=gpus, batch=options.batch),
+            loss=LossSettings(r1_gamma=p.r1_gamma, pl_weight=p.pl_weight, style_mixing_prob=p.style_mixing_prob),
+            G_opt=OptimizerConfig(lr=p.lr),
+            D_opt=OptimizerConfig(lr=p.lr),
             preset=preset,
-            batch=batch,
-            batch_gpu=o.get("batch_gpu"),
-            ema_kimg=ema_kimg,
+            batch=p.batch,
+            ema_kimg=p.ema_kimg,
             ema_rampup=p.ema_rampup,
-            kimg=o.get("kimg", p.kimg),
-            kimg_per_tick=o.get("kimg_per_tick", p.kimg_per_tick),
-            snap=o.get("snap", p.snap),
-            snap_minutes=o.get("snap_minutes", 60.0),
-            image_grid=o.get("image_grid", p.image_grid),
-            seed=o.get("seed", 0),
-            resume_from=o.get("resume_from"),
-            metrics=tuple(o.get("metrics", ())),
-            precision=o.get("precision", "fp32"),
+            kimg=p.kimg,
+            kimg_per_tick=p.kimg_per_tick,
+            snap=p.snap,
+            image_grid=p.image_grid,
         )
     except ValueError as e:
         raise StyleGANError(str(e)) from None
+    return options.apply(base)
 
 
-_OVERRIDES = {
-    "batch",
-    "batch_gpu",
-    "gamma",
-    "cbase",
-    "cmax",
-    "map",
-    "mbstd_group",
-    "glr",
-    "dlr",
-    "kimg",
-    "kimg_per_tick",
-    "snap",
-    "snap_minutes",
-    "seed",
-    "freezed",
-    "augment",
-    "ema_kimg",
-    "image_grid",
-    "pl_weight",
-    "style_mixing_prob",
-    "resume_from",
-    "z_dim",
-    "w_dim",
-    "g_arch",
-    "d_arch",
-    "metrics",
-    "precision",
-}
+def _replace(obj: Any, changes: dict[str, Any]) -> Any:
+    check_fields(type(obj), list(changes))
+    return dataclasses.replace(obj, **changes)
 
 
 def describe_cost(cfg: TrainConfig, world_size: int = 1) -> str:

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..errors import StyleGANError
+from ..errors import SettingError, StyleGANError
 from ..images import make_grid, save_image, to_uint8
 from ..networks import Discriminator, Generator
 from .augment import AdaController, AugmentPipe
@@ -295,7 +295,7 @@ def check_dataset_matches(cfg: TrainConfig, data: BatchStream, reporter: Reporte
             f"dataset {ds.path} has {ds.label_dim} label dimensions but the networks expect c_dim={cfg.G.c_dim}"
         )
     if not cfg.data.cond and cfg.G.c_dim:
-        raise StyleGANError(f"the networks are conditional (c_dim={cfg.G.c_dim}); add --cond to train on labels")
+        raise SettingError(f"the networks are conditional (c_dim={cfg.G.c_dim}); add cond to train on labels", "cond")
     if ds.has_labels and not cfg.data.cond:
         reporter.log(
             f"warning: dataset {ds.path.name} has labels ({ds.label_dim} classes) but --cond is off: "

@@ -88,23 +88,6 @@ def lazy_regularization_correction(interval: int | None) -> float:
     return 1.0 if not interval else interval / (interval + 1)
 
 
-def interleave_groups(a: Tensor, b: Tensor, group: int) -> Tensor:
-    """Stack two batches [n, ...] into one [2n, ...] so that the minibatch-stddev groups of the joint batch
-    (sample i is in group i % (2n / group)) are exactly the groups of `a` and of `b` in separate calls: one
-    discriminator pass then gives the same logits as two. Requires n % group == 0."""
-    n, m = a.shape[0], a.shape[0] // group
-    return torch.cat([a.reshape(group, m, *a.shape[1:]), b.reshape(group, m, *b.shape[1:])], dim=1).reshape(
-        2 * n, *a.shape[1:]
-    )
-
-
-def deinterleave_groups(x: Tensor, group: int) -> tuple[Tensor, Tensor]:
-    """Inverse of `interleave_groups`: [2n, ...] -> (a [n, ...], b [n, ...])."""
-    n = x.shape[0] // 2
-    y = x.reshape(group, 2 * (n // group), *x.shape[1:])
-    return y[:, : n // group].reshape(n, *x.shape[1:]), y[:, n // group :].reshape(n, *x.shape[1:])
-
-
 # ---- composition -----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LossSettings:
@@ -138,7 +121,6 @@ class StyleGAN2Loss:
         *,
         augment: Callable[[Tensor], Tensor] | None = None,
         generator: torch.Generator | None = None,
-        joint_d_pass: bool = False,
         precision: Precision = "fp32",
     ) -> None:
         if precision not in PRECISIONS:
@@ -146,7 +128,6 @@ class StyleGAN2Loss:
         self.precision = precision
         self.G = G
         self.D = D
-        self.joint_d_pass = joint_d_pass
         self.s = settings
         self.augment = augment
         self.generator = generator
@@ -180,28 +161,6 @@ class StyleGAN2Loss:
         with self._autocast(img.device):
             logits = self.D(img, c)
         return logits.float()
-
-    def _joint_group(self, n_fake: int, n_real: int) -> int | None:
-        """The minibatch-stddev group size when fakes and reals can share one D pass with unchanged results."""
-        cfg = getattr(self.D, "cfg", None)
-        if not self.joint_d_pass or cfg is None or n_fake != n_real:
-            return None
-        if cfg.mbstd_num_channels == 0:
-            return 1
-        g = cfg.mbstd_group_size
-        return g if g is not None and g <= n_fake and n_fake % g == 0 else None
-
-    def run_D_pair(
-        self, fake: Tensor, fake_c: Tensor | None, real: Tensor, real_c: Tensor | None
-    ) -> tuple[Tensor, Tensor]:
-        """(fake logits, real logits): one joint D pass when the minibatch-stddev groups allow it (the same numbers
-        as two passes, with larger, faster matrix products), else two passes."""
-        group = self._joint_group(fake.shape[0], real.shape[0])
-        if group is None:
-            return self.run_D(fake, fake_c), self.run_D(real, real_c)
-        c = interleave_groups(fake_c, real_c, group) if fake_c is not None and real_c is not None else None
-        logits = self.run_D(interleave_groups(fake, real, group), c)
-        return deinterleave_groups(logits, group)
 
     def accumulate_gradients(
         self,
@@ -245,7 +204,8 @@ class StyleGAN2Loss:
             if do_Dmain:
                 with torch.no_grad():
                     gen_img, _ = self.run_G(gen_z, gen_c, update_emas=True)
-                gen_logits, real_logits = self.run_D_pair(gen_img, gen_c, real, real_c)
+                gen_logits = self.run_D(gen_img, gen_c)
+                real_logits = self.run_D(real, real_c)
                 loss_fake = d_logistic_loss_fake(gen_logits)
                 fake_term = loss_fake.mean()
                 stats["Loss/scores/fake"] = gen_logits.detach().flatten()

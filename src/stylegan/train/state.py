@@ -60,29 +60,3 @@ def load_training_state(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise StyleGANError(f"{p}: not a stylegan training state (format {STATE_FORMAT!r} expected)")
     return state
-
-
-def find_run_to_resume(target: str, outdir: str | os.PathLike[str] | None) -> Path:
-    """`latest` -> the most recent run under `outdir` that has a training state; otherwise `target` is a run
-    folder (or its state file)."""
-    if target == "latest":
-        if outdir is None:
-            raise StyleGANError("--resume latest needs --outdir (the folder that holds the runs)")
-        root = Path(outdir)
-        runs = (
-            sorted(
-                (d for d in root.glob("*") if (d / STATE_FILENAME).is_file()),
-                key=lambda d: (d / STATE_FILENAME).stat().st_mtime,
-            )
-            if root.is_dir()
-            else []
-        )
-        if not runs:
-            raise StyleGANError(f"--resume latest: no run with a {STATE_FILENAME} under {root}")
-        return runs[-1]
-    p = Path(target)
-    if p.is_file() and p.name == STATE_FILENAME:
-        return p.parent
-    if not (p / STATE_FILENAME).is_file():
-        raise StyleGANError(f"--resume {p}: not a run folder with a {STATE_FILENAME}")
-    return p

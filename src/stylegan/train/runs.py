@@ -1,0 +1,252 @@
+"""Starting and continuing runs: the configuration of a new run (from a dataset, a preset and the user's settings),
+fine-tuning from a network, which settings may change when a run resumes, and run folder names (`00003-desc`).
+
+`prepare_run` decides all of it and returns a `RunPlan`; `start_run` trains it. A dry run prints the plan instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..errors import SettingError, StyleGANError
+from ..networks.config import DiscriminatorConfig, GeneratorConfig
+from .config import TrainConfig, TrainOptions, build_config, describe_cost
+from .distributed import gather_objects, init_distributed
+from .state import STATE_FILENAME
+
+#: Settings (TrainOptions fields) that may change when a run resumes; the others come from its config.json.
+RESUMABLE: tuple[str, ...] = (
+    "kimg",
+    "snap",
+    "snap_minutes",
+    "kimg_per_tick",
+    "workers",
+    "data_path",
+    "metrics",
+    "precision",
+)
+
+Notify = Callable[[str], None]
+
+
+def make_config(
+    preset: str, options: TrainOptions, *, world_size: int = 1, notify: Notify | None = None
+) -> TrainConfig:
+    """The configuration of a new run on the dataset `options.data_path`: the preset resolved for its size and labels
+    on `world_size` processes, the options applied, and the fine-tuning policy when `options.resume_from` is set.
+    Notes for the user (the dataset's labels) go to `notify`."""
+    from ..data.dataset import ImageDataset
+
+    assert options.data_path is not None
+    cond = bool(options.cond)
+    ds = ImageDataset(options.data_path, use_labels=cond)
+    classes = ""
+    if ds.class_names:
+        names = list(ds.class_names)
+        classes = ": " + ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+    if notify is not None and ds.has_labels:
+        notify(
+            f"conditional training on {ds.label_dim} classes{classes}"
+            if cond
+            else f"note: {ds.path.name} has labels ({ds.label_dim} classes{classes}); "
+            "add --cond to train a conditional model"
+        )
+    try:
+        cfg = build_config(
+            preset,
+            resolution=ds.resolution,
+            img_channels=ds.num_channels,
+            c_dim=ds.label_dim if cond else 0,
+            gpus=world_size,
+            options=options,
+        )
+    finally:
+        ds.close()
+    if options.resume_from:
+        cfg = fine_tune_from(cfg, options.resume_from)
+    cfg.per_rank(world_size)  # batch / processes / micro-batch / mbstd group errors now, not in the loop
+    return cfg
+
+
+def fine_tune_from(cfg: TrainConfig, source: str) -> TrainConfig:
+    """`cfg` set up to fine-tune the network `source`: its architecture (read from the file, no weights built), the
+    run's minibatch-stddev group and Freeze-D, and StyleGAN2-ADA's `--resume` policy: no EMA ramp-up (G_ema starts
+    from a trained network; a ramp-up would first make it a copy of G) and ADA p may move five times faster
+    (ada_kimg 100) to suit the new data."""
+    from .. import io as sgio
+
+    info = sgio.inspect(source)
+    g_info = info.nets.get("G_ema") or info.nets.get("G")
+    if g_info is None:
+        raise SettingError(f"resume_from {source}: the checkpoint holds no generator", "resume_from")
+    G = g_info.config
+    assert isinstance(G, GeneratorConfig)
+    if (G.img_resolution, G.img_channels) != (cfg.G.img_resolution, cfg.G.img_channels):
+        raise SettingError(
+            f"resume_from {source}: the network makes {G.img_resolution}x{G.img_resolution}x{G.img_channels} "
+            f"images but the dataset is {cfg.G.img_resolution}x{cfg.G.img_resolution}x{cfg.G.img_channels}",
+            "resume_from",
+        )
+    if G.c_dim != cfg.G.c_dim:
+        raise SettingError(
+            f"resume_from {source}: the network has c_dim={G.c_dim}, the run needs {cfg.G.c_dim} "
+            "(check cond and the dataset's labels)",
+            "resume_from",
+            "cond",
+        )
+    d_info = info.nets.get("D")
+    D = (
+        d_info.config
+        if d_info is not None
+        else dataclasses.replace(cfg.D, channel_base=G.channel_base, channel_max=G.channel_max, conv_clamp=G.conv_clamp)
+    )
+    assert isinstance(D, DiscriminatorConfig)
+    D = dataclasses.replace(D, mbstd_group_size=cfg.D.mbstd_group_size, freeze_layers=cfg.D.freeze_layers)
+    augment = dataclasses.replace(cfg.augment, kimg=100.0)
+    return dataclasses.replace(cfg, G=G, D=D, resume_from=str(source), ema_rampup=None, augment=augment)
+
+
+def resume_config(run_dir: Path, options: TrainOptions) -> TrainConfig:
+    """The configuration of the run in `run_dir` (its config.json) with the settings `options` gives, which must
+    all be RESUMABLE."""
+    refuse_on_resume(options.given())
+    try:
+        saved = json.loads((run_dir / "config.json").read_text())
+        cfg = TrainConfig.from_dict(saved["config"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise StyleGANError(f"{run_dir}/config.json: cannot read the run's configuration ({e})") from None
+    return options.apply(cfg)
+
+
+def refuse_on_resume(settings: list[str]) -> None:
+    """An error naming the `settings` that may not change when a run resumes (any not in RESUMABLE)."""
+    bad = sorted(set(settings) - set(RESUMABLE))
+    if bad:
+        raise SettingError(
+            f"{', '.join(bad)} cannot change when resuming (the run's config.json is used); only "
+            f"{', '.join(RESUMABLE[:-1])} and {RESUMABLE[-1]} may",
+            *bad,
+            *RESUMABLE,
+        )
+
+
+def find_run_to_resume(target: str, outdir: str | os.PathLike[str] | None) -> Path:
+    """`latest` -> the most recent run under `outdir` that has a training state; otherwise `target` is a run
+    folder (or its state file)."""
+    if target == "latest":
+        if outdir is None:
+            raise SettingError("resume latest needs outdir (the folder that holds the runs)", "resume", "outdir")
+        root = Path(outdir)
+        runs = (
+            sorted(
+                (d for d in root.glob("*") if (d / STATE_FILENAME).is_file()),
+                key=lambda d: (d / STATE_FILENAME).stat().st_mtime,
+            )
+            if root.is_dir()
+            else []
+        )
+        if not runs:
+            raise SettingError(f"resume latest: no run with a {STATE_FILENAME} under {root}", "resume")
+        return runs[-1]
+    p = Path(target)
+    if p.is_file() and p.name == STATE_FILENAME:
+        return p.parent
+    if not (p / STATE_FILENAME).is_file():
+        raise SettingError(f"resume {p}: not a run folder with a {STATE_FILENAME}", "resume")
+    return p
+
+
+def run_description(cfg: TrainConfig, extra: str | None = None) -> str:
+    """A new run's folder name without its number: `<dataset>-<preset>-batch<N>-gamma<G>[-<augment>][-<extra>]`."""
+    desc = f"{Path(cfg.data.path).stem}-{cfg.preset}-batch{cfg.batch}-gamma{cfg.loss.r1_gamma:g}"
+    if cfg.augment.kind != "none":
+        desc += f"-{cfg.augment.kind}"
+    if extra:
+        desc += f"-{extra}"
+    return desc
+
+
+def next_run_dir(outdir: Path, description: str) -> Path:
+    """`outdir/NNNNN-description`, numbered one past the highest run number under `outdir` (from 00000)."""
+    ids = [int(m.group(1)) for d in outdir.glob("*") if (m := re.match(r"^(\d+)-", d.name)) and d.is_dir()]
+    return outdir / f"{max(ids, default=-1) + 1:05d}-{description}"
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A run about to start (`description` is its folder name without the number, which `start_run` chooses) or to
+    continue (`description` is None and `folder` is the run's folder)."""
+
+    config: TrainConfig
+    folder: Path  # the run's folder when resuming, else the folder that holds the runs
+    description: str | None
+    world_size: int
+    is_main: bool  # the process that prints and writes files
+
+    @property
+    def resume(self) -> bool:
+        """True when the plan continues a run."""
+        return self.description is None
+
+    @property
+    def run_dir(self) -> Path:
+        """The run's folder (`NNNNN-description` for a new run, as its number is not chosen yet)."""
+        return self.folder if self.description is None else self.folder / f"NNNNN-{self.description}"
+
+    def cost(self) -> str:
+        """What the run will do and cost (`describe_cost`)."""
+        return describe_cost(self.config, self.world_size)
+
+
+def prepare_run(
+    options: TrainOptions,
+    *,
+    preset: str | None = None,
+    outdir: Path | None = None,
+    resume: str | None = None,
+    description: str | None = None,
+    device: torch.device,
+    notify: Notify | None = None,
+) -> RunPlan:
+    """Plan a new run (dataset `options.data_path`, `preset` or `auto`, runs under `outdir`, `description` added to
+    the folder name) or, with `resume` (`latest` under `outdir`, or a run folder), the continuation of a run, where
+    only RESUMABLE settings may be given. Joins the torchrun process group, if any."""
+    from .loop import configure_backends
+
+    configure_backends(device)
+    dist_info = init_distributed(device.type)
+    if resume:
+        if options.resume_from:
+            raise SettingError(
+                "resume continues a run; resume_from starts a new one: give one of them", "resume", "resume_from"
+            )
+        given = options.given() + (["preset"] if preset else []) + (["description"] if description else [])
+        refuse_on_resume(given)
+        run_dir = find_run_to_resume(resume, outdir)
+        cfg = resume_config(run_dir, options)
+        return RunPlan(cfg, run_dir, None, dist_info.world_size, dist_info.is_main)
+    if not options.data_path or not outdir:
+        raise SettingError(
+            "data_path and outdir are required (or resume to continue a run)", "data_path", "outdir", "resume"
+        )
+    cfg = make_config(preset or "auto", options, world_size=dist_info.world_size, notify=notify)
+    return RunPlan(cfg, Path(outdir), run_description(cfg, description), dist_info.world_size, dist_info.is_main)
+
+
+def start_run(plan: RunPlan, device: torch.device) -> Path:
+    """Train the planned run (a new run gets the next free number under its folder); returns the run folder."""
+    from .loop import train
+
+    run_dir = plan.folder
+    if plan.description is not None:
+        run_dir = gather_objects(next_run_dir(plan.folder, plan.description) if plan.is_main else None)[0]
+    train(plan.config, run_dir, device=device, resume=plan.resume)
+    return run_dir
