@@ -25,7 +25,7 @@ from typing import Any, Literal
 from ..errors import SettingError, StyleGANError
 from ..networks.config import DiscriminatorConfig, GeneratorConfig, _from_dict, check_fields
 from ..presets import get_preset
-from .losses import PRECISIONS, LossSettings
+from .losses import PRECISIONS, LossSettings, Precision
 
 AugmentKind = Literal["ada", "fixed", "none"]
 
@@ -104,7 +104,7 @@ class TrainConfig:
     seed: int = 0
     resume_from: str | None = None  # network to fine-tune from (any format stylegan.io.load reads)
     metrics: tuple[str, ...] = ()  # evaluated on G_ema at every network snapshot (e.g. fid50k_full)
-    precision: str = "fp32"  # forward passes in "fp32", or "bf16" autocast (weights and optimiser stay fp32)
+    precision: Precision = "fp32"  # forward passes in "fp32", or "bf16" autocast (weights and optimiser stay fp32)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_grid", tuple(self.image_grid))
@@ -238,7 +238,7 @@ class TrainOptions:
     image_grid: tuple[int, int] | None = _setting("image_grid")
     seed: int | None = _setting("seed")
     metrics: tuple[str, ...] | None = _setting("metrics")
-    precision: str | None = _setting("precision")
+    precision: Precision | None = _setting("precision")
     resume_from: str | None = _setting("resume_from")
 
     def __post_init__(self) -> None:

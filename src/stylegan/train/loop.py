@@ -247,7 +247,7 @@ def setup_run(
         augment = AugmentPipe(cfg.augment.pipe, cfg.augment.p, generator=generators["augment"]).to(device)
         if cfg.augment.kind == "ada":
             ada = AdaController(cfg.augment.target, cfg.augment.interval, cfg.augment.kimg, cfg.batch)
-    loss = StyleGAN2Loss(G, D, cfg.loss, augment=augment, generator=generators["loss"], precision=cfg.precision)  # type: ignore[arg-type]
+    loss = StyleGAN2Loss(G, D, cfg.loss, augment=augment, generator=generators["loss"], precision=cfg.precision)
     grid_z, grid_c = _grid_latents(cfg, data, device)
     run = TrainingRun(
         cfg=cfg,

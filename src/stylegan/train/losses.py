@@ -9,11 +9,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from ..networks import Discriminator, Generator
 
 Phase = Literal["Gmain", "Greg", "Gboth", "Dmain", "Dreg", "Dboth"]
 Precision = Literal["fp32", "bf16"]
@@ -115,8 +118,8 @@ class StyleGAN2Loss:
 
     def __init__(
         self,
-        G: torch.nn.Module,
-        D: torch.nn.Module,
+        G: Generator,
+        D: Discriminator,
         settings: LossSettings,
         *,
         augment: Callable[[Tensor], Tensor] | None = None,
