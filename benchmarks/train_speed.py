@@ -4,7 +4,7 @@
     python benchmarks/train_speed.py --official-repo ~/stylegan2-ada-pytorch --repeats 3
     python benchmarks/train_speed.py --bf16 --threads 1                  # ours in float32 vs --precision bf16
 
-Config (issue 3 §7): 64x64 RGB, channel_base 8192, channel_max 256, 8-layer mapping, z = w = 512, batch 8 in one
+Config: 64x64 RGB, channel_base 8192, channel_max 256, 8-layer mapping, z = w = 512, batch 8 in one
 micro-batch, float32 everywhere (the official code with its `--fp32` settings: no fp16 blocks, no conv clamp),
 all four phases with lazy regularisation (Gmain every step, Greg every 4, Dmain every step, Dreg every 16), style
 mixing 0.9, path length (weight 2, shrink 2), R1, G_ema update every step, no augmentation. One measurement is

@@ -1,7 +1,7 @@
 """NVIDIA TensorFlow StyleGAN2 pickles, read without TensorFlow.
 
 `stylegan.testing.write_tf_pickle` writes a (G, D, Gs) tuple of `dnnlib.tflib.network.Network` objects with
-TF's variable names and layouts (the inverse of REFERENCE §2.2, written independently of the reader). The
+TF's variable names and layouts (the inverse of StyleGAN2-ADA's legacy.py, written independently of the reader). The
 same fixture files were also converted by NVIDIA's own `legacy.py` outside this repository and gave
 identical parameters, which pins both directions to NVIDIA's reading of the format.
 """
@@ -73,7 +73,7 @@ def test_round_trip(tmp_path, g_kw, d_kw):
 
 
 def test_fixture_uses_tf_layouts(tmp_path):
-    """Spot-check the fixture against REFERENCE §2.2: HWIO kernels, flipped Conv0_up, mod_bias = bias - 1."""
+    """Spot-check the fixture against legacy.py: HWIO kernels, flipped Conv0_up, mod_bias = bias - 1."""
     G = tiny_generator()
     path = write_tf_pickle(tmp_path / "tf.pkl", Gs=G)
     with open(path, "rb") as f:

@@ -106,7 +106,7 @@ def _slerp_nvidia(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
 
 @torch.no_grad()
 def _reference_ppl(G: nn.Module, net: nn.Module, n: int, *, space: str, sampling: str, crop: bool, seed: int) -> float:
-    """REFERENCE §5.3 written out step by step on a deep copy of G, batch 2."""
+    """StyleGAN2-ADA's metrics/perceptual_path_length.py written out step by step on a deep copy of G, batch 2."""
     import copy
 
     G = copy.deepcopy(G)

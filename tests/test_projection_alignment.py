@@ -1,4 +1,4 @@
-"""FFHQ alignment geometry (REFERENCE §5.5) on synthetic landmarks; the dlib path on scikit-image's astronaut."""
+"""FFHQ alignment geometry on synthetic landmarks; the dlib path on scikit-image's astronaut."""
 
 from __future__ import annotations
 

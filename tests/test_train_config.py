@@ -1,4 +1,4 @@
-"""Presets (REFERENCE §4), config round trips, EMA, the reporter and the data stream."""
+"""Presets (StyleGAN2-ADA's train.py), config round trips, EMA, the reporter and the data stream."""
 
 from __future__ import annotations
 

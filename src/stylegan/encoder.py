@@ -1,4 +1,4 @@
-"""An image -> W+ encoder trained on endless generator samples (seed 001), used alone or to start projection.
+"""An image -> W+ encoder trained on endless generator samples, used alone or to start projection.
 
 The encoder is a small ResNet: a 1x1 stem, one residual block per octave (two 3x3 convolutions + an average-pool
 down-sampling, with a 1x1 skip) from the image resolution down to 4x4, and a linear head that predicts the offset

@@ -365,7 +365,7 @@ def _tf_conv(w: torch.Tensor, *, flip: bool = False) -> Any:
 def tf_generator_variables(G: Generator) -> dict[str, list[tuple[str, Any]]]:
     """Our generator as TF StyleGAN2 variables, per network: {'G': [...], 'mapping': [...], 'synthesis': [...]}.
 
-    This is the inverse of NVIDIA's conversion rules (REFERENCE §2.2), written independently of the loader.
+    This is the inverse of the conversion in StyleGAN2-ADA's legacy.py, written independently of the loader.
     """
     import numpy as np
 

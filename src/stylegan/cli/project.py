@@ -1,4 +1,4 @@
-"""`stylegan project`: find the latents of real images (REFERENCE §5.1, plus W+, batches, classes, kept noise)."""
+"""`stylegan project`: find the latents of real images (as StyleGAN2-ADA's projector.py, plus W+ and more)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Training configuration: typed, nested, frozen dataclasses, and NVIDIA's `--cfg` presets (REFERENCE §4).
+"""Training configuration: typed, nested, frozen dataclasses, and NVIDIA's `--cfg` presets (StyleGAN2-ADA's train.py).
 
 `TrainConfig` is what a run is: it is written to `run_dir/config.json` and read back on `--resume`.
 `build_config(preset, resolution=..., ...)` resolves a preset (including `auto`'s formulas) for a dataset.
@@ -165,7 +165,7 @@ class TrainConfig:
 # ---- presets ---------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TrainPreset:
-    """One row of NVIDIA's `cfg_specs` table (REFERENCE §4), plus our CPU presets. `None` fields are resolved by
+    """One row of the `cfg_specs` table of StyleGAN2-ADA's train.py, plus our CPU presets. `None` fields are resolved by
     `auto`'s formulas: batch = max(min(gpus·min(4096 // res, 32), 64), gpus), mbstd = min(batch // gpus, 4),
     channel_base = 32768 if res >= 512 else 16384, lr = 0.002 if res >= 1024 else 0.0025,
     gamma = 0.0002·res² / batch, ema_kimg = batch·10 / 32."""

@@ -1,4 +1,4 @@
-"""The StyleGAN2 training loop, as small named steps read top to bottom (STYLE §2.8):
+"""The StyleGAN2 training loop, as small named steps read top to bottom:
 
     run = setup_run(...)                       # data, networks, optimisers, phases, resume
     while not finished:

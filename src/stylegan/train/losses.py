@@ -108,7 +108,7 @@ def deinterleave_groups(x: Tensor, group: int) -> tuple[Tensor, Tensor]:
 # ---- composition -----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LossSettings:
-    """Loss hyper-parameters (REFERENCE §4 defaults)."""
+    """Loss hyper-parameters (the defaults of StyleGAN2-ADA's train.py)."""
 
     r1_gamma: float = 10.0
     pl_weight: float = 2.0
