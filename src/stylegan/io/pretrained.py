@@ -186,8 +186,6 @@ def download(
                 f"{url}: download failed ({reason}); check the network, or download the file yourself and pass its path"
             ) from None
         break
-    else:  # pragma: no cover - the loop always breaks or raises
-        raise CheckpointError(f"{url}: download failed")
 
     with response:
         content_type = response.headers.get("Content-Type", "")

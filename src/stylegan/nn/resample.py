@@ -48,20 +48,6 @@ def _parse_padding(padding: Padding) -> tuple[int, int, int, int]:
     raise ValueError(f"padding must have 1, 2 or 4 entries, got {padding}")
 
 
-def _separable_taps(f: Tensor) -> Tensor | None:
-    """The 1D taps `g` with `f == outer(g, g)`, or None when `f` is not such a square separable filter."""
-    if f.ndim != 2 or f.shape[0] != f.shape[1]:
-        return None
-    g = f.sum(dim=1)
-    total = g.sum()
-    if total.abs() < 1e-12:
-        return None
-    g = g / total.sqrt()
-    if not torch.allclose(torch.outer(g, g), f, rtol=1e-5, atol=1e-7):
-        return None
-    return g
-
-
 def _depthwise_fir(x: Tensor, f: Tensor, padding: int = 0) -> Tensor:
     """True convolution of every channel of x with the 2D filter f (zero padding, then valid)."""
     c = x.shape[1]
