@@ -54,7 +54,6 @@ class GeneratorConfig:
     channel_max: int = 512
     architecture: Architecture = "skip"
     conv_clamp: float | None = None
-    num_fp16_res: int = 0  # fp32 by default; fp16 only ever runs on CUDA
     use_noise: bool = True
     resample_filter: tuple[int, ...] = (1, 3, 3, 1)
 
@@ -93,7 +92,6 @@ class DiscriminatorConfig:
     channel_base: int = 32768
     channel_max: int = 512
     conv_clamp: float | None = None
-    num_fp16_res: int = 0
     cmap_dim: int | None = None  # None = channels at 4x4
     mbstd_group_size: int | None = 4  # None = whole minibatch
     mbstd_num_channels: int = 1
@@ -117,12 +115,17 @@ class DiscriminatorConfig:
         return _from_dict(cls, d)
 
 
+#: Fields that files written by earlier versions hold and that nothing reads: accepted and dropped when reading.
+#: `num_fp16_res` (NVIDIA's number of float16 resolutions) was stored but never used: we always run in float32.
+RETIRED_FIELDS = frozenset({"num_fp16_res"})
+
+
 def _from_dict(cls: type, d: dict[str, Any]) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(d) - names)
+    unknown = sorted(set(d) - names - RETIRED_FIELDS)
     if unknown:
         raise ValueError(f"unknown {cls.__name__} fields: {', '.join(unknown)}")
-    return cls(**d)
+    return cls(**{k: v for k, v in d.items() if k in names})
 
 
 def config_json(cfg: GeneratorConfig | DiscriminatorConfig) -> str:

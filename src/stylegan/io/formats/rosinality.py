@@ -123,7 +123,6 @@ def generator_config(sd: dict[str, Tensor], args: dict[str, Any], *, where: str)
             channel_max=rule[1],
             architecture="skip",
             conv_clamp=None,
-            num_fp16_res=0,
         )
     except ValueError as err:
         raise CheckpointError(f"{where}: unsupported generator ({err})") from None
