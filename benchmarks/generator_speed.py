@@ -29,7 +29,7 @@ CONFIGS = {
 }
 
 
-def _build(impl: str, res: int, channel_base: int, official_repo: str | None, pkl: str | None):  # noqa: ANN202
+def _build(impl: str, res: int, channel_base: int, official_repo: str | None, pkl: str | None):
     import torch
 
     torch.manual_seed(0)

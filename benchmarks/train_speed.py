@@ -24,12 +24,13 @@ import subprocess
 import sys
 import time
 import types
+from collections.abc import Callable
 
 RES, CBASE, CMAX, MAP, BATCH, ZDIM = 64, 8192, 256, 8, 8, 512
 GAMMA = 0.0002 * RES**2 / BATCH  # the auto formula; its value does not change the cost
 
 
-def _official_step_fn(repo: str):  # noqa: ANN202
+def _official_step_fn(repo: str) -> Callable[[], None]:
     """One training step of NVIDIA's loop (training_loop.py's phases), with their networks and loss."""
     import torch
 
@@ -112,7 +113,7 @@ def _official_step_fn(repo: str):  # noqa: ANN202
     return step
 
 
-def _our_step_fn(precision: str = "fp32"):  # noqa: ANN202
+def _our_step_fn(precision: str = "fp32") -> Callable[[], None]:
     """One step of our loop (`fetch_batch` excepted: the same random in-memory images as the official side, in the
     layout `fetch_batch` gives them)."""
     import torch

@@ -23,7 +23,7 @@ class _Handler(BaseHTTPRequestHandler):
     """Serves `server.routes[path] = (body, content_type, mode)`; mode: "range" (honours Range), "plain" (ignores
     it), "short" (announces the full length but sends half, then closes)."""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:  # http.server's naming
         server = self.server
         server.requests.append((self.path, self.headers.get("Range")))  # type: ignore[attr-defined]
         route = server.routes.get(self.path)  # type: ignore[attr-defined]

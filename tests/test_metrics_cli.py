@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 import stylegan
 from stylegan.cli.main import cli
@@ -28,7 +28,7 @@ def net(tmp_path: Path) -> Path:
     return stylegan.save(tmp_path / "nets" / "tiny.safetensors", G_ema=tiny_generator(seed=2))
 
 
-def _run(*args: str):  # noqa: ANN202
+def _run(*args: str) -> Result:
     return CliRunner().invoke(cli, ["metrics", *args], catch_exceptions=True)
 
 

@@ -101,7 +101,7 @@ def test_only_torchscript_is_loaded_never_a_pickle(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
 
     class Evil:
-        def __reduce__(self):  # noqa: ANN204
+        def __reduce__(self) -> tuple[object, tuple[str]]:
             import os
 
             return (os.system, (f"touch {marker}",))

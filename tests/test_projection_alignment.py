@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -67,7 +69,7 @@ def test_astronaut_with_dlib() -> None:
     np.testing.assert_allclose(lm2[42:48].mean(0), want_r, atol=3)
 
 
-def test_cli_align_blank_image_is_a_clear_error(tmp_path) -> None:  # noqa: ANN001
+def test_cli_align_blank_image_is_a_clear_error(tmp_path: Path) -> None:
     from click.testing import CliRunner
     from PIL import Image
 
@@ -93,7 +95,7 @@ def test_paste_back_restores_the_photo() -> None:
     assert back[0:5, 0:5].max() == 0  # outside the quad the photo is untouched
 
 
-def test_cli_align_and_paste_astronaut(tmp_path) -> None:  # noqa: ANN001
+def test_cli_align_and_paste_astronaut(tmp_path: Path) -> None:
     pytest.importorskip("dlib")
     skdata = pytest.importorskip("skimage.data")
     from click.testing import CliRunner
@@ -129,7 +131,7 @@ def test_cli_align_and_paste_astronaut(tmp_path) -> None:  # noqa: ANN001
     assert back.shape == orig.shape and np.abs(back - orig).mean() < 2  # pasting the unedited face changes little
 
 
-def test_cli_project_align_astronaut(tmp_path) -> None:  # noqa: ANN001
+def test_cli_project_align_astronaut(tmp_path: Path) -> None:
     pytest.importorskip("dlib")
     skdata = pytest.importorskip("skimage.data")
     import json

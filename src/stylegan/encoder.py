@@ -140,8 +140,8 @@ def load_encoder(path: str | os.PathLike[str], device: torch.device | str = "cpu
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
-            state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no iteration
-    except Exception as e:  # noqa: BLE001 - any unreadable file is the same user error
+            state = {k: f.get_tensor(k) for k in f.keys()}  # safe_open has no iteration
+    except Exception as e:  # any unreadable file is the same user error
         raise StyleGANError(f"{path}: not an encoder file ({type(e).__name__})") from None
     if meta.get("format") != "stylegan-encoder/1":
         raise StyleGANError(f"{path}: not a stylegan encoder file")
