@@ -20,6 +20,9 @@ from stylegan.data import prepare_dataset
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bundle_emoji.py"
 
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
 @pytest.fixture(scope="module")
 def bundle() -> ModuleType:
     spec = importlib.util.spec_from_file_location("bundle_emoji", SCRIPT)
@@ -43,14 +46,6 @@ def test_precision_switches_read_from_the_log(bundle: ModuleType) -> None:
     assert bundle.precision_switches(log) == [(0.0, "fp32"), (4.5, "bf16")]
     assert bundle.resume_note(log) == "stopped and resumed 3 times with --resume latest; --precision bf16 from 4.5 kimg"
     assert bundle.resume_note(log.splitlines()[0]) == ""  # ran in one go
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def test_bundles_a_real_run_with_its_card(bundle: ModuleType, tmp_path: Path) -> None:

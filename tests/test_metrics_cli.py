@@ -17,10 +17,7 @@ from stylegan.metrics.detectors import find_offline_inception
 from stylegan.metrics.testing import write_image_folder
 from stylegan.testing import tiny_generator
 
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.fixture

@@ -17,10 +17,7 @@ from stylegan.metrics.ppl import path_length_distances
 from stylegan.metrics.testing import FlattenPerceptual, write_image_folder
 from stylegan.testing import tiny_generator
 
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def test_crop_downsample_and_range() -> None:

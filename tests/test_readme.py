@@ -45,7 +45,8 @@ def _glob_one(pattern: str, cwd: Path) -> str:
 
 
 @pytest.fixture()
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_cache: Path) -> Path:
+    """The files the examples name; commands that cache (attribution) use `private_cache`, in here too."""
     res = 32  # 8 style layers, so the README's `--styles 0-6` is valid
     write_nvidia_pickle(
         tmp_path / "ffhq.pkl",
@@ -59,7 +60,6 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         rgb = (np.random.RandomState(i).rand(40 + i, 48, 3) * 255).astype(np.uint8)
         Image.fromarray(rgb).save(photos / f"photo{i}.jpg")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))  # commands that cache (attribution) stay in here
     return tmp_path
 
 

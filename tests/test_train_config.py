@@ -15,13 +15,7 @@ from stylegan.train.data import StreamSampler
 from stylegan.train.ema import ema_beta, update_ema
 from stylegan.train.reporting import Reporter, format_duration
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("name", list(TRAIN_PRESETS))
