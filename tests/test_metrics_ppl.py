@@ -164,7 +164,6 @@ def test_noise_is_redrawn_per_batch_and_conditional_labels(tmp_path: Path) -> No
 
 
 def test_real_perceptual_network_on_small_images_is_a_clear_error() -> None:
-    pytest.importorskip("scipy")  # any dev install
     from stylegan.metrics.perceptual import find_offline_lpips
 
     if find_offline_lpips() is None:
