@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.resources
 import json
 import struct
 
@@ -155,8 +154,8 @@ def test_tensor_set_must_match_config(tmp_path):
 
 
 def test_files_with_the_retired_num_fp16_res_still_load(tmp_path):
-    """Earlier versions stored `num_fp16_res` in G_config / D_config (the bundled network still does): it is read
-    past, and the networks come out identical."""
+    """Earlier versions stored `num_fp16_res` in G_config / D_config (the bundled network does): it is read past,
+    and the networks come out identical."""
     G, D = tiny_generator(), tiny_discriminator()
     path = sio.save(tmp_path / "new.safetensors", G_ema=G, D=D)
     with safe_open(str(path), "pt") as f:
@@ -171,11 +170,6 @@ def test_files_with_the_retired_num_fp16_res_still_load(tmp_path):
     x = torch.randn(2, 3, 16, 16)
     with torch.no_grad():
         torch.testing.assert_close(nets.D(x, None), D(x, None), atol=TOL, rtol=0)
-
-    bundled = importlib.resources.files("stylegan") / "assets" / "emoji32.safetensors"
-    with safe_open(str(bundled), "pt") as f:
-        assert "num_fp16_res" in json.loads(f.metadata()["G_config"])
-    assert sio.load(bundled).img_resolution == 32
 
 
 def test_inspect_counts_parameters(tmp_path):
