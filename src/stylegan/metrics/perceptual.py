@@ -198,9 +198,6 @@ class TorchScriptPerceptual(nn.Module):
         return (ea - eb).square().sum(1)
 
 
-PerceptualNetwork = LPIPSVGG16 | TorchScriptPerceptual
-
-
 def find_offline_lpips() -> Path | None:
     """`vgg_shift_tolerant.pth` of an installed stlpips-pytorch, or None."""
     return package_file(STLPIPS_PACKAGE, *STLPIPS_WEIGHTS)
