@@ -5,7 +5,7 @@ plain PyTorch ops. `conv2d_resample` composes it with a convolution the way the 
 weights trained with NVIDIA's code give the same numbers here. Everything runs on CPU, CUDA and MPS; nothing is
 compiled.
 
-Conventions (the same as the reference implementation, so weights are interchangeable):
+Conventions (the same as StyleGAN2-ADA's torch_utils/ops, so weights are interchangeable):
 - filters are applied as true convolutions (flipped), which does not matter for the symmetric [1,3,3,1];
 - `flip_weight=True` means cross-correlation (what `torch.nn.functional.conv2d` computes), `False` means
   convolution; the synthesis network's up-sampling layers use convolution.
@@ -157,8 +157,8 @@ def conv2d_resample(
 
     x: [N, I, H, W]; w: [O, I // groups, k, k]. Up-sampling is a transposed stride-`up` convolution followed by the FIR
     filter (gain up**2); down-sampling filters first and then runs a strided convolution; a 1x1 kernel
-    resamples on the cheaper side. The order of operations is the reference one, so results agree with it to
-    float rounding.
+    resamples on the cheaper side. The order of operations is that of StyleGAN2-ADA's conv2d_resample.py, so results
+    agree with it to float rounding.
     """
     o, i, kh, kw = w.shape
     fk = f.shape[-1] if f is not None else 1
