@@ -5,8 +5,8 @@
         [--official-python other-venv/bin/python]
 
 Timings on a shared machine are noisy, so each implementation runs in its own fresh process (so peak memory is
-its own), the processes alternate, and the ratio is taken from medians measured in the same run. The official
-code runs in float32 (`force_fp32=True`), noise_mode='const', the settings of the comparison in SPEC §9.
+its own), the processes alternate, and the ratio is taken from medians measured in the same run. Both run in
+float32 (the official code with `force_fp32=True`) with noise_mode='const'.
 GFLOP/s counts the convolutions and matrix products of our forward pass (torch.utils.flop_counter), and the
 machine's own fp32 matmul throughput is measured alongside for scale.
 """
@@ -29,7 +29,7 @@ CONFIGS = {
 }
 
 
-def _build(impl: str, res: int, channel_base: int, official_repo: str | None, pkl: str | None):  # noqa: ANN202
+def _build(impl: str, res: int, channel_base: int, official_repo: str | None, pkl: str | None):
     import torch
 
     torch.manual_seed(0)

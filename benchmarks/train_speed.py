@@ -4,7 +4,7 @@
     python benchmarks/train_speed.py --official-repo ~/stylegan2-ada-pytorch --repeats 3
     python benchmarks/train_speed.py --bf16 --threads 1                  # ours in float32 vs --precision bf16
 
-Config (issue 3 §7): 64x64 RGB, channel_base 8192, channel_max 256, 8-layer mapping, z = w = 512, batch 8 in one
+Config: 64x64 RGB, channel_base 8192, channel_max 256, 8-layer mapping, z = w = 512, batch 8 in one
 micro-batch, float32 everywhere (the official code with its `--fp32` settings: no fp16 blocks, no conv clamp),
 all four phases with lazy regularisation (Gmain every step, Greg every 4, Dmain every step, Dreg every 16), style
 mixing 0.9, path length (weight 2, shrink 2), R1, G_ema update every step, no augmentation. One measurement is
@@ -24,12 +24,13 @@ import subprocess
 import sys
 import time
 import types
+from collections.abc import Callable
 
 RES, CBASE, CMAX, MAP, BATCH, ZDIM = 64, 8192, 256, 8, 8, 512
 GAMMA = 0.0002 * RES**2 / BATCH  # the auto formula; its value does not change the cost
 
 
-def _official_step_fn(repo: str):  # noqa: ANN202
+def _official_step_fn(repo: str) -> Callable[[], None]:
     """One training step of NVIDIA's loop (training_loop.py's phases), with their networks and loss."""
     import torch
 
@@ -112,7 +113,7 @@ def _official_step_fn(repo: str):  # noqa: ANN202
     return step
 
 
-def _our_step_fn(precision: str = "fp32"):  # noqa: ANN202
+def _our_step_fn(precision: str = "fp32") -> Callable[[], None]:
     """One step of our loop (`fetch_batch` excepted: the same random in-memory images as the official side, in the
     layout `fetch_batch` gives them)."""
     import torch

@@ -26,6 +26,9 @@ from stylegan.errors import StyleGANError
 FAST = {"steps": 30, "loss": "mse", "w_avg_samples": 200, "progress": False}
 
 
+pytestmark = pytest.mark.usefixtures("private_cache")
+
+
 @pytest.fixture(scope="module")
 def quiet_G() -> stylegan.Generator:
     """A tiny generator without per-pixel noise. Random weights give the tiny networks noise strengths that dominate
@@ -40,11 +43,6 @@ def quiet_net(tmp_path_factory: pytest.TempPathFactory, quiet_G: stylegan.Genera
     path = tmp_path_factory.mktemp("net") / "quiet.safetensors"
     stylegan.save(path, G_ema=quiet_G)
     return path
-
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -19,15 +20,18 @@ from stylegan.data import prepare_dataset
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bundle_emoji.py"
 
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
 @pytest.fixture(scope="module")
-def bundle():  # noqa: ANN201 - the script as a module
+def bundle() -> ModuleType:
     spec = importlib.util.spec_from_file_location("bundle_emoji", SCRIPT)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
 
 
-def test_precision_switches_read_from_the_log(bundle) -> None:  # noqa: ANN001
+def test_precision_switches_read_from_the_log(bundle: ModuleType) -> None:
     log = "\n".join(
         [
             "training 9 kimg on d (12 images), batch 4 = 1 x 1 x 4, device cpu",
@@ -44,15 +48,7 @@ def test_precision_switches_read_from_the_log(bundle) -> None:  # noqa: ANN001
     assert bundle.resume_note(log.splitlines()[0]) == ""  # ran in one go
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():  # noqa: ANN202
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def test_bundles_a_real_run_with_its_card(bundle, tmp_path: Path) -> None:  # noqa: ANN001
+def test_bundles_a_real_run_with_its_card(bundle: ModuleType, tmp_path: Path) -> None:
     src = tmp_path / "src"
     rng = np.random.RandomState(0)
     for k, name in enumerate(["red", "blue"]):

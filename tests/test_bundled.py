@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import subprocess
@@ -88,16 +87,14 @@ def _make_demo_command() -> list[str]:
 
 
 @pytest.mark.slow
-def test_make_demo_steps_run_on_the_bundled_network(tmp_path: Path) -> None:
+def test_make_demo_steps_run_on_the_bundled_network(tmp_path: Path, private_cache: Path) -> None:
     args = _make_demo_command()
     args = [a.replace("$(DEMO)", str(tmp_path / "demo")) for a in args]
     if "--outdir" not in args:
         args += ["--outdir", str(tmp_path / "demo")]
-    env = {**os.environ, "STYLEGAN_CACHE": str(tmp_path / "cache")}  # must work with an empty cache (offline)
     proc = subprocess.run(
         [sys.executable, "-m", "stylegan", *args, "--fast"],
-        cwd=tmp_path,
-        env=env,
+        cwd=tmp_path,  # private_cache: the demo must work with an empty cache (offline)
         capture_output=True,
         text=True,
         timeout=600,

@@ -153,6 +153,25 @@ def test_tensor_set_must_match_config(tmp_path):
         sio.load(tmp_path / "bad.safetensors")
 
 
+def test_files_with_the_retired_num_fp16_res_still_load(tmp_path):
+    """Earlier versions stored `num_fp16_res` in G_config / D_config (the bundled network does): it is read past,
+    and the networks come out identical."""
+    G, D = tiny_generator(), tiny_discriminator()
+    path = sio.save(tmp_path / "new.safetensors", G_ema=G, D=D)
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    for name in ("G_config", "D_config"):
+        meta[name] = json.dumps({**json.loads(meta[name]), "num_fp16_res": 4}, sort_keys=True)
+    save_file(tensors, str(tmp_path / "old.safetensors"), metadata=meta)
+    nets = sio.load(tmp_path / "old.safetensors", which="all")
+    assert nets.G_ema.cfg == G.cfg and nets.D.cfg == D.cfg
+    _same_outputs(G, nets.G_ema)
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(nets.D(x, None), D(x, None), atol=TOL, rtol=0)
+
+
 def test_inspect_counts_parameters(tmp_path):
     G, D = tiny_generator(), tiny_discriminator()
     path = sio.save(tmp_path / "g.safetensors", G_ema=G, D=D)

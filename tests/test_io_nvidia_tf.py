@@ -1,7 +1,7 @@
 """NVIDIA TensorFlow StyleGAN2 pickles, read without TensorFlow.
 
 `stylegan.testing.write_tf_pickle` writes a (G, D, Gs) tuple of `dnnlib.tflib.network.Network` objects with
-TF's variable names and layouts (the inverse of REFERENCE §2.2, written independently of the reader). The
+TF's variable names and layouts (the inverse of StyleGAN2-ADA's legacy.py, written independently of the reader). The
 same fixture files were also converted by NVIDIA's own `legacy.py` outside this repository and gave
 identical parameters, which pins both directions to NVIDIA's reading of the format.
 """
@@ -49,9 +49,10 @@ def _rewrite(path: Path, edit: Callable[[tuple[TFNetworkStub, ...]], None]) -> P
         (dict(use_noise=False, mapping_lr_multiplier=0.05), dict(mbstd_num_channels=2)),
     ],
 )
-def test_round_trip(tmp_path, g_kw, d_kw):
+@pytest.mark.parametrize("num_fp16_res", [0, 4])  # recorded by the StyleGAN2-ADA TF code; read past
+def test_round_trip(tmp_path, g_kw, d_kw, num_fp16_res):
     Gs, G, D = tiny_generator(1, **g_kw), tiny_generator(2, **g_kw), tiny_discriminator(3, **d_kw)
-    path = write_tf_pickle(tmp_path / "tf.pkl", Gs=Gs, G=G, D=D)
+    path = write_tf_pickle(tmp_path / "tf.pkl", Gs=Gs, G=G, D=D, num_fp16_res=num_fp16_res)
     nets = sio.load(path, which="all")
     assert nets.source_format == "nvidia-tf"
     assert nets.G_ema.cfg == Gs.cfg and nets.G.cfg == G.cfg and nets.D.cfg == D.cfg
@@ -73,7 +74,7 @@ def test_round_trip(tmp_path, g_kw, d_kw):
 
 
 def test_fixture_uses_tf_layouts(tmp_path):
-    """Spot-check the fixture against REFERENCE §2.2: HWIO kernels, flipped Conv0_up, mod_bias = bias - 1."""
+    """Spot-check the fixture against legacy.py: HWIO kernels, flipped Conv0_up, mod_bias = bias - 1."""
     G = tiny_generator()
     path = write_tf_pickle(tmp_path / "tf.pkl", Gs=G)
     with open(path, "rb") as f:

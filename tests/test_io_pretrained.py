@@ -19,11 +19,14 @@ from stylegan.testing import tiny_generator, write_nvidia_pickle
 PAYLOAD = bytes(range(256)) * 4000  # ~1 MB: several read chunks
 
 
+pytestmark = pytest.mark.usefixtures("private_cache")
+
+
 class _Handler(BaseHTTPRequestHandler):
     """Serves `server.routes[path] = (body, content_type, mode)`; mode: "range" (honours Range), "plain" (ignores
     it), "short" (announces the full length but sends half, then closes)."""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:  # http.server's naming
         server = self.server
         server.requests.append((self.path, self.headers.get("Range")))  # type: ignore[attr-defined]
         route = server.routes.get(self.path)  # type: ignore[attr-defined]
@@ -73,12 +76,6 @@ def server():
     httpd.server_close()
 
 
-@pytest.fixture(autouse=True)
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
 @pytest.fixture
 def registry():
     """Remove entries a test registers."""
@@ -88,10 +85,10 @@ def registry():
     pretrained._REGISTRY.update(before)
 
 
-def test_download_and_reuse(server, cache):
+def test_download_and_reuse(server, private_cache):
     server.routes["/net.pkl"] = (PAYLOAD, "application/octet-stream", "range")
     path = sio.download(server.url + "/net.pkl", sha256=hashlib.sha256(PAYLOAD).hexdigest(), progress=False)
-    assert path.read_bytes() == PAYLOAD and path.name == "net.pkl" and cache in path.parents
+    assert path.read_bytes() == PAYLOAD and path.name == "net.pkl" and private_cache in path.parents
     assert not list(path.parent.glob("*.part"))
     sio.download(server.url + "/net.pkl", progress=False)
     assert len(server.requests) == 1  # the cached file is reused

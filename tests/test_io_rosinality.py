@@ -6,6 +6,7 @@ Parity with rosinality's own Generator/Discriminator on files they wrote is chec
 from __future__ import annotations
 
 import argparse
+import math
 
 import pytest
 import torch
@@ -13,8 +14,15 @@ import torch
 import stylegan.io as sio
 from stylegan.errors import CheckpointError
 from stylegan.io.formats.rosinality import channel_multiplier, rosinality_channels, to_rosinality
+from stylegan.io.formats.rosinality import generator_config as rosinality_generator_config
 from stylegan.networks import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, channels_at
-from stylegan.testing import randomize_, tiny_discriminator, tiny_generator, write_rosinality_checkpoint
+from stylegan.testing import (
+    randomize_,
+    tiny_discriminator,
+    tiny_generator,
+    tiny_generator_config,
+    write_rosinality_checkpoint,
+)
 
 TOL = 1e-5
 
@@ -72,15 +80,57 @@ def test_bare_generator_state_dict(tmp_path):
     _same_generator(G, sio.load(tmp_path / "g.pt"))
 
 
-def test_rosinality_channel_table_gives_canonical_config(tmp_path):
+#: rosinality's `channels` table (model.py), written out: multipliers only differ from 64x64 up.
+def _rosinality_table(m: int) -> dict[int, int]:
+    return {4: 512, 8: 512, 16: 512, 32: 512, 64: 256 * m, 128: 128 * m, 256: 64 * m, 512: 32 * m, 1024: 16 * m}
+
+
+@pytest.mark.parametrize("m", [1, 2])
+def test_rosinality_channel_table(m: int) -> None:
+    """channel_multiplier m (1 or 2) is min(16384 * m // res, 512): channel_base 16384 * m, channel_max 512."""
+    for res, ch in _rosinality_table(m).items():
+        assert rosinality_channels(res, m) == ch == channels_at(res, 16384 * m, 512), res
+        cfg = GeneratorConfig(img_resolution=res, channel_base=16384 * m, channel_max=512)
+        # Up to 32x32 every multiplier gives the same table: the smallest one is reported.
+        assert channel_multiplier(cfg) == (m if res >= 64 else 1), res
+    assert channel_multiplier(tiny_generator_config()) is None
+
+
+def _shape_only_generator(res: int, m: int, style_dim: int = 32, n_mlp: int = 2) -> dict[str, torch.Tensor]:
+    """The tensors of a rosinality Generator that carry its architecture, as zero-strided views (no memory)."""
+
+    def empty(*shape: int) -> torch.Tensor:
+        return torch.zeros(1).expand(*shape)
+
+    ch = _rosinality_table(m)
+    sd = {f"style.{i}.weight": empty(style_dim, style_dim) for i in range(1, n_mlp + 1)}
+    sd["input.input"] = empty(1, ch[4], 4, 4)
+    sd["conv1.conv.weight"] = empty(1, ch[4], ch[4], 3, 3)
+    sd["to_rgb1.conv.weight"] = empty(1, 3, ch[4], 1, 1)
+    for k, r in enumerate(2**i for i in range(3, int(math.log2(res)) + 1)):
+        sd[f"convs.{2 * k}.conv.weight"] = empty(1, ch[r], ch[r // 2], 3, 3)
+        sd[f"convs.{2 * k + 1}.conv.weight"] = empty(1, ch[r], ch[r], 3, 3)
+    return sd
+
+
+@pytest.mark.parametrize("m", [1, 2])
+@pytest.mark.parametrize("hint", [True, False])
+def test_channel_multiplier_is_read_from_the_tensors(m: int, hint: bool) -> None:
+    """A 64x64 generator's tensors tell multipliers 1 and 2 apart, with or without `args.channel_multiplier`."""
+    args = {"channel_multiplier": m, "size": 64} if hint else {}
+    cfg = rosinality_generator_config(_shape_only_generator(64, m), args, where="g_ema")
+    assert (cfg.channel_base, cfg.channel_max, cfg.img_resolution) == (16384 * m, 512, 64)
+    assert channel_multiplier(cfg) == m
+
+
+def test_rosinality_compatible_network_keeps_its_canonical_config(tmp_path):
     """A rosinality-compatible network (channel_multiplier 1 -> channel_base 16384) keeps its canonical config."""
     cfg = GeneratorConfig(z_dim=32, w_dim=32, img_resolution=8, mapping_layers=2, channel_base=16384, channel_max=512)
     G = randomize_(Generator(cfg), 1).eval()
     D = randomize_(Discriminator(DiscriminatorConfig(img_resolution=8, channel_base=16384)), 2).eval()
-    assert channel_multiplier(cfg) in (1, 2) and rosinality_channels(64, 1) == channels_at(64, 16384, 512)
     path = write_rosinality_checkpoint(tmp_path / "r.pt", G_ema=G, D=D, kind="training")
     nets = sio.load(path, which="all")
-    assert nets.G_ema.cfg.channel_base in (16384, 32768) and nets.G_ema.cfg.channel_max == 512
+    assert nets.G_ema.cfg == cfg
     _same_generator(G, nets.G_ema)
 
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 import stylegan
 from stylegan.cli.main import cli
@@ -17,10 +17,7 @@ from stylegan.metrics.detectors import find_offline_inception
 from stylegan.metrics.testing import write_image_folder
 from stylegan.testing import tiny_generator
 
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.fixture
@@ -28,7 +25,7 @@ def net(tmp_path: Path) -> Path:
     return stylegan.save(tmp_path / "nets" / "tiny.safetensors", G_ema=tiny_generator(seed=2))
 
 
-def _run(*args: str):  # noqa: ANN202
+def _run(*args: str) -> Result:
     return CliRunner().invoke(cli, ["metrics", *args], catch_exceptions=True)
 
 

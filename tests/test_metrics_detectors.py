@@ -27,9 +27,7 @@ HAVE_FIDHELPER = detectors.find_offline_inception() is not None
 HAVE_STLPIPS = perceptual.find_offline_lpips() is not None
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 class _FakeNvidiaInception(torch.nn.Module):
@@ -101,7 +99,7 @@ def test_only_torchscript_is_loaded_never_a_pickle(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
 
     class Evil:
-        def __reduce__(self):  # noqa: ANN204
+        def __reduce__(self) -> tuple[object, tuple[str]]:
             import os
 
             return (os.system, (f"touch {marker}",))

@@ -17,10 +17,7 @@ from stylegan.metrics.ppl import path_length_distances
 from stylegan.metrics.testing import FlattenPerceptual, write_image_folder
 from stylegan.testing import tiny_generator
 
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def test_crop_downsample_and_range() -> None:
@@ -106,7 +103,7 @@ def _slerp_nvidia(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
 
 @torch.no_grad()
 def _reference_ppl(G: nn.Module, net: nn.Module, n: int, *, space: str, sampling: str, crop: bool, seed: int) -> float:
-    """REFERENCE §5.3 written out step by step on a deep copy of G, batch 2."""
+    """StyleGAN2-ADA's metrics/perceptual_path_length.py written out step by step on a deep copy of G, batch 2."""
     import copy
 
     G = copy.deepcopy(G)
@@ -167,7 +164,6 @@ def test_noise_is_redrawn_per_batch_and_conditional_labels(tmp_path: Path) -> No
 
 
 def test_real_perceptual_network_on_small_images_is_a_clear_error() -> None:
-    pytest.importorskip("scipy")  # any dev install
     from stylegan.metrics.perceptual import find_offline_lpips
 
     if find_offline_lpips() is None:

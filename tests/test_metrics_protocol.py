@@ -18,10 +18,7 @@ from stylegan.metrics.feature_stats import LabelSampler, fake_feature_stats, ope
 from stylegan.metrics.testing import RandomProjectionDetector, write_image_folder
 from stylegan.testing import tiny_generator
 
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from stylegan.errors import StyleGANError
-from stylegan.metrics import STANDARD_METRICS, list_metrics, parse_metric, parse_metric_list
+from stylegan.metrics import STANDARD_METRICS, MetricSpec, list_metrics, parse_metric, parse_metric_list
 
 
 @pytest.mark.parametrize("spec", list_metrics(), ids=lambda s: s.name)
-def test_standard_metrics_parse_with_nvidia_protocol(spec) -> None:  # noqa: ANN001
+def test_standard_metrics_parse_with_nvidia_protocol(spec: MetricSpec) -> None:
     assert spec.name in STANDARD_METRICS
     assert spec.num_gen == 50_000
     assert spec.result_names[0].startswith(spec.name)

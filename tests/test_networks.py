@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from stylegan.networks import Discriminator, Generator, GeneratorConfig
+from stylegan.networks import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
 from stylegan.nn.modulated import modulated_conv2d
 from stylegan.nn.resample import conv2d_resample, downsample2d, setup_filter, upfirdn2d, upsample2d
 from stylegan.presets import PRESETS
@@ -284,6 +284,10 @@ def test_config_round_trip_and_validation() -> None:
         GeneratorConfig(architecture="fancy")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown"):
         GeneratorConfig.from_dict({"z_dim": 4, "bogus": 1})
+    # Earlier versions stored num_fp16_res (in checkpoints and in training runs' config.json): read past.
+    assert GeneratorConfig.from_dict({**cfg.to_dict(), "num_fp16_res": 4}) == cfg
+    dcfg = tiny_discriminator_config()
+    assert DiscriminatorConfig.from_dict({**dcfg.to_dict(), "num_fp16_res": 4}) == dcfg
 
 
 def test_randomize_changes_every_tensor() -> None:

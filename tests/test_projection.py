@@ -1,4 +1,4 @@
-"""Projection (REFERENCE §5.1 + W+, batches, classes, kept noise) and `stylegan project`, on tiny networks."""
+"""Projection (ADA's projector.py + W+, batches, classes, kept noise) and `stylegan project`, on tiny networks."""
 
 from __future__ import annotations
 

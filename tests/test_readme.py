@@ -18,8 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+import stylegan
+import stylegan.io
 from stylegan.testing import tiny_discriminator, tiny_generator, write_nvidia_pickle
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -42,7 +45,8 @@ def _glob_one(pattern: str, cwd: Path) -> str:
 
 
 @pytest.fixture()
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_cache: Path) -> Path:
+    """The files the examples name; commands that cache (attribution) use `private_cache`, in here too."""
     res = 32  # 8 style layers, so the README's `--styles 0-6` is valid
     write_nvidia_pickle(
         tmp_path / "ffhq.pkl",
@@ -56,7 +60,6 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         rgb = (np.random.RandomState(i).rand(40 + i, 48, 3) * 255).astype(np.uint8)
         Image.fromarray(rgb).save(photos / f"photo{i}.jpg")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))  # commands that cache (attribution) stay in here
     return tmp_path
 
 
@@ -88,7 +91,36 @@ def test_readme_commands(workdir: Path) -> None:
         assert p.returncode == 0, f"{command}\n{p.stdout}\n{p.stderr}"
 
 
-@pytest.mark.parametrize("index", range(len(_blocks("python"))))
-def test_readme_python(index: int, workdir: Path) -> None:
-    code = _blocks("python")[index]
-    exec(compile(code, f"README.md python block {index}", "exec"), {"__name__": "__readme__"})
+def test_readme_python(workdir: Path) -> None:
+    """The Python blocks run in order in one namespace, and do what their comments say."""
+    ns: dict[str, object] = {"__name__": "__readme__"}
+    for index, code in enumerate(_blocks("python")):
+        exec(compile(code, f"README.md python block {index}", "exec"), ns)
+
+    G_file = tiny_generator(seed=1, img_resolution=32)  # what workdir wrote as ffhq.pkl's G_ema
+    G = ns["G"]
+    assert isinstance(G, stylegan.Generator) and not G.training and G.cfg == G_file.cfg
+    assert all(torch.equal(a, b) for a, b in zip(G.state_dict().values(), G_file.state_dict().values(), strict=True))
+
+    images = ns["images"]
+    assert isinstance(images, stylegan.GeneratedImages) and images.seeds == [0, 1, 2]
+    assert np.array_equal(images.images, stylegan.generate(G_file, seeds=[0, 1, 2], psi=0.7).images)
+    for seed in (0, 1, 2):
+        assert np.array_equal(np.asarray(Image.open(workdir / f"out/seed{seed:04d}.png")), images.images[seed])
+    assert Image.open(workdir / "out/grid.png").size == (3 * 32, 32)
+
+    ws, img = ns["ws"], ns["img"]
+    assert isinstance(ws, torch.Tensor) and ws.shape == (4, G.num_ws, G.w_dim)
+    assert isinstance(img, torch.Tensor) and img.shape == (4, 3, 32, 32)
+
+    mix = ns["mix"]
+    assert isinstance(mix, stylegan.StyleMix) and mix.layers == list(range(7))
+    pairs = {(r, c) for r in (85, 100) for c in (55, 821)} | {(s, s) for s in (85, 100, 55, 821)}  # + unmixed
+    assert set(mix.images) == pairs
+    assert {p.name for p in (workdir / "out/mix").iterdir()} == {f"{r}-{c}.png" for r, c in pairs} | {"grid.png"}
+    assert Image.open(workdir / "out/mix/grid.png").size == (3 * 32, 3 * 32)
+
+    mine = stylegan.load(workdir / "mine.safetensors")
+    assert torch.equal(mine(ns["z"], None, noise_mode="const"), G(ns["z"], None, noise_mode="const"))
+    assert stylegan.io.inspect(workdir / "mine.safetensors").metadata["license"] == "CC-BY-4.0"
+    assert isinstance(ns["D"], stylegan.Discriminator)

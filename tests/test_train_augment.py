@@ -11,13 +11,7 @@ from stylegan.testing import tiny_discriminator
 from stylegan.train.augment import AdaController, AugmentPipe
 from stylegan.train.losses import r1_penalty
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_p_zero_is_identity() -> None:

@@ -1,4 +1,5 @@
-"""Presets, typed options, config round trips, resume policy, EMA, the reporter and the data stream."""
+"""Presets (StyleGAN2-ADA's train.py), typed options, config round trips, resume policy, EMA, the reporter and the
+data stream."""
 
 from __future__ import annotations
 
@@ -16,13 +17,7 @@ from stylegan.train.data import StreamSampler
 from stylegan.train.ema import ema_beta, update_ema
 from stylegan.train.reporting import Reporter, format_duration
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("name", list(PRESETS))

@@ -21,13 +21,7 @@ from stylegan.train import AugmentConfig, Reporter, TrainConfig, TrainOptions, b
 from stylegan.train import loop as loop_module
 from stylegan.train.state import STATE_FILENAME, load_training_state
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -23,14 +23,7 @@ from stylegan.train.losses import (
     sample_mixing_cutoff,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on a shared 2-core machine, two OpenMP threads spin against each other (100x slower)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_logistic_losses_match_their_definitions() -> None:

@@ -6,11 +6,16 @@
 (1, 16, 16, 3)
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 from .generation import GeneratedImages, StyleMix, generate, style_mix
 from .io import load, save
 from .networks import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("stylegan")  # pyproject.toml's version, as installed
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "Discriminator",

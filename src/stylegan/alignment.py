@@ -1,4 +1,4 @@
-"""FFHQ face alignment (REFERENCE §5.5; Karras et al. 2019, the FFHQ dataset's `recreate_aligned_images`).
+"""FFHQ face alignment (Karras et al. 2019, the FFHQ dataset's `recreate_aligned_images`).
 
 From 68 dlib landmarks: the eye centres and mouth corners define an oriented square (`ffhq_quad`), which is cut out
 of the photo (shrunk first when much larger than the output, cropped with a border, reflect-padded with a blurred,

@@ -1,4 +1,4 @@
-"""Generated-image attribution: "was this image made by this network?" (SPEC §6, seeds 000/003).
+"""Generated-image attribution: "was this image made by this network?"
 
 An image the network generated lies on its image manifold, so projecting it (`stylegan.projection.project`) reaches
 a small distance; a real photo, or another network's output, usually stays farther away. The verdict compares the

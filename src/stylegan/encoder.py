@@ -1,4 +1,4 @@
-"""An image -> W+ encoder trained on endless generator samples (seed 001), used alone or to start projection.
+"""An image -> W+ encoder trained on endless generator samples, used alone or to start projection.
 
 The encoder is a small ResNet: a 1x1 stem, one residual block per octave (two 3x3 convolutions + an average-pool
 down-sampling, with a 1x1 skip) from the image resolution down to 4x4, and a linear head that predicts the offset
@@ -140,8 +140,8 @@ def load_encoder(path: str | os.PathLike[str], device: torch.device | str = "cpu
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
-            state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no iteration
-    except Exception as e:  # noqa: BLE001 - any unreadable file is the same user error
+            state = {k: f.get_tensor(k) for k in f.keys()}  # safe_open has no iteration
+    except Exception as e:  # any unreadable file is the same user error
         raise StyleGANError(f"{path}: not an encoder file ({type(e).__name__})") from None
     if meta.get("format") != "stylegan-encoder/1":
         raise StyleGANError(f"{path}: not a stylegan encoder file")

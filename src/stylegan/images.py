@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -97,7 +96,3 @@ def save_image(array: np.ndarray, path: str | os.PathLike[str]) -> Path:
     to_pil(array).save(buf, format=fmt)
     atomic_write_bytes(path, buf.getvalue())
     return path
-
-
-def save_images(images: np.ndarray, paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
-    return [save_image(img, p) for img, p in zip(images, paths, strict=True)]

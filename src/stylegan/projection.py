@@ -1,6 +1,6 @@
 """Projection: find the latent (and noise maps) that make a generator reproduce a given image.
 
-The optimiser is the StyleGAN2 paper's (Karras et al. 2020, §5 and Appendix D; REFERENCE §5.1), step for step:
+The optimiser is the StyleGAN2 paper's (Karras et al. 2020, §5 and Appendix D; ADA's projector.py), step for step:
 w starts at w_avg (the mean of 10,000 mapped z drawn with `RandomState(123)`), Gaussian noise of
 w_std * 0.05 * max(0, 1 - t/0.75)^2 is added to w each step, Adam (betas 0.9, 0.999) runs with a cosine
 ramp-down over the last 25% of steps and a linear ramp-up over the first 5%, the noise maps are optimised too with
@@ -43,7 +43,7 @@ from .networks import Generator
 Space = Literal["w", "w+"]
 Loss = Literal["lpips", "mse"]
 
-#: REFERENCE §5.1 defaults (ADA projector.py).
+#: The defaults of StyleGAN2-ADA's projector.py.
 INITIAL_LEARNING_RATE = 0.1
 INITIAL_NOISE_FACTOR = 0.05
 LR_RAMPDOWN_LENGTH = 0.25
@@ -170,7 +170,7 @@ def w_statistics(
 
 
 def noise_regularization(noise_maps: Sequence[Tensor]) -> Tensor:
-    """Sum over maps and pyramid octaves of the squared 1-pixel autocorrelations along x and y (REFERENCE §5.1 step 7).
+    """Sum over maps and pyramid octaves of the squared 1-pixel autocorrelations along x and y (StyleGAN2 Appendix D).
 
     Each map [H, W] is viewed at full size, then average-pooled by 2 until it is 8x8 or smaller. Zero on average for
     independent white noise; large for a smooth or constant map. Maps with leading dimensions ([N, H, W]: one map
@@ -274,7 +274,7 @@ def project(
     batch_size: int | None = None,
     progress: bool = True,
 ) -> ProjectionResult:
-    """Project target image(s) into G's latent space (REFERENCE §5.1, plus W+, batches, classes, kept noise).
+    """Project target image(s) into G's latent space (ADA's projector.py, plus W+, batches, classes, kept noise).
 
     All targets are optimised jointly, in one batch: one Adam over ws [N, 1 or num_ws, w_dim] and noise maps
     [N, H, W], minimising sum_i (distance_i + 1e5 * reg_i). The per-target terms are separable and Adam is

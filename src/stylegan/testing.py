@@ -196,11 +196,12 @@ def _plain_attrs(module: torch.nn.Module) -> dict[str, Any]:
     return out
 
 
-def nvidia_init_kwargs(net: Generator | Discriminator, layout: str = "ada") -> dict[str, Any]:
+def nvidia_init_kwargs(net: Generator | Discriminator, layout: str = "ada", num_fp16_res: int = 0) -> dict[str, Any]:
     """The constructor arguments NVIDIA's training scripts would have recorded for an equivalent network.
 
     layout: "ada" (stylegan2-ada-pytorch: nested `synthesis_kwargs`) or "sg3" (stylegan3 repository,
-    `networks_stylegan2.py`: synthesis arguments flattened).
+    `networks_stylegan2.py`: synthesis arguments flattened). num_fp16_res: the number of float16 resolutions
+    recorded (NVIDIA's mixed-precision setting, which loaders read past: we always run in float32).
     """
     if isinstance(net, Generator):
         cfg = net.cfg
@@ -216,7 +217,7 @@ def nvidia_init_kwargs(net: Generator | Discriminator, layout: str = "ada") -> d
         synthesis = _EasyDict(
             channel_base=cfg.channel_base,
             channel_max=cfg.channel_max,
-            num_fp16_res=cfg.num_fp16_res,
+            num_fp16_res=num_fp16_res,
             conv_clamp=cfg.conv_clamp,
         )
         if cfg.architecture != "skip":
@@ -236,7 +237,7 @@ def nvidia_init_kwargs(net: Generator | Discriminator, layout: str = "ada") -> d
                 img_channels=cfg.img_channels,
             )
         # The stylegan3 repository's train.py leaves the mixed-precision defaults (4 fp16 blocks, clamp 256) implicit.
-        if cfg.num_fp16_res == 4 and cfg.conv_clamp == 256:
+        if num_fp16_res == 4 and cfg.conv_clamp == 256:
             del synthesis["num_fp16_res"], synthesis["conv_clamp"]
         return dict(
             z_dim=cfg.z_dim,
@@ -264,7 +265,7 @@ def nvidia_init_kwargs(net: Generator | Discriminator, layout: str = "ada") -> d
         epilogue_kwargs=epilogue,
         channel_base=dcfg.channel_base,
         channel_max=dcfg.channel_max,
-        num_fp16_res=dcfg.num_fp16_res,
+        num_fp16_res=num_fp16_res,
         conv_clamp=dcfg.conv_clamp,
         architecture=dcfg.architecture,
         c_dim=dcfg.c_dim,
@@ -273,7 +274,7 @@ def nvidia_init_kwargs(net: Generator | Discriminator, layout: str = "ada") -> d
     )
     if dcfg.cmap_dim is not None:
         kwargs["cmap_dim"] = dcfg.cmap_dim
-    if layout == "sg3" and dcfg.num_fp16_res == 4 and dcfg.conv_clamp == 256:
+    if layout == "sg3" and num_fp16_res == 4 and dcfg.conv_clamp == 256:
         del kwargs["num_fp16_res"], kwargs["conv_clamp"]
     return kwargs
 
@@ -291,6 +292,7 @@ def write_nvidia_pickle(
     augment_pipe: bool = False,
     record_attributes: bool = True,
     extra_init_kwargs: dict[str, Any] | None = None,
+    num_fp16_res: int = 0,
 ) -> Path:
     """Write networks as an NVIDIA network pickle (`network-snapshot-*.pkl`) of the given layout.
 
@@ -301,6 +303,7 @@ def write_nvidia_pickle(
     `record_attributes=False` leaves out the modules' plain attributes (conv_clamp, ...), so that a loader must
     rely on the constructor arguments and the repository's defaults alone. `extra_init_kwargs` are merged into
     the generators' recorded constructor arguments (to build files with unusual or wrong settings).
+    `num_fp16_res` is recorded for G, G_ema and D, as NVIDIA's training scripts record it.
     """
     from collections import OrderedDict
 
@@ -320,7 +323,7 @@ def write_nvidia_pickle(
             state.update(_plain_attrs(module))
         is_top = isinstance(module, (Generator, Discriminator))
         state["_init_args"] = ()
-        state["_init_kwargs"] = nvidia_init_kwargs(module, layout) if is_top else {}  # type: ignore[arg-type]
+        state["_init_kwargs"] = nvidia_init_kwargs(module, layout, num_fp16_res) if is_top else {}  # type: ignore[arg-type]
         if isinstance(module, Generator) and extra_init_kwargs:
             state["_init_kwargs"].update(extra_init_kwargs)
         meta = dict(
@@ -370,7 +373,7 @@ def _tf_conv(w: torch.Tensor, *, flip: bool = False) -> Any:
 def tf_generator_variables(G: Generator) -> dict[str, list[tuple[str, Any]]]:
     """Our generator as TF StyleGAN2 variables, per network: {'G': [...], 'mapping': [...], 'synthesis': [...]}.
 
-    This is the inverse of NVIDIA's conversion rules (REFERENCE §2.2), written independently of the loader.
+    This is the inverse of the conversion in StyleGAN2-ADA's legacy.py, written independently of the loader.
     """
     import numpy as np
 
@@ -471,8 +474,9 @@ def tf_discriminator_variables(D: Discriminator) -> list[tuple[str, Any]]:
     return out
 
 
-def tf_static_kwargs(net: Generator | Discriminator) -> dict[str, Any]:
-    """The TF constructor arguments (`static_kwargs`) of an equivalent TF StyleGAN2 network."""
+def tf_static_kwargs(net: Generator | Discriminator, num_fp16_res: int = 0) -> dict[str, Any]:
+    """The TF constructor arguments (`static_kwargs`) of an equivalent TF StyleGAN2 network (`num_fp16_res` is
+    recorded when not 0, as the StyleGAN2-ADA TensorFlow code does)."""
     if isinstance(net, Generator):
         cfg = net.cfg
         kw: dict[str, Any] = dict(
@@ -495,8 +499,8 @@ def tf_static_kwargs(net: Generator | Discriminator) -> dict[str, Any]:
             kw["mapping_lrmul"] = cfg.mapping_lr_multiplier
         if cfg.conv_clamp is not None:
             kw["conv_clamp"] = cfg.conv_clamp
-        if cfg.num_fp16_res:
-            kw["num_fp16_res"] = cfg.num_fp16_res
+        if num_fp16_res:
+            kw["num_fp16_res"] = num_fp16_res
         if not cfg.use_noise:
             kw["use_noise"] = False
         return kw
@@ -517,8 +521,8 @@ def tf_static_kwargs(net: Generator | Discriminator) -> dict[str, Any]:
         kw["mapping_fmaps"] = dcfg.cmap_dim
     if dcfg.conv_clamp is not None:
         kw["conv_clamp"] = dcfg.conv_clamp
-    if dcfg.num_fp16_res:
-        kw["num_fp16_res"] = dcfg.num_fp16_res
+    if num_fp16_res:
+        kw["num_fp16_res"] = num_fp16_res
     return kw
 
 
@@ -529,13 +533,15 @@ def write_tf_pickle(
     G: Generator | None = None,
     D: Discriminator | None = None,
     build_module_src: str = FAKE_MODULE_SRC,
+    num_fp16_res: int = 0,
 ) -> Path:
     """Write networks as an original TF StyleGAN2 pickle: `(G, D, Gs)` of `dnnlib.tflib.network.Network`.
 
     Each network's state is what TF's `Network.__getstate__` writes (version 4, name, static_kwargs,
     components, build_module_src, build_func_name, variables as numpy arrays), with TF's variable names and
     layouts (HWIO convolutions, [in, out] dense weights, flipped up-sampling kernels, mod_bias - 1).
-    `D` defaults to a tiny discriminator of the same resolution.
+    `D` defaults to a tiny discriminator of the same resolution. `num_fp16_res` is recorded in every network's
+    arguments when not 0.
     """
     G = G if G is not None else Gs
     if D is None:
@@ -559,7 +565,7 @@ def write_tf_pickle(
         )
 
     def generator(net: Generator, name: str) -> _TFNetwork:
-        kwargs = tf_static_kwargs(net)
+        kwargs = tf_static_kwargs(net, num_fp16_res)
         tf_vars = tf_generator_variables(net)
         mapping = _TFNetwork(
             state("G_mapping", "G_mapping", dict(kwargs, dlatent_broadcast=net.num_ws), tf_vars["mapping"])
@@ -567,7 +573,7 @@ def write_tf_pickle(
         synthesis = _TFNetwork(state("G_synthesis", "G_synthesis_stylegan2", dict(kwargs), tf_vars["synthesis"]))
         return _TFNetwork(state(name, "G_main", kwargs, tf_vars["G"], {"mapping": mapping, "synthesis": synthesis}))
 
-    disc = _TFNetwork(state("D", "D_stylegan2", tf_static_kwargs(D), tf_discriminator_variables(D)))
+    disc = _TFNetwork(state("D", "D_stylegan2", tf_static_kwargs(D, num_fp16_res), tf_discriminator_variables(D)))
     nets = (generator(G, "G"), disc, generator(Gs, "Gs"))
     path = Path(path)
     with open(path, "wb") as f:

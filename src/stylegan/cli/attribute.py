@@ -32,7 +32,7 @@ _perceptual_option = click.option(
 )
 
 
-def _load_perceptual(loss: str, source: str, G) -> object | None:  # noqa: ANN001 - Generator kept out of imports
+def _load_perceptual(loss: str, source: str, G) -> object | None:
     if loss != "lpips":
         return None
     from ..metrics.perceptual import load_perceptual

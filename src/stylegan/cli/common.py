@@ -82,7 +82,7 @@ def run_cli(group: click.Group, argv: Sequence[str]) -> None:
 DEFAULT_NETWORK: str | None = BUNDLED_NETWORK
 
 
-def load_network_for_cli(network: str | None, device: str | None = None, which: str = "G_ema"):  # noqa: ANN201
+def load_network_for_cli(network: str | None, device: str | None = None, which: str = "G_ema"):
     """Load the network a command was pointed at (or the default one) onto the chosen device, in eval mode."""
     from ..io import load
 

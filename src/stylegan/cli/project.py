@@ -1,4 +1,4 @@
-"""`stylegan project`: find the latents of real images (REFERENCE §5.1, plus W+, batches, classes, kept noise)."""
+"""`stylegan project`: find the latents of real images (as StyleGAN2-ADA's projector.py, plus W+ and more)."""
 
 from __future__ import annotations
 
@@ -178,7 +178,7 @@ def project(
             click.echo(f"{t.name}: starting point written (--steps 0) -> {d}/")
 
 
-def _aligned_target(path: Path, size: int, face_index: int | None):  # noqa: ANN202 - (PIL image, quad)
+def _aligned_target(path: Path, size: int, face_index: int | None):
     """The FFHQ-aligned face of a photo as a PIL image of size x size, and its quad in the photo."""
     from PIL import Image
 
@@ -194,7 +194,7 @@ def _aligned_target(path: Path, size: int, face_index: int | None):  # noqa: ANN
     return Image.fromarray(out.image), out.quad.tolist()
 
 
-def _encoder_init(spec: str, G, images):  # noqa: ANN001, ANN202 - numpy/Generator kept out of the import path
+def _encoder_init(spec: str, G, images):
     """`encoder:PATH` -> the encoder's ws for the preprocessed images [N, H, W, C] uint8."""
     import torch
 

@@ -23,10 +23,14 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
 from ..errors import StyleGANError
+
+if TYPE_CHECKING:
+    from .prepare import PrepareReport
 
 NPM_PACKAGE = "emoji-datasource-google"
 NPM_VERSION = "16.0.0"
@@ -165,7 +169,7 @@ def build_emoji_dataset(
     skin_tones: bool = True,
     progress: Callable[[int, int], None] | None = None,
     log: Callable[[str], None] = print,
-):  # noqa: ANN201 - returns stylegan.data.prepare.PrepareReport
+) -> PrepareReport:
     """Write the emoji dataset in NVIDIA's layout (zip of PNGs + dataset.json with group labels and licence).
 
     `source`: the emoji-datasource-google folder or the NotoColorEmoji.ttf font; by default the npm package in

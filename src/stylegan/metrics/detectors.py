@@ -113,7 +113,6 @@ class Detector:
     where the file has a classifier head."""
 
     feature_dim: int = 0
-    has_probabilities: bool = False
 
     def __init__(self, module: torch.nn.Module, info: DetectorInfo) -> None:
         self.module = module.eval()
@@ -147,7 +146,6 @@ class NvidiaInception(Detector):
     """NVIDIA's `inception-2015-12-05.pt`: resizes to 299 itself; 2048-d features; softmax without output bias."""
 
     feature_dim = 2048
-    has_probabilities = True
 
     @torch.no_grad()
     def features(self, images: Tensor) -> Tensor:
@@ -184,11 +182,6 @@ class NvidiaVGG16(Detector):
 
 # ---------------------------------------------------------------------------------------------------------
 # Finding and loading files
-
-
-def nvidia_file(kind: DetectorKind) -> tuple[str, str]:
-    """(file name, published URL) of NVIDIA's detector file for `kind`."""
-    return _NVIDIA_FILES[kind]
 
 
 def find_nvidia_file(kind: DetectorKind) -> Path | None:

@@ -203,9 +203,6 @@ class TorchScriptPerceptual(nn.Module):
         return (ea - eb).square().sum(1)
 
 
-PerceptualNetwork = LPIPSVGG16 | TorchScriptPerceptual
-
-
 def find_offline_lpips() -> Path | None:
     """`vgg_shift_tolerant.pth` of an installed stlpips-pytorch, or None."""
     return package_file(STLPIPS_PACKAGE, *STLPIPS_WEIGHTS)
@@ -218,7 +215,7 @@ def load_lpips_st(path: str | os.PathLike[str] | None = None, device: torch.devi
         raise StyleGANError(f"no perceptual network: {_where_perceptual()}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unreadable file is the same user error
+    except Exception as e:  # any unreadable file is the same user error
         raise StyleGANError(f"{path}: not a weights file ({type(e).__name__})") from None
     net = LPIPSVGG16()
     try:

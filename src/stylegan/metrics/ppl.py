@@ -12,14 +12,17 @@ The result is the mean of d over the samples between the 1st percentile (`method
 from __future__ import annotations
 
 import copy
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..latents import slerp
 from .feature_stats import LabelSampler, private_rng
+
+if TYPE_CHECKING:
+    from ..networks import Generator
 
 
 def ppl_images(img: Tensor, *, crop: bool, img_resolution: int) -> Tensor:
@@ -58,12 +61,16 @@ def filtered_mean(dist: np.ndarray) -> float:
 
 
 class PPLSampler:
-    """Distances d for one batch of path samples. Works on a private copy of G (its noise buffers get re-drawn)."""
+    """Distances d for one batch of path samples. Works on a private copy of G (its noise buffers get re-drawn).
+
+    `perceptual(img, resize_images=False, return_lpips=True)` maps images in [0, 255] to LPIPS embeddings whose
+    squared distance is the LPIPS distance (NVIDIA's vgg16.pt convention; `LPIPSVGG16` follows it).
+    """
 
     def __init__(
         self,
-        G: Any,
-        perceptual: Any,
+        G: Generator,
+        perceptual: nn.Module,
         *,
         epsilon: float = 1e-4,
         space: Literal["z", "w"] = "w",
@@ -104,8 +111,8 @@ def _unit(x: Tensor) -> Tensor:
 
 
 def path_length_distances(
-    G: Any,
-    perceptual: Any,
+    G: Generator,
+    perceptual: nn.Module,
     num_samples: int,
     *,
     labels: LabelSampler,
@@ -135,6 +142,34 @@ def path_length_distances(
     return torch.cat(out)[:num_samples].numpy().astype(np.float64)
 
 
-def perceptual_path_length(G: Any, perceptual: Any, num_samples: int, **kwargs: Any) -> float:
-    """PPL: the percentile-filtered mean of `path_length_distances(G, perceptual, num_samples, **kwargs)`."""
-    return filtered_mean(path_length_distances(G, perceptual, num_samples, **kwargs))
+def perceptual_path_length(
+    G: Generator,
+    perceptual: nn.Module,
+    num_samples: int,
+    *,
+    labels: LabelSampler,
+    epsilon: float = 1e-4,
+    space: Literal["z", "w"] = "w",
+    sampling: Literal["full", "end"] = "end",
+    crop: bool = False,
+    batch_size: int = 2,
+    seed: int = 0,
+    progress: bool | None = None,
+    desc: str = "ppl",
+) -> float:
+    """PPL: the percentile-filtered mean of `path_length_distances` with the same arguments."""
+    dist = path_length_distances(
+        G,
+        perceptual,
+        num_samples,
+        labels=labels,
+        epsilon=epsilon,
+        space=space,
+        sampling=sampling,
+        crop=crop,
+        batch_size=batch_size,
+        seed=seed,
+        progress=progress,
+        desc=desc,
+    )
+    return filtered_mean(dist)

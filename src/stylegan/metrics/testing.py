@@ -27,8 +27,6 @@ class RandomProjectionDetector(Detector):
     torch.Size([2, 4])
     """
 
-    has_probabilities = True
-
     def __init__(self, dim: int = 64, classes: int = 10, seed: int = 0) -> None:
         g = torch.Generator().manual_seed(seed)
         module = nn.Module()

@@ -53,7 +53,6 @@ class GeneratorConfig:
     channel_max: int = 512
     architecture: Architecture = "skip"
     conv_clamp: float | None = None
-    num_fp16_res: int = 0  # fp32 by default; fp16 only ever runs on CUDA
     use_noise: bool = True
     resample_filter: tuple[int, ...] = (1, 3, 3, 1)
 
@@ -92,7 +91,6 @@ class DiscriminatorConfig:
     channel_base: int = 32768
     channel_max: int = 512
     conv_clamp: float | None = None
-    num_fp16_res: int = 0
     cmap_dim: int | None = None  # None = channels at 4x4
     mbstd_group_size: int | None = 4  # None = whole minibatch
     mbstd_num_channels: int = 1
@@ -123,6 +121,12 @@ def check_fields(cls: type, names: list[str]) -> None:
         raise ValueError(f"unknown {cls.__name__} fields: {', '.join(unknown)}")
 
 
+#: Fields that files written by earlier versions hold and that nothing reads: accepted and dropped when reading.
+#: `num_fp16_res` (NVIDIA's number of float16 resolutions) was stored but never used: we always run in float32.
+RETIRED_FIELDS = frozenset({"num_fp16_res"})
+
+
 def _from_dict(cls: type, d: dict[str, Any]) -> Any:
-    check_fields(cls, list(d))
-    return cls(**d)
+    kept = {k: v for k, v in d.items() if k not in RETIRED_FIELDS}
+    check_fields(cls, list(kept))
+    return cls(**kept)

@@ -87,7 +87,7 @@ class EqualizedConv2d(nn.Module):
         if trainable:
             self.weight = nn.Parameter(weight)
             self.bias = nn.Parameter(b) if b is not None else None
-        else:  # frozen layers (Freeze-D) keep their tensors as buffers, as in the reference
+        else:  # frozen layers (Freeze-D) keep their tensors as buffers, as in StyleGAN2-ADA
             self.register_buffer("weight", weight)
             if b is not None:
                 self.register_buffer("bias", b)

@@ -32,7 +32,7 @@ def modulated_conv2d(
     `impl="shared"` (default) applies the same maths as scaling the activations before and after one
     convolution with the *shared* weight: conv(x * s, w) * d, d = 1/sigma_j. That is one dense convolution for
     the whole batch, much faster on CPUs than `impl="grouped"`, the paper's literal formulation (a grouped
-    convolution with per-sample weights), which is kept as the reference.
+    convolution with per-sample weights), which is kept as the reference that tests compare with.
     """
     n, i = styles.shape
     if impl == "grouped":

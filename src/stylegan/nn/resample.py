@@ -5,7 +5,7 @@ plain PyTorch ops. `conv2d_resample` composes it with a convolution the way the 
 weights trained with NVIDIA's code give the same numbers here. Everything runs on CPU, CUDA and MPS; nothing is
 compiled.
 
-Conventions (the same as the reference implementation, so weights are interchangeable):
+Conventions (the same as StyleGAN2-ADA's torch_utils/ops, so weights are interchangeable):
 - filters are applied as true convolutions (flipped), which does not matter for the symmetric [1,3,3,1];
 - `flip_weight=True` means cross-correlation (what `torch.nn.functional.conv2d` computes), `False` means
   convolution; the synthesis network's up-sampling layers use convolution.
@@ -46,20 +46,6 @@ def _parse_padding(padding: Padding) -> tuple[int, int, int, int]:
     if len(padding) == 4:
         return padding[0], padding[1], padding[2], padding[3]
     raise ValueError(f"padding must have 1, 2 or 4 entries, got {padding}")
-
-
-def _separable_taps(f: Tensor) -> Tensor | None:
-    """The 1D taps `g` with `f == outer(g, g)`, or None when `f` is not such a square separable filter."""
-    if f.ndim != 2 or f.shape[0] != f.shape[1]:
-        return None
-    g = f.sum(dim=1)
-    total = g.sum()
-    if total.abs() < 1e-12:
-        return None
-    g = g / total.sqrt()
-    if not torch.allclose(torch.outer(g, g), f, rtol=1e-5, atol=1e-7):
-        return None
-    return g
 
 
 def _depthwise_fir(x: Tensor, f: Tensor, padding: int = 0) -> Tensor:
@@ -171,8 +157,8 @@ def conv2d_resample(
 
     x: [N, I, H, W]; w: [O, I // groups, k, k]. Up-sampling is a transposed stride-`up` convolution followed by the FIR
     filter (gain up**2); down-sampling filters first and then runs a strided convolution; a 1x1 kernel
-    resamples on the cheaper side. The order of operations is the reference one, so results agree with it to
-    float rounding.
+    resamples on the cheaper side. The order of operations is that of StyleGAN2-ADA's conv2d_resample.py, so results
+    agree with it to float rounding.
     """
     o, i, kh, kw = w.shape
     fk = f.shape[-1] if f is not None else 1

@@ -1,4 +1,4 @@
-"""The StyleGAN2 training loop, as small named steps read top to bottom (STYLE §2.8):
+"""The StyleGAN2 training loop, as small named steps read top to bottom:
 
     run = setup_run(...)                       # data, networks, optimisers, phases, resume
     while not finished:
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import math
 import signal
 import threading
@@ -49,8 +48,6 @@ from .ema import update_ema as ema_update
 from .losses import Phase, StyleGAN2Loss, lazy_regularization_correction
 from .reporting import Reporter, format_duration
 from .state import STATE_FILENAME, load_training_state, rng_state, save_training_state, set_rng_state
-
-log = logging.getLogger(__name__)
 
 #: Consecutive steps with NaN/Inf losses after which the run stops (each one is skipped and reported).
 MAX_NONFINITE_STEPS = 10

@@ -94,7 +94,7 @@ def lazy_regularization_correction(interval: int | None) -> float:
 # ---- composition -----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LossSettings:
-    """Loss hyper-parameters (REFERENCE §4 defaults)."""
+    """Loss hyper-parameters (the defaults of StyleGAN2-ADA's train.py)."""
 
     r1_gamma: float = 10.0
     pl_weight: float = 2.0

@@ -143,7 +143,6 @@ def generator_config(rec: PersistentObject, *, where: str) -> tuple[GeneratorCon
     synth = kw.sub("synthesis_kwargs") if layout == "ada" else kw
     cfg["channel_base"] = int(synth.pop("channel_base", 32768))
     cfg["channel_max"] = int(synth.pop("channel_max", 512))
-    cfg["num_fp16_res"] = int(synth.pop("num_fp16_res", 0 if layout == "ada" else 4))
     clamp = synth.pop("conv_clamp", None if layout == "ada" else 256)
     cfg["architecture"] = synth.pop("architecture", "skip")
     cfg["resample_filter"] = tuple(synth.pop("resample_filter", (1, 3, 3, 1)))
@@ -178,7 +177,6 @@ def discriminator_config(rec: PersistentObject, *, where: str, layout: str = "ad
     cfg["architecture"] = kw.pop("architecture", "resnet")
     cfg["channel_base"] = int(kw.pop("channel_base", 32768))
     cfg["channel_max"] = int(kw.pop("channel_max", 512))
-    cfg["num_fp16_res"] = int(kw.pop("num_fp16_res", 0 if layout == "ada" else 4))
     clamp = kw.pop("conv_clamp", None if layout == "ada" else 256)
     cfg["cmap_dim"] = kw.pop("cmap_dim", None)
 

@@ -46,8 +46,9 @@ _G_IGNORED_KWARGS = {
     "is_template_graph",
     "dlatent_avg_beta",
     "normalize_latents",
+    "num_fp16_res",  # mixed precision is not reproduced: we always run in float32
 }
-_D_IGNORED_KWARGS = {"structure", "dtype", "is_template_graph"}
+_D_IGNORED_KWARGS = {"structure", "dtype", "is_template_graph", "num_fp16_res"}
 
 
 def collect_variables(net: TFNetworkStub, *, where: str, prefix: str = "", depth: int = 0) -> dict[str, Tensor]:
@@ -146,7 +147,6 @@ def generator_config(net: TFNetworkStub, variables: dict[str, Tensor], *, where:
         w_avg_beta=float(w_avg_beta),
         channel_base=int(kw.get("fmap_base", 16384)) * 2,
         channel_max=int(kw.get("fmap_max", 512)),
-        num_fp16_res=int(kw.get("num_fp16_res", 0)),
         conv_clamp=kw.get("conv_clamp", None),
         architecture=kw.get("architecture", "skip"),
         resample_filter=tuple(kw.get("resample_kernel", (1, 3, 3, 1))),
@@ -230,7 +230,6 @@ def discriminator_config(net: TFNetworkStub, variables: dict[str, Tensor], *, wh
         architecture=kw.get("architecture", "resnet"),
         channel_base=int(kw.get("fmap_base", 16384)) * 2,
         channel_max=int(kw.get("fmap_max", 512)),
-        num_fp16_res=int(kw.get("num_fp16_res", 0)),
         conv_clamp=kw.get("conv_clamp", None),
         cmap_dim=int(cmap) if cmap is not None else None,
         mbstd_group_size=int(group) if group else None,

@@ -123,7 +123,6 @@ def generator_config(sd: dict[str, Tensor], args: dict[str, Any], *, where: str)
             channel_max=rule[1],
             architecture="skip",
             conv_clamp=None,
-            num_fp16_res=0,
         )
     except ValueError as err:
         raise CheckpointError(f"{where}: unsupported generator ({err})") from None
@@ -318,7 +317,7 @@ def channel_multiplier(cfg: GeneratorConfig | DiscriminatorConfig) -> int | None
     resolutions = [2**i for i in range(2, int(math.log2(cfg.img_resolution)) + 1)]
     if cfg.img_resolution > 1024:
         return None
-    for m in (1, 2, 4, 8):
+    for m in (1, 2):  # larger multipliers give more channels at 64x64 than at 32x32: no channel_base rule fits
         if all(channels_at(r, cfg.channel_base, cfg.channel_max) == rosinality_channels(r, m) for r in resolutions):
             return m
     return None
