@@ -14,7 +14,7 @@ from PIL import Image
 import stylegan
 from stylegan.cli.main import cli
 from stylegan.errors import StyleGANError
-from stylegan.projection import (
+from stylegan.inversion.projection import (
     learning_rate,
     noise_buffer_names,
     noise_regularization,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stylegan.alignment import align_face, canonical_eyes, detect_landmarks, ffhq_quad
 from stylegan.errors import StyleGANError
+from stylegan.inversion.alignment import align_face, canonical_eyes, detect_landmarks, ffhq_quad
 
 
 def _landmarks(eye_l: tuple[float, float], eye_r: tuple[float, float], mouth_y: float) -> np.ndarray:
@@ -80,7 +80,7 @@ def test_cli_align_blank_image_is_a_clear_error(tmp_path) -> None:  # noqa: ANN0
 
 
 def test_paste_back_restores_the_photo() -> None:
-    from stylegan.alignment import paste_face
+    from stylegan.inversion.alignment import paste_face
 
     rng = np.random.default_rng(0)
     photo = np.kron(rng.integers(0, 255, (5, 5, 3)), np.ones((40, 40, 1))).astype(np.uint8)  # 200x200, 40px blocks

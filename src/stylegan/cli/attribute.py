@@ -97,10 +97,10 @@ def attribute(
       stylegan attribute --network net.pkl --image suspect.png
       stylegan attribute --network net.pkl --image a.png --image b.jpg --threshold 0.25 --steps 300 --out verdicts.json
     """
-    from ..attribution import attribute as run_attribution
-    from ..attribution import attribution_settings
     from ..editing.directions import network_hash
-    from ..projection import preprocess_target
+    from ..inversion.attribution import attribute as run_attribution
+    from ..inversion.attribution import attribution_settings
+    from ..inversion.projection import preprocess_target
 
     for p in images:
         if not p.is_file():
@@ -230,7 +230,7 @@ def attribute_calibrate(
     Example:
       stylegan attribute-calibrate --network net.pkl --real data.zip -n 50 --out calib.json --plot hist.png
     """
-    from ..attribution import calibrate, plot_histogram, store_calibration
+    from ..inversion.attribution import calibrate, plot_histogram, store_calibration
 
     G = load_network_for_cli(network, device)
     net = _load_perceptual(loss, perceptual, G)

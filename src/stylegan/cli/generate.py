@@ -104,7 +104,7 @@ def generate(
     if projected_w is not None:
         ws = load_latents(projected_w)
         if projected_noise is not None:  # the exact image `stylegan project` wrote as proj.png
-            from ..projection import load_noise_maps, render_projection
+            from ..inversion.projection import load_noise_maps, render_projection
 
             noise = load_noise_maps(projected_noise, G)
             images = GeneratedImages(render_projection(G, ws, [noise] * len(ws)), list(range(len(ws))))

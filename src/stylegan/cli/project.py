@@ -117,8 +117,8 @@ def project(
       stylegan project --network ffhq.pkl --target me.jpg --outdir out
       stylegan project --network ffhq.pkl --target a.jpg --target b.png --space w+ --steps 500 --outdir out
     """
-    from ..projection import preprocess_target, save_projection
-    from ..projection import project as run_projection
+    from ..inversion.projection import preprocess_target, save_projection
+    from ..inversion.projection import project as run_projection
 
     for t in targets:
         if not t.is_file():
@@ -182,7 +182,7 @@ def _aligned_target(path: Path, size: int, face_index: int | None):  # noqa: ANN
     """The FFHQ-aligned face of a photo as a PIL image of size x size, and its quad in the photo."""
     from PIL import Image
 
-    from ..alignment import align_face, detect_landmarks, load_rgb
+    from ..inversion.alignment import align_face, detect_landmarks, load_rgb
 
     img = load_rgb(path)
     try:
@@ -198,7 +198,7 @@ def _encoder_init(spec: str, G, images):  # noqa: ANN001, ANN202 - numpy/Generat
     """`encoder:PATH` -> the encoder's ws for the preprocessed images [N, H, W, C] uint8."""
     import torch
 
-    from ..encoder import check_compatible, encode, load_encoder
+    from ..inversion.encoder import check_compatible, encode, load_encoder
 
     kind, _, path = spec.partition(":")
     if kind != "encoder" or not path:
@@ -264,7 +264,7 @@ def encoder_train(
       stylegan encoder train --network ffhq.pkl --steps 20000 --outdir enc
       stylegan project --network ffhq.pkl --target me.jpg --init encoder:enc --steps 200 --outdir out
     """
-    from ..encoder import ENCODER_FILE, train_encoder
+    from ..inversion.encoder import ENCODER_FILE, train_encoder
 
     G = load_network_for_cli(network, device)
     _, losses = train_encoder(
@@ -312,8 +312,8 @@ def align(inputs: tuple[Path, ...], size: int, face_index: int | None, outdir: P
     """
     import json
 
-    from ..alignment import align_face, detect_landmarks, load_rgb
     from ..images import atomic_write_bytes, save_image
+    from ..inversion.alignment import align_face, detect_landmarks, load_rgb
 
     suffixes = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
     files: list[Path] = []
@@ -372,8 +372,8 @@ def paste(photo: Path | None, face: Path, info: Path, feather: float, output: Pa
 
     import numpy as np
 
-    from ..alignment import load_rgb, paste_face
     from ..images import save_image
+    from ..inversion.alignment import load_rgb, paste_face
 
     try:
         record = json.loads(info.read_text())

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import StyleGANError
+from ..errors import StyleGANError
 
 LANDMARK_MODEL = "shape_predictor_68_face_landmarks.dat"
 

@@ -35,10 +35,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .errors import StyleGANError
-from .images import to_uint8
-from .latents import class_labels
-from .networks import Generator
+from ..errors import StyleGANError
+from ..images import to_uint8
+from ..latents import class_labels
+from ..networks import Generator
 
 Space = Literal["w", "w+"]
 Loss = Literal["lpips", "mse"]
@@ -325,7 +325,7 @@ def project(
     if loss == "lpips":
         net = perceptual
         if net is None or isinstance(net, str):
-            from .metrics.perceptual import load_perceptual
+            from ..metrics.perceptual import load_perceptual
 
             net = load_perceptual(net or "auto", device=device)  # type: ignore[arg-type]
         min_size = getattr(net, "min_size", 0)
@@ -360,7 +360,7 @@ def project(
     buffers = dict(G.synthesis.named_buffers())
     saved_flags = [p.requires_grad for p in G.parameters()]
     G.requires_grad_(False)
-    from .generation import progress_bar
+    from ..generation import progress_bar
 
     chunk = batch_size or max(n, 1)
     bar = progress_bar(steps * n, progress, "projecting", unit="step")
@@ -522,7 +522,7 @@ def save_projection(
     (target | projection per step, rendered with the final noise maps; needs G)."""
     import json
 
-    from .images import atomic_write_bytes, save_image
+    from ..images import atomic_write_bytes, save_image
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -553,7 +553,7 @@ def save_projection(
 def _save_npz(path: Path, **arrays: np.ndarray) -> Path:
     import io
 
-    from .images import atomic_write_bytes
+    from ..images import atomic_write_bytes
 
     buf = io.BytesIO()
     np.savez(buf, **arrays)
@@ -564,7 +564,7 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> Path:
 def _write_progress_video(G: Generator, result: ProjectionResult, index: int, path: Path, fps: float) -> Path:
     """proj.mp4: target | projection for every step (NVIDIA's layout, 10 fps)."""
     try:
-        from .video import write_video
+        from ..video import write_video
     except ImportError as e:  # pragma: no cover - depends on the optional extra
         raise StyleGANError(f"writing proj.mp4 needs the video extra: pip install 'stylegan[video]' ({e})") from None
     target = result.targets[index]

@@ -28,10 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .errors import StyleGANError
-from .latents import class_labels
-from .networks import Generator
-from .networks.config import channels_at
+from ..errors import StyleGANError
+from ..latents import class_labels
+from ..networks import Generator
+from ..networks.config import channels_at
 
 ENCODER_FILE = "encoder.safetensors"
 STATE_FILE = "encoder-state.pt"
@@ -118,7 +118,7 @@ def save_encoder(E: Encoder, path: str | os.PathLike[str]) -> Path:
     """Write weights + config to one .safetensors file (atomically)."""
     from safetensors.torch import save
 
-    from .images import atomic_write_bytes
+    from ..images import atomic_write_bytes
 
     data = save(
         {k: v.detach().cpu().contiguous() for k, v in E.state_dict().items()},
@@ -221,7 +221,7 @@ def train_encoder(
     noise_buffers = {k: b for k, b in G.synthesis.named_buffers() if k.endswith("noise_const")}
     flags = [p.requires_grad for p in G.parameters()]
     G.requires_grad_(False)
-    from .generation import progress_bar
+    from ..generation import progress_bar
 
     bar = progress_bar(max(0, steps - start), progress, "encoder", unit="step")
     losses: list[float] = []

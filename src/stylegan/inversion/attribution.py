@@ -1,6 +1,6 @@
 """Generated-image attribution: "was this image made by this network?" (SPEC §6, seeds 000/003).
 
-An image the network generated lies on its image manifold, so projecting it (`stylegan.projection.project`) reaches
+An image the network generated lies on its image manifold, so projecting it (`projection.project`) reaches
 a small distance; a real photo, or another network's output, usually stays farther away. The verdict compares the
 final projection distance with a threshold calibrated on N images the network generated (fresh random latents,
 truncation 1, random noise maps: what a fake in the wild looks like) and N real images projected with the same
@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import StyleGANError
-from .networks import Generator
+from ..errors import StyleGANError
+from ..networks import Generator
 from .projection import Loss, Space, noise_buffer_names, preprocess_target, project, synthesize_with_noise
 
 #: Seed of the calibration fakes' latents, classes and noise maps: one stream far from the seeds people type.
@@ -127,7 +127,7 @@ class Calibration:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the calibration as JSON, atomically."""
-        from .images import atomic_write_bytes
+        from ..images import atomic_write_bytes
 
         path = Path(path)
         atomic_write_bytes(path, (json.dumps(self.to_dict(), indent=2) + "\n").encode())
@@ -153,7 +153,7 @@ def cache_key(network_hash: str, loss: str, space: str, steps: int, perceptual: 
 
 def calibration_cache_dir() -> Path:
     """`<stylegan cache>/attribution`."""
-    from .io import cache_dir
+    from ..io import cache_dir
 
     return cache_dir() / "attribution"
 
@@ -308,7 +308,7 @@ def generated_samples(
     >>> imgs.shape, len(classes)
     ((4, 16, 16, 3), 4)
     """
-    from .images import to_uint8
+    from ..images import to_uint8
 
     device = next(G.parameters()).device
     rng = np.random.RandomState(seed % (1 << 32))
@@ -344,7 +344,7 @@ def real_samples(
     rng = np.random.RandomState(seed)
     labels: list[int] | None = None
     if path.is_file() or (path / "dataset.json").is_file():
-        from .data.dataset import ImageDataset
+        from ..data.dataset import ImageDataset
 
         ds = ImageDataset(path)
         pick = np.sort(rng.permutation(ds.num_images)[:n])
@@ -416,7 +416,7 @@ def calibrate(
         raise StyleGANError(f"calibration needs at least 1 projection step, got {steps}")
     if real_classes not in ("label", "random"):
         raise StyleGANError(f"real_classes must be 'label' or 'random', got {real_classes!r}")
-    from .editing.directions import network_hash
+    from ..editing.directions import network_hash
 
     fakes, fake_classes = generated_samples(G, n)
     reals, labels = real_samples(real, n, G.img_resolution, G.img_channels, seed=seed)
@@ -530,7 +530,7 @@ def plot_histogram(
     threshold as a dashed line, axis ticks with labels, a legend and a title, as a PNG (PIL only)."""
     from PIL import Image, ImageDraw, ImageFont
 
-    from .images import save_image
+    from ..images import save_image
 
     gen, rea = np.asarray(calibration.generated), np.asarray(calibration.real)
     t = calibration.threshold
