@@ -2,47 +2,30 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import StyleGANError
-from .common import device_option, load_network_for_cli
-from .generate import class_option, network_option
-
-_loss_option = click.option(
-    "--loss",
-    type=click.Choice(["lpips", "mse"]),
-    default=None,
-    help="Projection distance (default: the calibration's, else lpips).",
-)
-_space_option = click.option(
-    "--space", type=click.Choice(["w", "w+"]), default=None, help="Latent space (default: the calibration's, else w)."
-)
-_steps_option = click.option(
-    "--steps", type=click.IntRange(min=1), default=None, help="Projection steps (default: the calibration's, else 300)."
-)
-_perceptual_option = click.option(
-    "--perceptual",
-    type=click.Choice(["auto", "nvidia", "offline"]),
-    default="auto",
-    show_default=True,
-    help="Which LPIPS network (see `stylegan project`).",
+from .common import (
+    Command,
+    class_option,
+    device_option,
+    load_network_for_cli,
+    loss_option,
+    network_option,
+    perceptual_option,
+    space_option,
 )
 
+if TYPE_CHECKING:
+    from ..inversion.projection import Loss, Space
+    from ..metrics.detectors import DetectorSource
 
-def _load_perceptual(loss: str, source: str, G) -> object | None:  # noqa: ANN001 - Generator kept out of imports
-    if loss != "lpips":
-        return None
-    from ..metrics.perceptual import load_perceptual
-
-    net = load_perceptual(source, device=next(G.parameters()).device)  # type: ignore[arg-type]
-    click.echo(f"perceptual network: {net.info.name}")
-    return net
+_perceptual_help = "Which LPIPS network (see `stylegan project`)."
 
 
-@click.command()
+@click.command(cls=Command, flags={"target": "--image"})
 @network_option
 @click.option(
     "--image",
@@ -59,10 +42,12 @@ def _load_perceptual(loss: str, source: str, G) -> object | None:  # noqa: ANN00
     default=None,
     help="A calibration JSON from `stylegan attribute-calibrate` (default: the cached one for this network).",
 )
-@_steps_option
-@_loss_option
-@_space_option
-@_perceptual_option
+@click.option(
+    "--steps", type=click.IntRange(min=1), default=None, help="Projection steps (default: the calibration's, else 300)."
+)
+@loss_option(None, "Projection distance (default: the calibration's, else lpips).")
+@space_option(None, "Latent space (default: the calibration's, else w).")
+@perceptual_option(_perceptual_help)
 @class_option
 @click.option(
     "--w-avg-samples",
@@ -78,9 +63,9 @@ def attribute(
     threshold: float | None,
     calibration: Path | None,
     steps: int | None,
-    loss: str | None,
-    space: str | None,
-    perceptual: str,
+    loss: Loss | None,
+    space: Space | None,
+    perceptual: DetectorSource,
     class_idx: int | None,
     w_avg_samples: int | None,
     device: str,
@@ -99,12 +84,9 @@ def attribute(
     """
     from ..editing.directions import network_hash
     from ..inversion.attribution import attribute as run_attribution
-    from ..inversion.attribution import attribution_settings
-    from ..inversion.projection import preprocess_target
+    from ..inversion.attribution import attribution_settings, save_verdicts
+    from ..inversion.projection import load_targets, perceptual_network
 
-    for p in images:
-        if not p.is_file():
-            raise StyleGANError(f"--image {p}: no such file")
     G = load_network_for_cli(network, device)
     digest = network_hash(G)
     settings = attribution_settings(
@@ -113,7 +95,7 @@ def attribute(
         calibration=calibration,
         loss=loss,
         space=space,
-        steps=steps,  # type: ignore[arg-type]
+        steps=steps,
         w_avg_samples=w_avg_samples,
     )
     cal = settings.calibration
@@ -122,17 +104,15 @@ def attribute(
             f"threshold {cal.threshold:.4g} from the calibration (balanced accuracy {cal.accuracy:.3f}, "
             f"{settings.loss}, space {settings.space}, {settings.steps} steps)"
         )
-    net = _load_perceptual(settings.loss, perceptual, G)
-    settings.check_perceptual(net.info.name if net is not None else None)  # type: ignore[attr-defined]
-
-    import numpy as np
-
-    targets = np.stack([preprocess_target(p, G.img_resolution, G.img_channels) for p in images])
-    threshold = settings.threshold
+    net = perceptual_network(settings.loss, perceptual, G)
+    if net is not None:
+        click.echo(f"perceptual network: {net.info.name}")
+    settings.check_perceptual(net.info.name if net is not None else None)
+    targets = load_targets(G, images)
     results = run_attribution(
         G,
-        targets,
-        threshold,
+        targets.images,
+        settings.threshold,
         steps=settings.steps,
         loss=settings.loss,
         space=settings.space,
@@ -142,31 +122,24 @@ def attribute(
         w_avg_samples=settings.w_avg_samples,
         progress=True,
     )
-    records = []
     for p, r in zip(images, results):
-        click.echo(
-            f"{p.name}: distance {r.distance:.4f} ({'<=' if r.generated else '>'} {threshold:.4g}) -> {r.verdict}"
-        )
-        records.append({"image": str(p), "distance": r.distance, "generated": r.generated, "verdict": r.verdict})
+        sign = "<=" if r.generated else ">"
+        click.echo(f"{p.name}: distance {r.distance:.4f} ({sign} {settings.threshold:.4g}) -> {r.verdict}")
     if out is not None:
-        from ..images import atomic_write_bytes
-
-        record = {
-            "network": network,
-            "network_hash": digest,
-            "threshold": threshold,
-            "loss": settings.loss,
-            "space": settings.space,
-            "steps": settings.steps,
-            "class": class_idx,
-            "calibration": str(calibration) if calibration else None,
-            "results": records,
-        }
-        atomic_write_bytes(out, (json.dumps(record, indent=2) + "\n").encode())
+        save_verdicts(
+            out,
+            images,
+            results,
+            settings,
+            network=network,
+            network_hash=digest,
+            class_idx=class_idx,
+            calibration=calibration,
+        )
         click.echo(f"wrote {out}")
 
 
-@click.command("attribute-calibrate")
+@click.command("attribute-calibrate", cls=Command)
 @network_option
 @click.option(
     "--real",
@@ -178,9 +151,9 @@ def attribute(
     "-n", "n", type=click.IntRange(min=1), default=50, show_default=True, help="Images of each kind (generated, real)."
 )
 @click.option("--steps", type=click.IntRange(min=1), default=300, show_default=True, help="Projection steps.")
-@click.option("--loss", type=click.Choice(["lpips", "mse"]), default="lpips", show_default=True)
-@click.option("--space", type=click.Choice(["w", "w+"]), default="w", show_default=True)
-@_perceptual_option
+@loss_option("lpips")
+@space_option("w")
+@perceptual_option(_perceptual_help)
 @click.option(
     "--real-classes",
     type=click.Choice(["label", "random"]),
@@ -214,9 +187,9 @@ def attribute_calibrate(
     real: Path,
     n: int,
     steps: int,
-    loss: str,
-    space: str,
-    perceptual: str,
+    loss: Loss,
+    space: Space,
+    perceptual: DetectorSource,
     real_classes: str,
     w_avg_samples: int,
     batch_size: int | None,
@@ -231,9 +204,12 @@ def attribute_calibrate(
       stylegan attribute-calibrate --network net.pkl --real data.zip -n 50 --out calib.json --plot hist.png
     """
     from ..inversion.attribution import calibrate, plot_histogram, store_calibration
+    from ..inversion.projection import perceptual_network
 
     G = load_network_for_cli(network, device)
-    net = _load_perceptual(loss, perceptual, G)
+    net = perceptual_network(loss, perceptual, G)
+    if net is not None:
+        click.echo(f"perceptual network: {net.info.name}")
     cal = calibrate(
         G,
         real,
@@ -242,7 +218,7 @@ def attribute_calibrate(
         loss=loss,
         space=space,
         perceptual=net,
-        real_classes=real_classes,  # type: ignore[arg-type]
+        real_classes=real_classes,
         w_avg_samples=w_avg_samples,
         batch_size=batch_size,
         progress=True,

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import StyleGANError
-from .common import GridShape, RangeList, device_option, load_network_for_cli
-from .generate import batch_option, class_option, cutoff_option, network_option, noise_option, trunc_option
+from .common import (
+    GridShape,
+    RangeList,
+    batch_option,
+    class_option,
+    cutoff_option,
+    device_option,
+    fps_option,
+    load_network_for_cli,
+    network_option,
+    noise_option,
+    trunc_option,
+)
+
+if TYPE_CHECKING:
+    from ..networks.synthesis import NoiseMode
 
 
 @click.command()
@@ -34,7 +49,7 @@ from .generate import batch_option, class_option, cutoff_option, network_option,
     default=None,
     help="Total length in seconds (sets the frames per key from --fps; overrides --frames-per-key).",
 )
-@click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True)
+@fps_option
 @click.option("--grid", type=GridShape(), default=None, help="RxC grid of independent walks (keyframes dealt out).")
 @click.option("--loop", is_flag=True, help="Return to the first keyframe so the video loops seamlessly.")
 @trunc_option
@@ -57,7 +72,7 @@ def video(
     psi: float,
     truncation_cutoff: int | None,
     class_idx: int | None,
-    noise_mode: str,
+    noise_mode: NoiseMode,
     batch_size: int,
     device: str,
     out: Path,

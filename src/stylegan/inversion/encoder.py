@@ -24,11 +24,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..errors import StyleGANError
+from ..errors import SettingError, StyleGANError
 from ..latents import class_labels
 from ..networks import Generator
 from ..networks.config import channels_at
@@ -167,6 +168,17 @@ def encode(E: Encoder, images_0_255: Tensor) -> Tensor:
     return E(images_0_255.to(device, torch.float32) / 127.5 - 1)
 
 
+def encoder_init(spec: str, G: Generator, images: np.ndarray) -> tuple[Tensor, str]:
+    """A projection's starting point from `encoder:PATH` (an encoder file or its folder): the encoder's ws for
+    uint8 images [N, R, R, C] (see `stylegan.inversion.projection.load_targets`). Returns the ws and the PATH."""
+    kind, _, path = spec.partition(":")
+    if kind != "encoder" or not path:
+        raise SettingError(f"{{init}} must be encoder:PATH, got {spec!r}", init="init")
+    E = load_encoder(Path(path), device=next(G.parameters()).device)
+    check_compatible(E, G)
+    return encode(E, torch.from_numpy(images).permute(0, 3, 1, 2)), path
+
+
 def train_encoder(
     G: Generator,
     outdir: str | os.PathLike[str],
@@ -275,4 +287,13 @@ def train_encoder(
     return E.requires_grad_(False), losses
 
 
-__all__ = ["Encoder", "EncoderConfig", "encode", "load_encoder", "save_encoder", "train_encoder"]
+__all__ = [
+    "Encoder",
+    "EncoderConfig",
+    "check_compatible",
+    "encode",
+    "encoder_init",
+    "load_encoder",
+    "save_encoder",
+    "train_encoder",
+]
