@@ -168,3 +168,26 @@ def test_cli_project_align_astronaut(tmp_path) -> None:  # noqa: ANN001
         pytest.skip(str(res.exception))
     assert res.exit_code == 0, res.output
     assert len(json.loads((tmp_path / "o" / "projection.json").read_text())["align_quad"]) == 4
+
+
+def test_alignment_record_round_trip(tmp_path) -> None:  # noqa: ANN001
+    import json
+
+    from stylegan.errors import SettingError
+    from stylegan.inversion.alignment import AlignmentRecord, paste_back
+
+    lm = _landmarks((80.0, 90.0), (120.0, 90.0), 135.0)
+    quad, _ = ffhq_quad(lm)
+    path = AlignmentRecord("missing.jpg", 256, quad, lm).save(tmp_path / "face.json")
+    assert list(json.loads(path.read_text())) == ["source", "size", "quad", "landmarks"]  # what `align` writes
+    back = AlignmentRecord.load(path)
+    assert (back.source, back.size) == ("missing.jpg", 256)
+    np.testing.assert_array_equal(back.quad, quad)
+    np.testing.assert_array_equal(back.landmarks, lm)
+    (tmp_path / "quad_only.json").write_text(json.dumps({"quad": quad.tolist()}))
+    assert AlignmentRecord.load(tmp_path / "quad_only.json").landmarks is None
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(StyleGANError, match="not an alignment record"):
+        AlignmentRecord.load(tmp_path / "bad.json")
+    with pytest.raises(SettingError, match="missing.jpg is missing: pass photo"):
+        paste_back(tmp_path / "face.png", path)

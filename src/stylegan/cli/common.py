@@ -158,7 +158,7 @@ def face_index_option(help: str) -> Any:  # noqa: A002
     return click.option("--face-index", type=click.IntRange(min=0), default=None, help=help)
 
 
-def perceptual_option(help: str) -> Any:  # noqa: A002
+def perceptual_option(help: str = "Which LPIPS network (see `stylegan project`).") -> Any:  # noqa: A002
     """`--perceptual`: which LPIPS network."""
     choice = click.Choice(["auto", "nvidia", "offline"])
     return click.option("--perceptual", type=choice, default="auto", show_default=True, help=help)

@@ -21,6 +21,7 @@ _COMMAND_MODULES = [
     "stylegan.cli.encoder",
     "stylegan.cli.align",
     "stylegan.cli.attribute",
+    "stylegan.cli.calibrate",
     "stylegan.cli.video",
     "stylegan.cli.latent",
     "stylegan.cli.directions",
