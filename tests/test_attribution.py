@@ -99,7 +99,7 @@ def test_attribution_settings_come_from_the_calibration(tmp_path: Path) -> None:
     s.check_perceptual("lpips-vgg16-st")
     with pytest.raises(StyleGANError, match="perceptual network lpips-vgg16-st, this run would use lpips-nvidia"):
         s.check_perceptual("lpips-nvidia")
-    with pytest.raises(StyleGANError, match="--space w\\+, not w"):
+    with pytest.raises(StyleGANError, match="made with space w\\+, not w"):  # the CLI says --space
         attribution_settings(digest, calibration=path, space="w")
     with pytest.raises(StyleGANError, match="calibrated on another network"):
         attribution_settings("ef" * 32, calibration=path)

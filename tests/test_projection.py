@@ -130,7 +130,7 @@ def test_lpips_offline_runs_at_32px() -> None:
     )
     assert res.perceptual is not None and res.perceptual["name"] == "lpips-vgg16-st"
     assert torch.isfinite(res.distances).all()
-    with pytest.raises(StyleGANError, match="--loss mse"):
+    with pytest.raises(StyleGANError, match="use loss mse"):  # the CLI says --loss
         project(tiny_generator(), target[:, :16, :16], steps=1, perceptual=load_perceptual("offline"), progress=False)
 
 

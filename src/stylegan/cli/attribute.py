@@ -16,6 +16,7 @@ from .common import (
     network_option,
     perceptual_option,
     space_option,
+    w_avg_samples_option,
 )
 
 if TYPE_CHECKING:
@@ -47,12 +48,7 @@ if TYPE_CHECKING:
 @space_option(None, "Latent space (default: the calibration's, else w).")
 @perceptual_option()
 @class_option
-@click.option(
-    "--w-avg-samples",
-    type=click.IntRange(min=1),
-    default=None,
-    help="z samples for w_avg (default: the calibration's, else 10000).",
-)
+@w_avg_samples_option(None, "z samples for w_avg (default: the calibration's, else 10000).")
 @device_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the results as JSON.")
 def attribute(

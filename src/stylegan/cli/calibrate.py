@@ -15,6 +15,7 @@ from .common import (
     network_option,
     perceptual_option,
     space_option,
+    w_avg_samples_option,
 )
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     show_default=True,
     help="Conditional networks: project real images with their dataset label, or a random class.",
 )
-@click.option("--w-avg-samples", type=click.IntRange(min=1), default=10000, show_default=True)
+@w_avg_samples_option(10000)
 @click.option(
     "--batch",
     "batch_size",

@@ -1,5 +1,4 @@
-"""Shared CLI pieces: parameter types, the click options several commands share, device choice, and turning user
-errors into one clear line (with the library's setting names replaced by the command's flags)."""
+"""Shared CLI pieces: parameter types, the click options of several commands, device choice, one-line errors."""
 
 from __future__ import annotations
 
@@ -64,10 +63,7 @@ def pick_device(name: str | None = None) -> torch.device:
 
 
 class Command(click.Command):
-    """A command that shows a library `SettingError` with its own flag names (`face_index` -> `--face-index`).
-
-    `flags` names settings the command spells differently from its options' parameter names.
-    """
+    """A command showing a library `SettingError` with its flags (`face_index` -> `--face-index`, or `flags`)."""
 
     def __init__(self, *args: Any, flags: Mapping[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -98,9 +94,7 @@ def floats(text: str, flag: str) -> list[float]:
     return vals
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Options shared by several commands
-
+# Options shared by several commands.
 device_option = click.option(
     "--device",
     type=click.Choice(["auto", "cpu", "cuda", "mps"]),
@@ -168,6 +162,12 @@ def loss_option(default: str | None, help: str | None = None) -> Any:  # noqa: A
     """`--loss lpips|mse`: the projection distance."""
     choice = click.Choice(["lpips", "mse"])
     return click.option("--loss", type=choice, default=default, show_default=default is not None, help=help)
+
+
+def w_avg_samples_option(default: int | None, help: str | None = None) -> Any:  # noqa: A002
+    """`--w-avg-samples`: z samples for a projection's w_avg."""
+    kind = click.IntRange(min=1)
+    return click.option("--w-avg-samples", type=kind, default=default, show_default=default is not None, help=help)
 
 
 def space_option(default: str | None, help: str | None = None) -> Any:  # noqa: A002

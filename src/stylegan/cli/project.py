@@ -19,6 +19,7 @@ from .common import (
     outdir_option,
     perceptual_option,
     space_option,
+    w_avg_samples_option,
 )
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ if TYPE_CHECKING:
     help="FFHQ-align each target's face first (dlib; see `stylegan align`).",
 )
 @face_index_option("With --align: which face (0 = largest).")
-@click.option("--w-avg-samples", type=click.IntRange(min=1), default=10000, show_default=True)
+@w_avg_samples_option(10000)
 @click.option(
     "--save-video/--no-save-video",
     default=False,
