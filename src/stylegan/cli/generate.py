@@ -73,22 +73,14 @@ def generate(
       stylegan generate --network ffhq.pkl --projected-w p/projected_w.npz \\
           --projected-noise p/projected_noise.npz --outdir out
     """
-    from ..generation import GeneratedImages, generate, load_latents, synthesize
+    from ..generation import generate
+    from ..inversion.projection import render_latent_file
 
     G = load_network_for_cli(network, device)
     if projected_noise is not None and projected_w is None:
         raise StyleGANError("--projected-noise goes with --projected-w")
     if projected_w is not None:
-        ws = load_latents(projected_w)
-        if projected_noise is not None:  # the exact image `stylegan project` wrote as proj.png
-            from ..inversion.projection import load_noise_maps, render_projection
-
-            noise = load_noise_maps(projected_noise, G)
-            images = GeneratedImages(render_projection(G, ws, [noise] * len(ws)), list(range(len(ws))))
-        else:
-            images = GeneratedImages(
-                synthesize(G, ws, noise_mode=noise_mode, batch_size=batch_size), list(range(len(ws)))
-            )
+        images = render_latent_file(G, projected_w, projected_noise, noise_mode=noise_mode, batch_size=batch_size)
         pattern = "proj{index:02d}.png"
     else:
         if seeds is None:
@@ -100,7 +92,7 @@ def generate(
             truncation_cutoff=truncation_cutoff,
             class_idx=class_idx,
             noise_mode=noise_mode,
-            batch_size=batch_size,  # type: ignore[arg-type]
+            batch_size=batch_size,
         )
         pattern = "seed{seed:04d}.png"
     if grid is not None:
@@ -166,7 +158,7 @@ def mix(
         truncation_cutoff=truncation_cutoff,
         class_idx=class_idx,
         noise_mode=noise_mode,
-        batch_size=batch_size,  # type: ignore[arg-type]
+        batch_size=batch_size,
     )
     paths = result.save(outdir)
     click.echo(f"wrote grid.png and {len(paths) - 1} images to {outdir}/ (layers {layers} from the columns)")

@@ -164,7 +164,7 @@ class Direction:
 
 @torch.no_grad()
 def sample_latents(
-    G: Any,
+    G: Generator,
     n: int,
     *,
     seed_start: int = 0,
@@ -281,7 +281,7 @@ def image_statistic(images: np.ndarray, stat: str) -> np.ndarray:
 
 
 def label_samples(
-    G: Any,
+    G: Generator,
     samples: dict[str, np.ndarray],
     stats: Sequence[str],
     *,
@@ -480,7 +480,7 @@ def orthogonalize(direction: np.ndarray, conditions: Sequence[np.ndarray]) -> np
 
 
 def style_affines(
-    G: Any, layers: Sequence[int] | None = None, *, include_torgb: bool = False
+    G: Generator, layers: Sequence[int] | None = None, *, include_torgb: bool = False
 ) -> list[tuple[str, Tensor]]:
     """(name, weight [out, w_dim]) of the style affines that read the given w indices (all by default)."""
     syn = G.synthesis
@@ -500,7 +500,9 @@ def style_affines(
     ]
 
 
-def sefa(G: Any, layers: Sequence[int] | None = None, *, include_torgb: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def sefa(
+    G: Generator, layers: Sequence[int] | None = None, *, include_torgb: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """SeFa: A = [affine weightᵀ of the chosen layers] [w_dim, Σout], each column normalised to unit length;
     returns the eigenvectors of A Aᵀ as rows [w_dim, w_dim] and their eigenvalues, largest first.
     """
@@ -528,7 +530,7 @@ def ganspace(w: np.ndarray, num_components: int = 32) -> tuple[np.ndarray, np.nd
 def fit_direction(
     method: str,
     *,
-    G: Any = None,
+    G: Generator | None = None,
     samples: dict[str, np.ndarray] | None = None,
     labels: dict[str, np.ndarray] | None = None,
     attr: str = "",

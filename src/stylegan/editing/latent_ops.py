@@ -22,7 +22,7 @@ from ..networks.synthesis import NoiseMode
 
 
 def resolve_latent(
-    G: Any,
+    G: Generator,
     spec: str | os.PathLike[str],
     *,
     psi: float = 1.0,
@@ -60,7 +60,21 @@ def resolve_latent(
     return ws
 
 
-def check_latents(G: Any, ws: Tensor, what: str = "latents") -> None:
+def resolve_latents(
+    G: Generator,
+    specs: Sequence[str | os.PathLike[str]],
+    *,
+    psi: float = 1.0,
+    truncation_cutoff: int | None = None,
+    class_idx: int | None = None,
+) -> Tensor:
+    """Every latent of several specs (see `resolve_latent`), concatenated: [N, num_ws, w_dim]."""
+    return torch.cat(
+        [resolve_latent(G, s, psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx) for s in specs]
+    )
+
+
+def check_latents(G: Generator, ws: Tensor, what: str = "latents") -> None:
     """Refuse latents whose [num_ws, w_dim] do not match the network."""
     if ws.ndim != 3 or ws.shape[1:] != (G.num_ws, G.w_dim):
         raise StyleGANError(f"{what}: shape {list(ws.shape)} does not fit this network ([N, {G.num_ws}, {G.w_dim}])")
@@ -120,13 +134,15 @@ def fuse(latents: Sequence[Tensor], weights: Sequence[float] | None = None) -> T
     w = w / w.sum()
     if len(set(map(id, latents))) == 1 or all(torch.equal(x, latents[0]) for x in latents[1:]):
         return latents[0].clone()  # exact identity, no rounding
-    out = sum(float(wi) * x.double() for wi, x in zip(w, latents))
-    return out.to(latents[0].dtype)  # type: ignore[union-attr]
+    out = torch.zeros_like(latents[0], dtype=torch.float64)
+    for wi, x in zip(w, latents):
+        out = out + float(wi) * x.double()
+    return out.to(latents[0].dtype)
 
 
 @torch.no_grad()
 def variations(
-    G: Any,
+    G: Generator,
     ws: Tensor,
     n: int = 8,
     *,
@@ -244,6 +260,7 @@ __all__ = [
     "latent_variations",
     "parse_layers",
     "resolve_latent",
+    "resolve_latents",
     "save_latents",
     "swap_latents",
     "swap_styles",

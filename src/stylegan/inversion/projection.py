@@ -43,8 +43,10 @@ from ..networks import Generator
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from ..generation import GeneratedImages
     from ..metrics.detectors import DetectorSource
     from ..metrics.perceptual import LPIPSVGG16, TorchScriptPerceptual
+    from ..networks.synthesis import NoiseMode
 
 Space = Literal["w", "w+"]
 Loss = Literal["lpips", "mse"]
@@ -254,6 +256,27 @@ def render_projection(G: Generator, ws: Tensor, noise: Sequence[dict[str, Tensor
     return np.concatenate(out)
 
 
+def render_latent_file(
+    G: Generator,
+    latents: str | os.PathLike[str],
+    noise: str | os.PathLike[str] | None = None,
+    *,
+    noise_mode: NoiseMode = "const",
+    batch_size: int = 8,
+) -> GeneratedImages:
+    """Render the latents of a file (`projected_w.npz`, key `w`), indexed 0..N-1. With `noise`, a
+    `projected_noise.npz`, every latent is rendered with those noise maps: the exact image `project` wrote as
+    proj.png; otherwise with `noise_mode`."""
+    from ..generation import GeneratedImages, load_latents, synthesize
+
+    ws = load_latents(latents)
+    if noise is not None:
+        images = render_projection(G, ws, [load_noise_maps(noise, G)] * len(ws))
+    else:
+        images = synthesize(G, ws, noise_mode=noise_mode, batch_size=batch_size)
+    return GeneratedImages(images, list(range(len(ws))))
+
+
 def _downsample(img: Tensor) -> Tensor:
     if img.shape[2] > PERCEPTUAL_SIZE:
         img = F.interpolate(img, size=(PERCEPTUAL_SIZE, PERCEPTUAL_SIZE), mode="area")
@@ -425,10 +448,10 @@ def project(
 def _classes_per_target(class_idx: int | Sequence[int] | None, n: int) -> list[int | None]:
     if class_idx is None or isinstance(class_idx, int):
         return [class_idx] * n
-    classes = [int(c) for c in class_idx]
+    classes: list[int | None] = [int(c) for c in class_idx]
     if len(classes) != n:
         raise StyleGANError(f"got {len(classes)} classes for {n} targets: give one class, or one per target")
-    return classes  # type: ignore[return-value]
+    return classes
 
 
 def _optimize_batch(
@@ -675,6 +698,7 @@ __all__ = [
     "preprocess_target",
     "project",
     "projection_dirs",
+    "render_latent_file",
     "render_projection",
     "save_projection",
     "synthesize_with_noise",
