@@ -158,3 +158,16 @@ def test_edit_step_zero_absolute_and_errors(G: stylegan.Generator) -> None:
     assert err.value.render({"sigma": "--sigma"}).startswith("--sigma needs")
     with pytest.raises(SettingError, match="sweep_frames needs at least two steps"):
         edit(G, ws, d, [1.0], sweep_frames=2)
+
+
+def test_edit_cli_names_its_flags(net_file: Path, tmp_path: Path, G: stylegan.Generator) -> None:
+    from stylegan.editing import Direction
+
+    vec = np.eye(G.w_dim, dtype=np.float32)[:1]
+    Direction(vec, np.ones(G.num_ws, dtype=bool), "sefa", scale=np.ones(1)).save(tmp_path / "d.npz")
+    base = ["edit", "--network", str(net_file), "--latent", "seed:1", "--direction", str(tmp_path / "d.npz")]
+    res = CliRunner().invoke(cli, [*base, "--steps", "1", "--video", str(tmp_path / "v.gif"), "--out", "s.png"])
+    assert isinstance(res.exception, StyleGANError)
+    assert str(res.exception) == "--video needs at least two --steps to sweep between"
+    res = CliRunner().invoke(cli, [*base, "--label-units", "--out", str(tmp_path / "s.png")])
+    assert str(res.exception) == "--sigma needs a GANSpace or mean-diff direction file (this one is sefa)"

@@ -73,7 +73,8 @@ class Command(click.Command):
         try:
             return super().invoke(ctx)
         except SettingError as e:
-            names = {p.name: next(o for o in p.opts if o.startswith("--")) for p in self.params if p.name and p.opts}
+            long = {p.name: [o for o in p.opts if o.startswith("--")] for p in self.params if p.name}
+            names = {name: opts[0] for name, opts in long.items() if opts}
             raise StyleGANError(e.render({**names, **self.flags})) from None
 
 
@@ -94,7 +95,6 @@ def floats(text: str, flag: str) -> list[float]:
     return vals
 
 
-# Options shared by several commands.
 device_option = click.option(
     "--device",
     type=click.Choice(["auto", "cpu", "cuda", "mps"]),
