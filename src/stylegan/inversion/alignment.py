@@ -284,7 +284,7 @@ def align_photo(
         raise _about(path, e) from None
 
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 
 def align_photos(
@@ -300,7 +300,7 @@ def align_photos(
 
     files: list[Path] = []
     for p in map(Path, inputs):
-        files += sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES) if p.is_dir() else [p]
+        files += sorted(f for f in p.iterdir() if f.suffix.lower() in _IMAGE_SUFFIXES) if p.is_dir() else [p]
     if not files:
         raise SettingError("{inputs}: no images found", inputs="inputs")
     outdir = Path(outdir)
