@@ -1,4 +1,4 @@
-"""Generated-image attribution (`stylegan.attribution`, `stylegan attribute[-calibrate]`) on tiny networks."""
+"""Generated-image attribution (`stylegan.inversion.attribution`, `stylegan attribute[-calibrate]`) on tiny networks."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from click.testing import CliRunner
 from PIL import Image
 
 import stylegan
-from stylegan.attribution import (
+from stylegan.cli.main import cli, main
+from stylegan.errors import StyleGANError
+from stylegan.inversion.attribution import (
     Calibration,
     attribution_settings,
     calibrate,
@@ -20,8 +22,6 @@ from stylegan.attribution import (
     generated_samples,
     plot_histogram,
 )
-from stylegan.cli.main import cli, main
-from stylegan.errors import StyleGANError
 
 FAST = {"steps": 30, "loss": "mse", "w_avg_samples": 200, "progress": False}
 
@@ -97,7 +97,7 @@ def test_attribution_settings_come_from_the_calibration(tmp_path: Path) -> None:
     s.check_perceptual("lpips-vgg16-st")
     with pytest.raises(StyleGANError, match="perceptual network lpips-vgg16-st, this run would use lpips-nvidia"):
         s.check_perceptual("lpips-nvidia")
-    with pytest.raises(StyleGANError, match="--space w\\+, not w"):
+    with pytest.raises(StyleGANError, match="made with space w\\+, not w"):  # the CLI says --space
         attribution_settings(digest, calibration=path, space="w")
     with pytest.raises(StyleGANError, match="calibrated on another network"):
         attribution_settings("ef" * 32, calibration=path)

@@ -131,3 +131,43 @@ def test_latent_cli(net_file: Path, tmp_path: Path, G: stylegan.Generator) -> No
     assert var.shape == (3, G.num_ws, G.w_dim)
     np.testing.assert_array_equal(var[:, 1:], np.broadcast_to(swapped[:, 1:], var[:, 1:].shape))
     assert sorted(p.name for p in tmp_path.glob("var*.png")) == ["var00.png", "var01.png", "var02.png"]
+
+
+def test_edit_step_zero_absolute_and_errors(G: stylegan.Generator) -> None:
+    """`stylegan.editing.edit`: step 0 renders the input latents; absolute steps land at that distance from the
+    boundary; the policy errors name the library's settings, which the CLI renders as its flags."""
+    from stylegan.editing import Direction, edit
+    from stylegan.errors import SettingError
+    from stylegan.generation import synthesize
+
+    ws = seeds_to_ws(G, [3, 4])
+    vec = np.random.RandomState(0).randn(G.w_dim).astype(np.float32)
+    vec /= np.linalg.norm(vec)
+    d = Direction(vec[None], np.ones(G.num_ws, dtype=bool), "svm", meta={"offset": 0.25})
+    res = edit(G, ws, d, [0.0, 1.5], sweep_frames=3)
+    assert res.rows == 2 and res.strip().shape == (G.img_resolution * 2, G.img_resolution * 2, 3)
+    assert torch.equal(res.ws[0::2], ws)
+    np.testing.assert_array_equal(res.images[0::2], synthesize(G, ws))
+    assert res.frames == 4 and torch.equal(res.sweeps[1][-1], res.ws[3])
+    absolute = edit(G, ws, d, [-1.0, 2.0], absolute=True)
+    pos = absolute.ws[:, 0].double().numpy() @ vec.astype(np.float64) + 0.25
+    np.testing.assert_allclose(pos, [-1.0, 2.0, -1.0, 2.0], atol=1e-4)
+    with pytest.raises(SettingError) as err:
+        edit(G, ws, d, [1.0], sigma=True)
+    assert str(err.value).startswith("sigma needs a GANSpace or mean-diff direction file")
+    assert err.value.render({"sigma": "--sigma"}).startswith("--sigma needs")
+    with pytest.raises(SettingError, match="sweep_frames needs at least two steps"):
+        edit(G, ws, d, [1.0], sweep_frames=2)
+
+
+def test_edit_cli_names_its_flags(net_file: Path, tmp_path: Path, G: stylegan.Generator) -> None:
+    from stylegan.editing import Direction
+
+    vec = np.eye(G.w_dim, dtype=np.float32)[:1]
+    Direction(vec, np.ones(G.num_ws, dtype=bool), "sefa", scale=np.ones(1)).save(tmp_path / "d.npz")
+    base = ["edit", "--network", str(net_file), "--latent", "seed:1", "--direction", str(tmp_path / "d.npz")]
+    res = CliRunner().invoke(cli, [*base, "--steps", "1", "--video", str(tmp_path / "v.gif"), "--out", "s.png"])
+    assert isinstance(res.exception, StyleGANError)
+    assert str(res.exception) == "--video needs at least two --steps to sweep between"
+    res = CliRunner().invoke(cli, [*base, "--label-units", "--out", str(tmp_path / "s.png")])
+    assert str(res.exception) == "--sigma needs a GANSpace or mean-diff direction file (this one is sefa)"

@@ -14,7 +14,7 @@ from PIL import Image
 import stylegan
 from stylegan.cli.main import cli
 from stylegan.errors import StyleGANError
-from stylegan.projection import (
+from stylegan.inversion.projection import (
     learning_rate,
     noise_buffer_names,
     noise_regularization,
@@ -130,7 +130,7 @@ def test_lpips_offline_runs_at_32px() -> None:
     )
     assert res.perceptual is not None and res.perceptual["name"] == "lpips-vgg16-st"
     assert torch.isfinite(res.distances).all()
-    with pytest.raises(StyleGANError, match="--loss mse"):
+    with pytest.raises(StyleGANError, match="use loss mse"):  # the CLI says --loss
         project(tiny_generator(), target[:, :16, :16], steps=1, perceptual=load_perceptual("offline"), progress=False)
 
 

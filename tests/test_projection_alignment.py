@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stylegan.alignment import align_face, canonical_eyes, detect_landmarks, ffhq_quad, landmark_model_path
 from stylegan.errors import StyleGANError
+from stylegan.inversion.alignment import align_face, canonical_eyes, detect_landmarks, ffhq_quad, landmark_model_path
 
 
 def _faces_extra_missing() -> str | None:
@@ -98,7 +98,7 @@ def test_cli_align_blank_image_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_paste_back_restores_the_photo() -> None:
-    from stylegan.alignment import paste_face
+    from stylegan.inversion.alignment import paste_face
 
     rng = np.random.default_rng(0)
     photo = np.kron(rng.integers(0, 255, (5, 5, 3)), np.ones((40, 40, 1))).astype(np.uint8)  # 200x200, 40px blocks
@@ -182,3 +182,26 @@ def test_cli_project_align_astronaut(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     assert len(json.loads((tmp_path / "o" / "projection.json").read_text())["align_quad"]) == 4
+
+
+def test_alignment_record_round_trip(tmp_path) -> None:
+    import json
+
+    from stylegan.errors import SettingError
+    from stylegan.inversion.alignment import AlignmentRecord, paste_back
+
+    lm = _landmarks((80.0, 90.0), (120.0, 90.0), 135.0)
+    quad, _ = ffhq_quad(lm)
+    path = AlignmentRecord("missing.jpg", 256, quad, lm).save(tmp_path / "face.json")
+    assert list(json.loads(path.read_text())) == ["source", "size", "quad", "landmarks"]  # what `align` writes
+    back = AlignmentRecord.load(path)
+    assert (back.source, back.size) == ("missing.jpg", 256)
+    np.testing.assert_array_equal(back.quad, quad)
+    np.testing.assert_array_equal(back.landmarks, lm)
+    (tmp_path / "quad_only.json").write_text(json.dumps({"quad": quad.tolist()}))
+    assert AlignmentRecord.load(tmp_path / "quad_only.json").landmarks is None
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(StyleGANError, match="not an alignment record"):
+        AlignmentRecord.load(tmp_path / "bad.json")
+    with pytest.raises(SettingError, match="missing.jpg is missing: pass photo"):
+        paste_back(tmp_path / "face.png", path)

@@ -8,14 +8,14 @@ import torch
 
 import stylegan
 from stylegan.errors import StyleGANError
-from stylegan.projection import noise_regularization, project
+from stylegan.inversion.projection import noise_regularization, project
 from stylegan.testing import tiny_generator
 
 #: Joint and separate runs differ only by floating-point summation order (batched convolutions, reductions).
 ATOL = 1e-4
 
 
-def _assert_same(joint: stylegan.projection.ProjectionResult, alone: list, atol: float = ATOL) -> None:
+def _assert_same(joint: stylegan.inversion.projection.ProjectionResult, alone: list, atol: float = ATOL) -> None:
     for i, res in enumerate(alone):
         torch.testing.assert_close(joint.ws[i : i + 1], res.ws, atol=atol, rtol=0)
         torch.testing.assert_close(joint.history[i : i + 1], res.history, atol=atol, rtol=0)

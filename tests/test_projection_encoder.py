@@ -13,8 +13,8 @@ from PIL import Image
 
 import stylegan
 from stylegan.cli.main import cli
-from stylegan.encoder import Encoder, EncoderConfig, encode, load_encoder, save_encoder, train_encoder
 from stylegan.errors import StyleGANError
+from stylegan.inversion.encoder import Encoder, EncoderConfig, encode, load_encoder, save_encoder, train_encoder
 from stylegan.testing import tiny_generator
 
 

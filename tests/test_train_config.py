@@ -240,7 +240,7 @@ def test_resume_refuses_other_settings_by_name(tmp_path) -> None:  # type: ignor
 def test_library_errors_name_the_setting_and_the_cli_the_flag(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     from stylegan.cli.common import run_cli
     from stylegan.cli.main import cli
-    from stylegan.cli.train import train, with_flags
+    from stylegan.cli.train import train
 
     params = {p.name for p in train.params}
     assert params - {f.name for f in dataclasses.fields(TrainOptions)} == {
@@ -253,7 +253,8 @@ def test_library_errors_name_the_setting_and_the_cli_the_flag(tmp_path, capsys) 
     }
     with pytest.raises(SettingError, match="^batch_gpu 3 must be a multiple of .* use mbstd_group_size") as e:
         build_config("cpu-tiny", resolution=16, options=TrainOptions(batch=6, batch_gpu=3)).per_rank(1)
-    assert with_flags(e.value, train) == (
+    flags = {p.name: p.opts[0] for p in train.params if p.name}
+    assert e.value.render(flags) == (
         "--batch-gpu 3 must be a multiple of the minibatch-stddev group (2); use --mbstd-group to change it"
     )
     with pytest.raises(SettingError, match="^mapping_layers must be >= 1, got 0"):

@@ -195,5 +195,5 @@ PRESETS: dict[str, Preset] = {
 def get_preset(name: str) -> Preset:
     """The preset called `name`; an error naming the known ones otherwise."""
     if name not in PRESETS:
-        raise SettingError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}", "preset")
+        raise SettingError(f"unknown {{preset}} {name!r}; choose from {', '.join(PRESETS)}", "preset")
     return PRESETS[name]

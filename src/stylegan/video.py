@@ -16,8 +16,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .errors import StyleGANError
+from .errors import SettingError, StyleGANError
 from .images import make_grid
+from .networks import Generator
+from .networks.synthesis import NoiseMode
 
 if TYPE_CHECKING:
     from .networks.synthesis import NoiseMode
@@ -248,7 +250,7 @@ def interpolate_keys(keys: Tensor, frames_per_key: int, *, kind: str = "lerp", l
 
 
 def interpolation_ws(
-    G: Any,
+    G: Generator,
     *,
     seeds: Sequence[int] | None = None,
     latents: Tensor | None = None,
@@ -286,13 +288,13 @@ def interpolation_ws(
     if seeds is not None:
         keys = seeds_to_ws(G, list(seeds), psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx).cpu()
     else:
-        assert latents is not None  # exactly one of seeds and latents, checked above
+        assert latents is not None  # one of seeds and latents, checked above
         keys = latents.cpu().float()
     return interpolate_keys(keys, frames_per_key, kind="cubic" if interp == "cubic-w" else "lerp", loop=loop)
 
 
 def interpolation_frames(
-    G: Any,
+    G: Generator,
     walks: Sequence[Tensor],
     *,
     grid: tuple[int, int] = (1, 1),
@@ -319,7 +321,7 @@ def interpolation_frames(
 
 
 def render_video(
-    G: Any,
+    G: Generator,
     path: str | os.PathLike[str],
     walks: Sequence[Tensor],
     *,
@@ -336,13 +338,14 @@ def render_video(
 
 
 def interpolation_video(
-    G: Any,
+    G: Generator,
     path: str | os.PathLike[str],
     *,
     seeds: Sequence[int] | None = None,
     latents: Tensor | None = None,
     interp: str = "lerp-w",
     frames_per_key: int = 60,
+    duration: float | None = None,
     fps: float = 30.0,
     grid: tuple[int, int] = (1, 1),
     loop: bool = False,
@@ -356,7 +359,8 @@ def interpolation_video(
     """An interpolation video through keyframes; a RxC grid splits the keyframes into rows*cols independent walks.
 
     With a grid, keyframes are dealt round-robin: cell j walks through keys j, j + cells, j + 2 cells, ... (so
-    `--seeds 0-7 --grid 2x2` gives four walks of two keys each).
+    `--seeds 0-7 --grid 2x2` gives four walks of two keys each). `duration` (seconds) sets the frames per key from
+    `fps` so that each walk lasts that long, instead of `frames_per_key`.
 
     >>> import tempfile
     >>> from stylegan.testing import tiny_generator
@@ -364,10 +368,16 @@ def interpolation_video(
     >>> read_video(p).shape
     (3, 16, 16, 3)
     """
+    if Path(path).suffix.lower() not in VIDEO_SUFFIXES:
+        raise SettingError(f"{{path}} {path}: use a .mp4 or .gif file name", path="path")
+    if (seeds is None) == (latents is None):
+        raise SettingError("give keyframes with either {seeds} or {latents}", seeds="seeds", latents="latents")
     rows, cols = grid
     cells = rows * cols
     keys_seeds = list(seeds) if seeds is not None else None
     n_keys = len(keys_seeds) if keys_seeds is not None else (0 if latents is None else len(latents))
+    if duration is not None:  # frames per key so that the whole walk lasts `duration` seconds
+        frames_per_key = max(1, round(duration * fps / max(1, n_keys // cells - (0 if loop else 1))))
     if n_keys < 2 * cells:
         raise StyleGANError(f"a {rows}x{cols} video needs at least {2 * cells} keyframes (2 per cell), got {n_keys}")
     per_cell = n_keys // cells

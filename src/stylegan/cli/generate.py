@@ -3,50 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import StyleGANError
-from .common import GridShape, RangeList, device_option, load_network_for_cli
+from .common import (
+    GridShape,
+    RangeList,
+    batch_option,
+    class_option,
+    cutoff_option,
+    device_option,
+    load_network_for_cli,
+    network_option,
+    noise_option,
+    outdir_option,
+    trunc_option,
+)
 
-network_option = click.option(
-    "--network",
-    "network",
-    metavar="NAME|PATH|URL",
-    default=None,
-    help="Registry name, checkpoint file (.safetensors, NVIDIA .pkl, rosinality .pt) or URL. Default: the bundled "
-    "`emoji` network.",
-)
-trunc_option = click.option(
-    "--trunc",
-    "--psi",
-    "psi",
-    type=float,
-    default=1.0,
-    show_default=True,
-    help="Truncation psi: w' = w_avg + psi (w - w_avg). 1 = off, 0.5-0.7 = cleaner but less varied.",
-)
-cutoff_option = click.option(
-    "--trunc-cutoff",
-    "truncation_cutoff",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Truncate only layers < K (default: all layers).",
-)
-class_option = click.option(
-    "--class", "class_idx", type=click.IntRange(min=0), default=None, help="Class label for conditional networks."
-)
-noise_option = click.option(
-    "--noise-mode",
-    type=click.Choice(["const", "random", "none"]),
-    default="const",
-    show_default=True,
-    help="Per-pixel noise: the network's stored maps (const), fresh noise (random), or none.",
-)
-batch_option = click.option("--batch", "batch_size", type=click.IntRange(min=1), default=8, show_default=True)
-outdir_option = click.option(
-    "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True, help="Where to write the images."
-)
+if TYPE_CHECKING:
+    from ..networks.synthesis import NoiseMode
 
 
 @click.command()
@@ -71,7 +48,7 @@ outdir_option = click.option(
 @click.option("--grid", type=GridShape(), default=None, help="Write one RxC grid image (grid.png) instead of files.")
 @batch_option
 @device_option
-@outdir_option
+@outdir_option("Where to write the images.")
 def generate(
     network: str | None,
     seeds: list[int] | None,
@@ -80,7 +57,7 @@ def generate(
     psi: float,
     truncation_cutoff: int | None,
     class_idx: int | None,
-    noise_mode: str,
+    noise_mode: NoiseMode,
     grid: tuple[int, int] | None,
     batch_size: int,
     device: str,
@@ -96,22 +73,14 @@ def generate(
       stylegan generate --network ffhq.pkl --projected-w p/projected_w.npz \\
           --projected-noise p/projected_noise.npz --outdir out
     """
-    from ..generation import GeneratedImages, generate, load_latents, synthesize
+    from ..generation import generate
+    from ..inversion.projection import render_latent_file
 
     G = load_network_for_cli(network, device)
     if projected_noise is not None and projected_w is None:
         raise StyleGANError("--projected-noise goes with --projected-w")
     if projected_w is not None:
-        ws = load_latents(projected_w)
-        if projected_noise is not None:  # the exact image `stylegan project` wrote as proj.png
-            from ..projection import load_noise_maps, render_projection
-
-            noise = load_noise_maps(projected_noise, G)
-            images = GeneratedImages(render_projection(G, ws, [noise] * len(ws)), list(range(len(ws))))
-        else:
-            images = GeneratedImages(
-                synthesize(G, ws, noise_mode=noise_mode, batch_size=batch_size), list(range(len(ws)))
-            )
+        images = render_latent_file(G, projected_w, projected_noise, noise_mode=noise_mode, batch_size=batch_size)
         pattern = "proj{index:02d}.png"
     else:
         if seeds is None:
@@ -123,7 +92,7 @@ def generate(
             truncation_cutoff=truncation_cutoff,
             class_idx=class_idx,
             noise_mode=noise_mode,
-            batch_size=batch_size,  # type: ignore[arg-type]
+            batch_size=batch_size,
         )
         pattern = "seed{seed:04d}.png"
     if grid is not None:
@@ -150,7 +119,7 @@ def generate(
 @noise_option
 @batch_option
 @device_option
-@outdir_option
+@outdir_option("Where to write the images.")
 def mix(
     network: str | None,
     row_seeds: list[int],
@@ -159,7 +128,7 @@ def mix(
     psi: float,
     truncation_cutoff: int | None,
     class_idx: int | None,
-    noise_mode: str,
+    noise_mode: NoiseMode,
     batch_size: int,
     device: str,
     outdir: Path,
@@ -189,7 +158,7 @@ def mix(
         truncation_cutoff=truncation_cutoff,
         class_idx=class_idx,
         noise_mode=noise_mode,
-        batch_size=batch_size,  # type: ignore[arg-type]
+        batch_size=batch_size,
     )
     paths = result.save(outdir)
     click.echo(f"wrote grid.png and {len(paths) - 1} images to {outdir}/ (layers {layers} from the columns)")

@@ -18,8 +18,13 @@ _COMMAND_MODULES = [
     "stylegan.cli.train",
     "stylegan.cli.metrics",
     "stylegan.cli.project",
+    "stylegan.cli.encoder",
+    "stylegan.cli.align",
     "stylegan.cli.attribute",
+    "stylegan.cli.calibrate",
     "stylegan.cli.video",
+    "stylegan.cli.latent",
+    "stylegan.cli.directions",
     "stylegan.cli.edit",
 ]
 

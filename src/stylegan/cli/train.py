@@ -4,23 +4,21 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..errors import SettingError, StyleGANError
 from ..presets import PRESETS
 from ..train.config import TrainOptions
-from .common import device_option, pick_device
+from .common import Command, device_option, pick_device
 
 
 def _metric_list(ctx: click.Context, param: click.Parameter, text: str | None) -> tuple[str, ...] | None:
     return None if text is None else tuple(n.strip() for n in text.split(",") if n.strip())
 
 
-@click.command("train")
+@click.command("train", cls=Command)
 @click.option("--outdir", type=click.Path(path_type=Path), help="Folder for run directories.")
 @click.option("--data", "data_path", help="Dataset: folder or zip (see `stylegan dataset prepare`).")
 @click.option("--cfg", "preset", default="auto", show_default=True, help=f"Preset: {', '.join(PRESETS)}.")
@@ -112,37 +110,23 @@ def train(ctx: click.Context, **params: Any) -> None:
     # A resumed run takes every setting the user did not type from its config.json: defaults do not count.
     given = {k: v for k, v in params.items() if ctx.get_parameter_source(k) is not click.core.ParameterSource.DEFAULT}
     settings = given if params["resume"] else params
-    try:
-        options = TrainOptions(**{f.name: settings.get(f.name) for f in dataclasses.fields(TrainOptions)})
-        plan = prepare_run(
-            options,
-            preset=settings.get("preset"),
-            outdir=params["outdir"],
-            resume=params["resume"],
-            description=settings.get("description"),
-            device=device,
-            notify=lambda note: click.echo(note, err=True),
-        )
-        if params["dry_run"]:
-            if plan.is_main:
-                click.echo(plan.config.to_json())
-                click.echo(f"run directory: {plan.run_dir}")
-                click.echo(plan.cost())
-            return
-        start_run(plan, device)
-    except SettingError as e:
-        raise StyleGANError(with_flags(e, ctx.command)) from None
-
-
-def with_flags(error: SettingError, command: click.Command) -> str:
-    """The error's message with each setting it names replaced by the command's flag for it (`r1_gamma` ->
-    `--gamma`), as the option declarations above pair them."""
-    flags = {p.name: p.opts[0] for p in command.params if isinstance(p, click.Option) and p.name}
-    text = str(error)
-    for setting in error.settings:
-        if setting in flags:
-            text = re.sub(rf"(?<![\w./-]){re.escape(setting)}(?![\w/-])", flags[setting], text, count=1)
-    return text
+    options = TrainOptions(**{f.name: settings.get(f.name) for f in dataclasses.fields(TrainOptions)})
+    plan = prepare_run(
+        options,
+        preset=settings.get("preset"),
+        outdir=params["outdir"],
+        resume=params["resume"],
+        description=settings.get("description"),
+        device=device,
+        notify=lambda note: click.echo(note, err=True),
+    )
+    if params["dry_run"]:
+        if plan.is_main:
+            click.echo(plan.config.to_json())
+            click.echo(f"run directory: {plan.run_dir}")
+            click.echo(plan.cost())
+        return
+    start_run(plan, device)
 
 
 commands: list[click.Command] = [train]

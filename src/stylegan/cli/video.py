@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import StyleGANError
-from .common import GridShape, RangeList, device_option, load_network_for_cli
-from .generate import batch_option, class_option, cutoff_option, network_option, noise_option, trunc_option
+from .common import (
+    Command,
+    GridShape,
+    RangeList,
+    batch_option,
+    class_option,
+    cutoff_option,
+    device_option,
+    fps_option,
+    load_network_for_cli,
+    network_option,
+    noise_option,
+    trunc_option,
+)
+
+if TYPE_CHECKING:
+    from ..networks.synthesis import NoiseMode
 
 
-@click.command()
+@click.command(cls=Command, flags={"path": "--out"})
 @network_option
 @click.option("--seeds", type=RangeList(), default=None, help="Keyframe seeds, e.g. 0-7.")
 @click.option(
@@ -34,7 +49,7 @@ from .generate import batch_option, class_option, cutoff_option, network_option,
     default=None,
     help="Total length in seconds (sets the frames per key from --fps; overrides --frames-per-key).",
 )
-@click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True)
+@fps_option
 @click.option("--grid", type=GridShape(), default=None, help="RxC grid of independent walks (keyframes dealt out).")
 @click.option("--loop", is_flag=True, help="Return to the first keyframe so the video loops seamlessly.")
 @trunc_option
@@ -57,7 +72,7 @@ def video(
     psi: float,
     truncation_cutoff: int | None,
     class_idx: int | None,
-    noise_mode: str,
+    noise_mode: NoiseMode,
     batch_size: int,
     device: str,
     out: Path,
@@ -70,29 +85,14 @@ def video(
       stylegan video --network net.pkl --seeds 0-15 --grid 2x2 --frames-per-key 30 --fps 15 --out walk.gif
       stylegan video --network ffhq.pkl --latents a.npz,b.npz --out ab.mp4
     """
-    import torch
+    from ..editing.latent_ops import resolve_latents
+    from ..video import interpolation_video
 
-    from ..editing.latent_ops import resolve_latent
-    from ..video import VIDEO_SUFFIXES, interpolation_video
-
-    if out.suffix.lower() not in VIDEO_SUFFIXES:
-        raise StyleGANError(f"--out {out}: use a .mp4 or .gif file name")
-    if (seeds is None) == (latents is None):
-        raise StyleGANError("give keyframes with either --seeds or --latents")
     G = load_network_for_cli(network, device)
     keys = None
     if latents is not None:
-        parts = [p for p in latents.split(",") if p.strip()]
-        keys = torch.cat(
-            [
-                resolve_latent(G, p.strip(), psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx)
-                for p in parts
-            ]
-        )
-    if duration is not None:  # frames per key so that the whole walk lasts `duration` seconds
-        n_keys = len(seeds) if seeds is not None else len(keys)  # type: ignore[arg-type]
-        segments = max(1, n_keys // (grid[0] * grid[1] if grid else 1) - (0 if loop else 1))
-        frames_per_key = max(1, round(duration * fps / segments))
+        specs = [p.strip() for p in latents.split(",") if p.strip()]
+        keys = resolve_latents(G, specs, psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx)
     path = interpolation_video(
         G,
         out,
@@ -100,6 +100,7 @@ def video(
         latents=keys,
         interp=interp,
         frames_per_key=frames_per_key,
+        duration=duration,
         fps=fps,
         grid=grid or (1, 1),
         loop=loop,

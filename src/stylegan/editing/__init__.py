@@ -1,6 +1,11 @@
-"""Latent editing: semantic directions (`directions`) and operations on latents (`latent_ops`).
+"""Latent editing: semantic directions (`directions`), operations on latents (`latent_ops`), and editing latents
+along a direction (`edit`, from `apply`).
 
-Submodules are imported explicitly (`from stylegan.editing.directions import ...`) so that importing one tool never
-pulls in another's optional dependencies. Projection, the encoder and face alignment live in `stylegan.projection`,
-`stylegan.encoder` and `stylegan.alignment`.
+Optional dependencies (scikit-learn for the logistic and SVM fits) are imported only when used. Projection, the
+encoder, attribution and face alignment live in `stylegan.inversion`.
 """
+
+from .apply import EditResult, edit, save_edit
+from .directions import Direction
+
+__all__ = ["Direction", "EditResult", "edit", "save_edit"]

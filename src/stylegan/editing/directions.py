@@ -31,7 +31,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..errors import StyleGANError
+from ..errors import SettingError, StyleGANError
+from ..networks import Generator
 
 SUPERVISED = ("mean-diff", "logistic", "svm")
 UNSUPERVISED = ("sefa", "ganspace")
@@ -131,7 +132,16 @@ class Direction:
             meta=meta,
         )
 
-    def check_network(self, G: Any, *, force: bool = False, what: str = "direction") -> None:
+    def describe(self) -> list[str]:
+        """One line (method, attribute, shape, layer mask, network hash), then one `  key: value` per scalar meta."""
+        layers = np.flatnonzero(self.layers).tolist() if len(self.layers) else "all"
+        lines = [
+            f"{self.method}{' ' + self.attr if self.attr else ''}, {len(self.vectors)} direction(s) of shape "
+            f"{list(self.vectors.shape[1:])}, layers {layers}, network {self.network_hash[:12] or 'unknown'}"
+        ]
+        return lines + [f"  {k}: {v}" for k, v in self.meta.items() if np.asarray(v).ndim == 0]
+
+    def check_network(self, G: Generator, *, force: bool = False, what: str = "direction") -> None:
         """Refuse to use this direction with a network other than the one it was made for, unless forced."""
         w_dim = self.vectors.shape[-1]
         if w_dim != G.w_dim:
@@ -141,8 +151,10 @@ class Direction:
         if force or not self.network_hash:
             return
         if network_hash(G) != self.network_hash:
-            raise StyleGANError(
-                f"{what} was made for another network (hash {self.network_hash[:12]}); pass --force to apply it anyway"
+            raise SettingError(
+                f"{what} was made for another network (hash {self.network_hash[:12]}); pass {{force}} to apply it "
+                "anyway",
+                force="force=True",
             )
 
 
@@ -152,7 +164,7 @@ class Direction:
 
 @torch.no_grad()
 def sample_latents(
-    G: Any,
+    G: Generator,
     n: int,
     *,
     seed_start: int = 0,
@@ -198,6 +210,27 @@ def save_samples(path: str | os.PathLike[str], samples: dict[str, np.ndarray]) -
     np.savez(buf, **samples)
     atomic_write_bytes(path, buf.getvalue())
     return Path(path)
+
+
+def make_samples(
+    G: Generator,
+    path: str | os.PathLike[str],
+    n: int,
+    *,
+    seed_start: int = 0,
+    psi: float = 1.0,
+    class_idx: int | None = None,
+    images_dir: str | os.PathLike[str] | None = None,
+) -> dict[str, np.ndarray]:
+    """`sample_latents`, saved to `path` with the network's hash; with `images_dir`, also the images
+    (seedNNNN.png) for a labeller that needs them. Returns the samples."""
+    from ..generation import generate
+
+    samples = sample_latents(G, n, seed_start=seed_start, psi=psi, class_idx=class_idx)
+    save_samples(path, {**samples, "network_hash": np.array(network_hash(G))})
+    if images_dir is not None:
+        generate(G, samples["seeds"].tolist(), psi=psi, class_idx=class_idx).save(images_dir)
+    return samples
 
 
 def load_samples(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -248,7 +281,7 @@ def image_statistic(images: np.ndarray, stat: str) -> np.ndarray:
 
 
 def label_samples(
-    G: Any,
+    G: Generator,
     samples: dict[str, np.ndarray],
     stats: Sequence[str],
     *,
@@ -290,6 +323,15 @@ def write_labels(path: str | os.PathLike[str], seeds: Sequence[int], labels: dic
         wr.writerow([int(s), *(f"{float(v[i]):.6g}" for v in labels.values())])
     atomic_write_bytes(path, buf.getvalue().encode())
     return Path(path)
+
+
+def label_samples_file(
+    G: Generator, samples: str | os.PathLike[str], stats: Sequence[str], path: str | os.PathLike[str]
+) -> int:
+    """Label a samples file with image statistics (`label_samples`) into a labels CSV; returns the sample count."""
+    data = load_samples(samples)
+    write_labels(path, data["seeds"].tolist(), label_samples(G, data, stats))
+    return len(data["seeds"])
 
 
 def read_labels(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -380,7 +422,9 @@ def fit_logistic(w: np.ndarray, y: np.ndarray, *, C: float = 1.0) -> np.ndarray:
     try:
         from sklearn.linear_model import LogisticRegression
     except ImportError:
-        raise StyleGANError("--method logistic needs scikit-learn: pip install 'stylegan[editing]'") from None
+        raise SettingError(
+            "{method} logistic needs scikit-learn: pip install 'stylegan[editing]'", method="method"
+        ) from None
     cls = (y > np.median(y)).astype(int)
     if cls.min() == cls.max():
         raise StyleGANError("the median split puts every sample in one class: the labels barely vary")
@@ -397,7 +441,9 @@ def fit_svm(w: np.ndarray, y: np.ndarray, *, ratio: float = 0.02, C: float = 1.0
     try:
         from sklearn.svm import SVC
     except ImportError:
-        raise StyleGANError("--method svm needs scikit-learn: pip install 'stylegan[editing]'") from None
+        raise SettingError(
+            "{method} svm needs scikit-learn: pip install 'stylegan[editing]'", method="method"
+        ) from None
     n = len(w)
     k = max(2, int(round(n * ratio)))
     if 2 * k > n:
@@ -434,7 +480,7 @@ def orthogonalize(direction: np.ndarray, conditions: Sequence[np.ndarray]) -> np
 
 
 def style_affines(
-    G: Any, layers: Sequence[int] | None = None, *, include_torgb: bool = False
+    G: Generator, layers: Sequence[int] | None = None, *, include_torgb: bool = False
 ) -> list[tuple[str, Tensor]]:
     """(name, weight [out, w_dim]) of the style affines that read the given w indices (all by default)."""
     syn = G.synthesis
@@ -454,7 +500,9 @@ def style_affines(
     ]
 
 
-def sefa(G: Any, layers: Sequence[int] | None = None, *, include_torgb: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def sefa(
+    G: Generator, layers: Sequence[int] | None = None, *, include_torgb: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """SeFa: A = [affine weightᵀ of the chosen layers] [w_dim, Σout], each column normalised to unit length;
     returns the eigenvectors of A Aᵀ as rows [w_dim, w_dim] and their eigenvalues, largest first.
     """
@@ -482,7 +530,7 @@ def ganspace(w: np.ndarray, num_components: int = 32) -> tuple[np.ndarray, np.nd
 def fit_direction(
     method: str,
     *,
-    G: Any = None,
+    G: Generator | None = None,
     samples: dict[str, np.ndarray] | None = None,
     labels: dict[str, np.ndarray] | None = None,
     attr: str = "",
@@ -500,7 +548,9 @@ def fit_direction(
     scale = None
     if method in SUPERVISED:
         if samples is None or labels is None or not attr:
-            raise StyleGANError(f"--method {method} needs samples, labels and an attribute (--attr)")
+            raise SettingError(
+                f"{{method}} {method} needs samples, labels and an attribute ({{attr}})", method="method", attr="attr"
+            )
         w, y = align_labels(samples, labels, attr)
         if method == "mean-diff":
             d = fit_mean_diff(w, y, unit=False)
@@ -530,12 +580,12 @@ def fit_direction(
             meta["conditions"] = ",".join(conditions)
     elif method == "sefa":
         if G is None:
-            raise StyleGANError("--method sefa needs the network")
+            raise SettingError("{method} sefa needs the network", method="method")
         vecs, vals = sefa(G, layers)
         vectors, scale = vecs[:num_components], vals[:num_components]
     else:
         if samples is None:
-            raise StyleGANError("--method ganspace needs samples (stylegan directions sample)")
+            raise SettingError("{method} ganspace needs samples (stylegan directions sample)", method="method")
         vectors, scale, mean = ganspace(samples["w"], num_components)
         meta["mean"] = mean
     if G is not None:
@@ -551,6 +601,56 @@ def fit_direction(
         attr=attr,
         scale=scale,
         meta=meta,
+    )
+
+
+def fit_direction_files(
+    G: Generator,
+    method: str,
+    *,
+    samples: str | os.PathLike[str] | None = None,
+    labels: str | os.PathLike[str] | None = None,
+    attr: str = "",
+    conditions: Sequence[str] = (),
+    layers: str | Sequence[int] | None = None,
+    num_components: int = 32,
+    ratio: float = 0.02,
+) -> Direction:
+    """`fit_direction` from a samples file and a labels CSV (`stylegan directions sample|label`), which must belong
+    to G; `layers` may be a range or preset (`0-3`, `coarse`)."""
+    from .latent_ops import parse_layers
+
+    data = load_samples(samples) if samples else None
+    if method in SUPERVISED and (data is None or labels is None or not attr):
+        raise SettingError(
+            f"{{method}} {method} needs {{samples}}, {{labels}} and {{attr}}",
+            method="method",
+            samples="samples",
+            labels="labels",
+            attr="attr",
+        )
+    if method == "ganspace" and data is None:
+        raise SettingError(
+            "{method} ganspace needs {samples} (stylegan directions sample)", method="method", samples="samples"
+        )
+    label_table = read_labels(labels) if labels else None
+    idx = parse_layers(layers, G.num_ws) if layers else None
+    if data is not None and data["w"].shape[-1] != G.w_dim:
+        raise StyleGANError(f"{samples}: w_dim {data['w'].shape[-1]} does not match the network ({G.w_dim})")
+    if data is not None and "network_hash" in data and str(data["network_hash"]) != network_hash(G):
+        raise SettingError(
+            f"{samples} was sampled from another network; sample again with this {{network}}", network="network"
+        )
+    return fit_direction(
+        method,
+        G=G,
+        samples=data,
+        labels=label_table,
+        attr=attr,
+        conditions=conditions,
+        layers=idx,
+        num_components=num_components,
+        ratio=ratio,
     )
 
 
@@ -610,13 +710,16 @@ __all__ = [
     "align_labels",
     "apply_direction",
     "fit_direction",
+    "fit_direction_files",
     "fit_logistic",
     "fit_mean_diff",
     "fit_svm",
     "ganspace",
     "image_statistic",
     "label_samples",
+    "label_samples_file",
     "load_samples",
+    "make_samples",
     "network_hash",
     "orthogonalize",
     "read_labels",

@@ -16,11 +16,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..errors import StyleGANError
+from ..errors import SettingError, StyleGANError
+from ..networks import Generator
+from ..networks.synthesis import NoiseMode
 
 
 def resolve_latent(
-    G: Any,
+    G: Generator,
     spec: str | os.PathLike[str],
     *,
     psi: float = 1.0,
@@ -58,7 +60,21 @@ def resolve_latent(
     return ws
 
 
-def check_latents(G: Any, ws: Tensor, what: str = "latents") -> None:
+def resolve_latents(
+    G: Generator,
+    specs: Sequence[str | os.PathLike[str]],
+    *,
+    psi: float = 1.0,
+    truncation_cutoff: int | None = None,
+    class_idx: int | None = None,
+) -> Tensor:
+    """Every latent of several specs (see `resolve_latent`), concatenated: [N, num_ws, w_dim]."""
+    return torch.cat(
+        [resolve_latent(G, s, psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx) for s in specs]
+    )
+
+
+def check_latents(G: Generator, ws: Tensor, what: str = "latents") -> None:
     """Refuse latents whose [num_ws, w_dim] do not match the network."""
     if ws.ndim != 3 or ws.shape[1:] != (G.num_ws, G.w_dim):
         raise StyleGANError(f"{what}: shape {list(ws.shape)} does not fit this network ([N, {G.num_ws}, {G.w_dim}])")
@@ -118,13 +134,15 @@ def fuse(latents: Sequence[Tensor], weights: Sequence[float] | None = None) -> T
     w = w / w.sum()
     if len(set(map(id, latents))) == 1 or all(torch.equal(x, latents[0]) for x in latents[1:]):
         return latents[0].clone()  # exact identity, no rounding
-    out = sum(float(wi) * x.double() for wi, x in zip(w, latents))
-    return out.to(latents[0].dtype)  # type: ignore[union-attr]
+    out = torch.zeros_like(latents[0], dtype=torch.float64)
+    for wi, x in zip(w, latents):
+        out = out + float(wi) * x.double()
+    return out.to(latents[0].dtype)
 
 
 @torch.no_grad()
 def variations(
-    G: Any,
+    G: Generator,
     ws: Tensor,
     n: int = 8,
     *,
@@ -156,6 +174,71 @@ def variations(
     return out
 
 
+def swap_latents(
+    G: Generator,
+    latent: str | os.PathLike[str],
+    template: str | os.PathLike[str],
+    layers: str | Sequence[int],
+    *,
+    psi: float = 1.0,
+    class_idx: int | None = None,
+) -> tuple[Tensor, list[int]]:
+    """Style swap of latent specs (see `resolve_latent`): the latents with `layers` (`5-8`, `coarse`, ...) taken
+    from the template. Returns the swapped latents and the layer indices."""
+    ws = resolve_latent(G, latent, psi=psi, class_idx=class_idx)
+    tpl = resolve_latent(G, template, psi=psi, class_idx=class_idx)
+    idx = parse_layers(layers, G.num_ws)
+    return swap_styles(ws, tpl, idx), idx
+
+
+def fuse_latents(
+    G: Generator,
+    latents: Sequence[str | os.PathLike[str]],
+    weights: Sequence[float] | None = None,
+    *,
+    psi: float = 1.0,
+    class_idx: int | None = None,
+) -> Tensor:
+    """The weighted average in W of latent specs, each holding exactly one latent."""
+    lats = [resolve_latent(G, p, psi=psi, class_idx=class_idx) for p in latents]
+    if any(len(x) != 1 for x in lats):
+        raise SettingError("{latents}: each item must hold exactly one latent", latents="latents")
+    return fuse(lats, weights)
+
+
+def latent_variations(
+    G: Generator,
+    latent: str | os.PathLike[str],
+    n: int = 8,
+    *,
+    layers: str | Sequence[int] = (0,),
+    strength: float = 1.0,
+    seed: int = 0,
+    psi: float = 1.0,
+    class_idx: int | None = None,
+) -> tuple[Tensor, list[int]]:
+    """`variations` of the first latent of a spec, re-drawing `layers`; returns them and the layer indices."""
+    ws = resolve_latent(G, latent, psi=psi, class_idx=class_idx)
+    idx = parse_layers(layers, G.num_ws)
+    return variations(G, ws[:1], n, layers=idx, strength=strength, seed=seed, psi=psi, class_idx=class_idx), idx
+
+
+def write_latents(
+    G: Generator, ws: Tensor, outdir: str | os.PathLike[str], stem: str, *, noise_mode: NoiseMode = "const", **meta: Any
+) -> int:
+    """Render ws into `{stem}{i:02d}.png` (`{stem}.png` for one) and save them to `{stem}.npz` (with `meta`) in
+    outdir; returns the number of images."""
+    from ..generation import synthesize
+    from ..images import save_image
+
+    outdir = Path(outdir)
+    imgs = synthesize(G, ws, noise_mode=noise_mode)
+    for i, img in enumerate(imgs):
+        save_image(img, outdir / (f"{stem}{i:02d}.png" if len(imgs) > 1 else f"{stem}.png"))
+    save_latents(outdir / f"{stem}.npz", ws, **meta)
+    return len(imgs)
+
+
 def save_latents(path: str | os.PathLike[str], ws: Tensor, **meta: Any) -> Path:
     """Write ws to an .npz with key `w` (readable by `generate --projected-w` and every latent option), atomically."""
     import io
@@ -170,4 +253,17 @@ def save_latents(path: str | os.PathLike[str], ws: Tensor, **meta: Any) -> Path:
     return Path(path)
 
 
-__all__ = ["check_latents", "fuse", "parse_layers", "resolve_latent", "save_latents", "swap_styles", "variations"]
+__all__ = [
+    "check_latents",
+    "fuse",
+    "fuse_latents",
+    "latent_variations",
+    "parse_layers",
+    "resolve_latent",
+    "resolve_latents",
+    "save_latents",
+    "swap_latents",
+    "swap_styles",
+    "variations",
+    "write_latents",
+]

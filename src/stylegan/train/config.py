@@ -129,17 +129,17 @@ class TrainConfig:
         """(batch per rank, micro-batch per rank, accumulation rounds); a clear error when they do not divide."""
         if self.batch % world_size:
             raise SettingError(
-                f"batch {self.batch} must be divisible by the number of processes ({world_size})", "batch"
+                f"{{batch}} {self.batch} must be divisible by the number of processes ({world_size})", "batch"
             )
         per_rank = self.batch // world_size
         batch_gpu = min(self.batch_gpu or per_rank, per_rank)
         if per_rank % batch_gpu:
-            raise SettingError(f"batch_gpu {batch_gpu} must divide the per-process batch {per_rank}", "batch_gpu")
+            raise SettingError(f"{{batch_gpu}} {batch_gpu} must divide the per-process batch {per_rank}", "batch_gpu")
         group = self.D.mbstd_group_size
         if group is not None and batch_gpu % min(group, batch_gpu):
             raise SettingError(
-                f"batch_gpu {batch_gpu} must be a multiple of the minibatch-stddev group ({group}); "
-                "use mbstd_group_size to change it",
+                f"{{batch_gpu}} {batch_gpu} must be a multiple of the minibatch-stddev group ({group}); "
+                "use {mbstd_group_size} to change it",
                 "batch_gpu",
                 "mbstd_group_size",
             )
@@ -245,7 +245,7 @@ class TrainOptions:
         for name in ("batch", "mbstd_group_size", "channel_base", "channel_max", "mapping_layers", "z_dim", "w_dim"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise SettingError(f"{name} must be >= 1, got {value}", name)
+                raise SettingError(f"{{{name}}} must be >= 1, got {value}", name)
         if self.metrics:  # a typo fails now rather than at the first snapshot
             from ..metrics import parse_metric
 
@@ -253,7 +253,7 @@ class TrainOptions:
                 try:
                     parse_metric(name)
                 except (ValueError, KeyError) as e:
-                    raise SettingError(f"metrics: {e}", "metrics") from None
+                    raise SettingError(f"{{metrics}}: {e}", "metrics") from None
 
     def given(self) -> list[str]:
         """Names of the settings this holds (the ones not None)."""

@@ -292,7 +292,9 @@ def check_dataset_matches(cfg: TrainConfig, data: BatchStream, reporter: Reporte
             f"dataset {ds.path} has {ds.label_dim} label dimensions but the networks expect c_dim={cfg.G.c_dim}"
         )
     if not cfg.data.cond and cfg.G.c_dim:
-        raise SettingError(f"the networks are conditional (c_dim={cfg.G.c_dim}); add cond to train on labels", "cond")
+        raise SettingError(
+            f"the networks are conditional (c_dim={cfg.G.c_dim}); add {{cond}} to train on labels", "cond"
+        )
     if ds.has_labels and not cfg.data.cond:
         reporter.log(
             f"warning: dataset {ds.path.name} has labels ({ds.label_dim} classes) but --cond is off: "

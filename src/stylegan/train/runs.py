@@ -86,20 +86,21 @@ def fine_tune_from(cfg: TrainConfig, source: str) -> TrainConfig:
     info = sgio.inspect(source)
     g_info = info.nets.get("G_ema") or info.nets.get("G")
     if g_info is None:
-        raise SettingError(f"resume_from {source}: the checkpoint holds no generator", "resume_from")
+        raise SettingError(f"{{resume_from}} {source}: the checkpoint holds no generator", "resume_from")
     G = g_info.config
     assert isinstance(G, GeneratorConfig)
     if (G.img_resolution, G.img_channels) != (cfg.G.img_resolution, cfg.G.img_channels):
         raise SettingError(
-            f"resume_from {source}: the network makes {G.img_resolution}x{G.img_resolution}x{G.img_channels} "
+            f"{{resume_from}} {source}: the network makes {G.img_resolution}x{G.img_resolution}x{G.img_channels} "
             f"images but the dataset is {cfg.G.img_resolution}x{cfg.G.img_resolution}x{cfg.G.img_channels}",
             "resume_from",
         )
     if G.c_dim != cfg.G.c_dim:
         raise SettingError(
-            f"resume_from {source}: the network has c_dim={G.c_dim}, the run needs {cfg.G.c_dim} "
-            "(check cond and the dataset's labels)",
+            f"{{resume_from}} {source}: the network has c_dim={G.c_dim}, the run needs {cfg.G.c_dim} "
+            "(check {cond} and the dataset's labels)",
             "resume_from",
+            "cond",
             "cond",
         )
     d_info = info.nets.get("D")
@@ -131,8 +132,8 @@ def refuse_on_resume(settings: list[str]) -> None:
     bad = sorted(set(settings) - set(RESUMABLE))
     if bad:
         raise SettingError(
-            f"{', '.join(bad)} cannot change when resuming (the run's config.json is used); only "
-            f"{', '.join(RESUMABLE[:-1])} and {RESUMABLE[-1]} may",
+            f"{', '.join('{' + b + '}' for b in bad)} cannot change when resuming (the run's config.json is used); "
+            f"only {', '.join('{' + r + '}' for r in RESUMABLE[:-1])} and {{{RESUMABLE[-1]}}} may",
             *bad,
             *RESUMABLE,
         )
@@ -143,7 +144,7 @@ def find_run_to_resume(target: str, outdir: str | os.PathLike[str] | None) -> Pa
     folder (or its state file)."""
     if target == "latest":
         if outdir is None:
-            raise SettingError("resume latest needs outdir (the folder that holds the runs)", "resume", "outdir")
+            raise SettingError("{resume} latest needs {outdir} (the folder that holds the runs)", "resume", "outdir")
         root = Path(outdir)
         runs = (
             sorted(
@@ -154,13 +155,13 @@ def find_run_to_resume(target: str, outdir: str | os.PathLike[str] | None) -> Pa
             else []
         )
         if not runs:
-            raise SettingError(f"resume latest: no run with a {STATE_FILENAME} under {root}", "resume")
+            raise SettingError(f"{{resume}} latest: no run with a {STATE_FILENAME} under {root}", "resume")
         return runs[-1]
     p = Path(target)
     if p.is_file() and p.name == STATE_FILENAME:
         return p.parent
     if not (p / STATE_FILENAME).is_file():
-        raise SettingError(f"resume {p}: not a run folder with a {STATE_FILENAME}", "resume")
+        raise SettingError(f"{{resume}} {p}: not a run folder with a {STATE_FILENAME}", "resume")
     return p
 
 
@@ -226,7 +227,7 @@ def prepare_run(
     if resume:
         if options.resume_from:
             raise SettingError(
-                "resume continues a run; resume_from starts a new one: give one of them", "resume", "resume_from"
+                "{resume} continues a run; {resume_from} starts a new one: give one of them", "resume", "resume_from"
             )
         given = options.given() + (["preset"] if preset else []) + (["description"] if description else [])
         refuse_on_resume(given)
@@ -235,7 +236,7 @@ def prepare_run(
         return RunPlan(cfg, run_dir, None, dist_info.world_size, dist_info.is_main)
     if not options.data_path or not outdir:
         raise SettingError(
-            "data_path and outdir are required (or resume to continue a run)", "data_path", "outdir", "resume"
+            "{data_path} and {outdir} are required (or {resume} to continue a run)", "data_path", "outdir", "resume"
         )
     cfg = make_config(preset or "auto", options, world_size=dist_info.world_size, notify=notify)
     return RunPlan(cfg, Path(outdir), run_description(cfg, description), dist_info.world_size, dist_info.is_main)

@@ -24,14 +24,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .errors import StyleGANError
-from .latents import class_labels
-from .networks import Generator
-from .networks.config import channels_at
+from ..errors import SettingError, StyleGANError
+from ..latents import class_labels
+from ..networks import Generator
+from ..networks.config import channels_at
 
 ENCODER_FILE = "encoder.safetensors"
 STATE_FILE = "encoder-state.pt"
@@ -118,7 +119,7 @@ def save_encoder(E: Encoder, path: str | os.PathLike[str]) -> Path:
     """Write weights + config to one .safetensors file (atomically)."""
     from safetensors.torch import save
 
-    from .images import atomic_write_bytes
+    from ..images import atomic_write_bytes
 
     data = save(
         {k: v.detach().cpu().contiguous() for k, v in E.state_dict().items()},
@@ -165,6 +166,17 @@ def encode(E: Encoder, images_0_255: Tensor) -> Tensor:
     """ws [N, num_ws, w_dim] for images [N, C, R, R] in [0, 255]."""
     device = next(E.parameters()).device
     return E(images_0_255.to(device, torch.float32) / 127.5 - 1)
+
+
+def encoder_init(spec: str, G: Generator, images: np.ndarray) -> tuple[Tensor, str]:
+    """A projection's starting point from `encoder:PATH` (an encoder file or its folder): the encoder's ws for
+    uint8 images [N, R, R, C] (see `stylegan.inversion.projection.load_targets`). Returns the ws and the PATH."""
+    kind, _, path = spec.partition(":")
+    if kind != "encoder" or not path:
+        raise SettingError(f"{{init}} must be encoder:PATH, got {spec!r}", init="init")
+    E = load_encoder(Path(path), device=next(G.parameters()).device)
+    check_compatible(E, G)
+    return encode(E, torch.from_numpy(images).permute(0, 3, 1, 2)), path
 
 
 def train_encoder(
@@ -221,7 +233,7 @@ def train_encoder(
     noise_buffers = {k: b for k, b in G.synthesis.named_buffers() if k.endswith("noise_const")}
     flags = [p.requires_grad for p in G.parameters()]
     G.requires_grad_(False)
-    from .generation import progress_bar
+    from ..generation import progress_bar
 
     bar = progress_bar(max(0, steps - start), progress, "encoder", unit="step")
     losses: list[float] = []
@@ -275,4 +287,13 @@ def train_encoder(
     return E.requires_grad_(False), losses
 
 
-__all__ = ["Encoder", "EncoderConfig", "encode", "load_encoder", "save_encoder", "train_encoder"]
+__all__ = [
+    "Encoder",
+    "EncoderConfig",
+    "check_compatible",
+    "encode",
+    "encoder_init",
+    "load_encoder",
+    "save_encoder",
+    "train_encoder",
+]

@@ -28,20 +28,34 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .errors import StyleGANError
-from .images import to_uint8
-from .latents import class_labels
-from .networks import Generator
+from ..errors import SettingError, StyleGANError
+from ..images import to_uint8
+from ..latents import class_labels
+from ..networks import Generator
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+    from ..generation import GeneratedImages
+    from ..metrics.detectors import DetectorSource
+    from ..metrics.perceptual import LPIPSVGG16, TorchScriptPerceptual
+    from ..networks.synthesis import NoiseMode
 
 Space = Literal["w", "w+"]
 Loss = Literal["lpips", "mse"]
+#: What `project` accepts as targets: a path or PIL image, a uint8 array [H, W, C] / [N, H, W, C], a list of
+#: those, or a float tensor [N, C, R, R] in [0, 255].
+TargetItem: TypeAlias = "str | os.PathLike[str] | Image | np.ndarray"
+Target: TypeAlias = "TargetItem | Tensor | Sequence[TargetItem]"
+#: A loaded perceptual network (see `stylegan.metrics.perceptual.load_perceptual`).
+Perceptual: TypeAlias = "LPIPSVGG16 | TorchScriptPerceptual"
 
 #: The defaults of StyleGAN2-ADA's projector.py.
 INITIAL_LEARNING_RATE = 0.1
@@ -88,7 +102,7 @@ class ProjectionResult:
 # Targets
 
 
-def preprocess_target(image: Any, resolution: int, channels: int = 3) -> np.ndarray:
+def preprocess_target(image: str | os.PathLike[str] | Image, resolution: int, channels: int = 3) -> np.ndarray:
     """A PIL image (or path) -> uint8 [R, R, C]: RGB (L for 1-channel networks), centre square crop, LANCZOS resize.
 
     >>> from PIL import Image
@@ -118,7 +132,7 @@ def preprocess_target(image: Any, resolution: int, channels: int = 3) -> np.ndar
     return arr[:, :, None] if arr.ndim == 2 else arr
 
 
-def _targets_tensor(G: Generator, target: Any, device: torch.device) -> Tensor:
+def _targets_tensor(G: Generator, target: Target, device: torch.device) -> Tensor:
     """Accept a path, a PIL image, a list of those, a uint8 array [H, W, C] / [N, H, W, C] or a float tensor
     [N, C, H, W] in [0, 255] -> float [N, C, R, R] in [0, 255]."""
     R, C = G.img_resolution, G.img_channels
@@ -135,7 +149,7 @@ def _targets_tensor(G: Generator, target: Any, device: torch.device) -> Tensor:
             if isinstance(item, np.ndarray):
                 a = item if item.ndim == 3 else item[:, :, None]
             else:
-                a = preprocess_target(item, R, C)
+                a = preprocess_target(cast("str | os.PathLike[str] | Image", item), R, C)
             arrays.append(a)
         t = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).to(device, torch.float32)
     if t.ndim != 4 or tuple(t.shape[1:]) != (C, R, R):
@@ -242,6 +256,27 @@ def render_projection(G: Generator, ws: Tensor, noise: Sequence[dict[str, Tensor
     return np.concatenate(out)
 
 
+def render_latent_file(
+    G: Generator,
+    latents: str | os.PathLike[str],
+    noise: str | os.PathLike[str] | None = None,
+    *,
+    noise_mode: NoiseMode = "const",
+    batch_size: int = 8,
+) -> GeneratedImages:
+    """Render the latents of a file (`projected_w.npz`, key `w`), indexed 0..N-1. With `noise`, a
+    `projected_noise.npz`, every latent is rendered with those noise maps: the exact image `project` wrote as
+    proj.png; otherwise with `noise_mode`."""
+    from ..generation import GeneratedImages, load_latents, synthesize
+
+    ws = load_latents(latents)
+    if noise is not None:
+        images = render_projection(G, ws, [load_noise_maps(noise, G)] * len(ws))
+    else:
+        images = synthesize(G, ws, noise_mode=noise_mode, batch_size=batch_size)
+    return GeneratedImages(images, list(range(len(ws))))
+
+
 def _downsample(img: Tensor) -> Tensor:
     if img.shape[2] > PERCEPTUAL_SIZE:
         img = F.interpolate(img, size=(PERCEPTUAL_SIZE, PERCEPTUAL_SIZE), mode="area")
@@ -259,14 +294,14 @@ def _perceptual_input(img_0_255: Tensor) -> Tensor:
 
 def project(
     G: Generator,
-    target: Any,
+    target: Target,
     *,
     steps: int = 1000,
     space: Space = "w",
     seed: int = 303,
     w_avg_samples: int = 10000,
     loss: Loss = "lpips",
-    perceptual: Any = None,
+    perceptual: Perceptual | DetectorSource | None = None,
     init_ws: Tensor | None = None,
     class_idx: int | Sequence[int] | None = None,
     initial_learning_rate: float = INITIAL_LEARNING_RATE,
@@ -325,14 +360,15 @@ def project(
     if loss == "lpips":
         net = perceptual
         if net is None or isinstance(net, str):
-            from .metrics.perceptual import load_perceptual
+            from ..metrics.perceptual import load_perceptual
 
-            net = load_perceptual(net or "auto", device=device)  # type: ignore[arg-type]
+            net = load_perceptual(net or "auto", device=device)
         min_size = getattr(net, "min_size", 0)
         if min(G.img_resolution, PERCEPTUAL_SIZE) < min_size:
-            raise StyleGANError(
+            raise SettingError(
                 f"the perceptual network {net.info.name} needs images of at least {min_size}x{min_size}; this network "
-                f"makes {G.img_resolution}x{G.img_resolution}: use --loss mse"
+                f"makes {G.img_resolution}x{G.img_resolution}: use {{loss}} mse",
+                loss="loss",
             )
         info_obj = getattr(net, "info", None)
         info = info_obj.to_dict() if hasattr(info_obj, "to_dict") else {"name": type(net).__name__}
@@ -360,7 +396,7 @@ def project(
     buffers = dict(G.synthesis.named_buffers())
     saved_flags = [p.requires_grad for p in G.parameters()]
     G.requires_grad_(False)
-    from .generation import progress_bar
+    from ..generation import progress_bar
 
     chunk = batch_size or max(n, 1)
     bar = progress_bar(steps * n, progress, "projecting", unit="step")
@@ -412,10 +448,10 @@ def project(
 def _classes_per_target(class_idx: int | Sequence[int] | None, n: int) -> list[int | None]:
     if class_idx is None or isinstance(class_idx, int):
         return [class_idx] * n
-    classes = [int(c) for c in class_idx]
+    classes: list[int | None] = [int(c) for c in class_idx]
     if len(classes) != n:
         raise StyleGANError(f"got {len(classes)} classes for {n} targets: give one class, or one per target")
-    return classes  # type: ignore[return-value]
+    return classes
 
 
 def _optimize_batch(
@@ -504,6 +540,79 @@ def _optimize_batch(
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Targets, perceptual network and output folders of a projection run
+
+
+def perceptual_network(
+    loss: Loss, source: DetectorSource, G: Generator, *, file: str | os.PathLike[str] | None = None
+) -> Perceptual | None:
+    """The perceptual network a projection with `loss` needs (None for "mse"), on G's device: `source` "auto",
+    "nvidia" or "offline" (see `stylegan.metrics.perceptual.load_perceptual`), or an explicit NVIDIA `file`."""
+    if loss != "lpips":
+        return None
+    from ..metrics.perceptual import load_perceptual
+
+    net: Perceptual = load_perceptual(source, file=file, device=next(G.parameters()).device)
+    return net
+
+
+@dataclass
+class ProjectionTargets:
+    """Targets preprocessed for G: `images` uint8 [N, R, R, C] and, for face-aligned ones, each one's crop quad in
+    its photo (None otherwise)."""
+
+    images: np.ndarray = field(repr=False)
+    quads: list[list[list[float]] | None]
+
+
+def load_targets(
+    G: Generator,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    align: bool = False,
+    face_index: int | None = None,
+) -> ProjectionTargets:
+    """Read target images for G (`preprocess_target`); with `align`, FFHQ-align each one's face first
+    (`stylegan.inversion.alignment.align_photo`, `face_index` picks the face)."""
+    from PIL import Image
+
+    from .alignment import align_photo
+
+    for t in paths:
+        if not Path(t).is_file():
+            raise SettingError(f"{{target}} {t}: no such file", target="target")
+    if not align:
+        return ProjectionTargets(
+            np.stack([preprocess_target(t, G.img_resolution, G.img_channels) for t in paths]), [None] * len(paths)
+        )
+    images, quads = [], []
+    size = G.img_resolution
+    for t in paths:
+        face = align_photo(t, size=size, face_index=face_index, transform_size=max(size, min(4096, 4 * size)))
+        images.append(preprocess_target(Image.fromarray(face.image), size, G.img_channels))
+        quads.append(face.quad.tolist())
+    return ProjectionTargets(np.stack(images), quads)
+
+
+def projection_dirs(outdir: str | os.PathLike[str], targets: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """Where each target's results go: `outdir` for a single target, else one subfolder per target named by its
+    file stem (with -2, -3 ... for repeated stems).
+
+    >>> [str(p) for p in projection_dirs("out", ["a/x.png", "b/x.jpg", "y.png"])]
+    ['out/x', 'out/x-2', 'out/y']
+    """
+    if len(targets) == 1:
+        return [Path(outdir)]
+    names: list[str] = []
+    for t in map(Path, targets):
+        name, k = t.stem, 2
+        while name in names:
+            name, k = f"{t.stem}-{k}", k + 1
+        names.append(name)
+    return [Path(outdir) / name for name in names]
+
+
+# ---------------------------------------------------------------------------------------------------------
 # Writing results
 
 
@@ -522,7 +631,7 @@ def save_projection(
     (target | projection per step, rendered with the final noise maps; needs G)."""
     import json
 
-    from .images import atomic_write_bytes, save_image
+    from ..images import atomic_write_bytes, save_image
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -553,7 +662,7 @@ def save_projection(
 def _save_npz(path: Path, **arrays: np.ndarray) -> Path:
     import io
 
-    from .images import atomic_write_bytes
+    from ..images import atomic_write_bytes
 
     buf = io.BytesIO()
     np.savez(buf, **arrays)
@@ -564,7 +673,7 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> Path:
 def _write_progress_video(G: Generator, result: ProjectionResult, index: int, path: Path, fps: float) -> Path:
     """proj.mp4: target | projection for every step (NVIDIA's layout, 10 fps)."""
     try:
-        from .video import write_video
+        from ..video import write_video
     except ImportError as e:  # pragma: no cover - depends on the optional extra
         raise StyleGANError(f"writing proj.mp4 needs the video extra: pip install 'stylegan[video]' ({e})") from None
     target = result.targets[index]
@@ -582,9 +691,14 @@ def _write_progress_video(G: Generator, result: ProjectionResult, index: int, pa
 
 __all__ = [
     "ProjectionResult",
+    "ProjectionTargets",
+    "load_targets",
     "noise_regularization",
+    "perceptual_network",
     "preprocess_target",
     "project",
+    "projection_dirs",
+    "render_latent_file",
     "render_projection",
     "save_projection",
     "synthesize_with_noise",

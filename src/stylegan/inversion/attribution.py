@@ -1,6 +1,6 @@
 """Generated-image attribution: "was this image made by this network?"
 
-An image the network generated lies on its image manifold, so projecting it (`stylegan.projection.project`) reaches
+An image the network generated lies on its image manifold, so projecting it (`projection.project`) reaches
 a small distance; a real photo, or another network's output, usually stays farther away. The verdict compares the
 final projection distance with a threshold calibrated on N images the network generated (fresh random latents,
 truncation 1, random noise maps: what a fake in the wild looks like) and N real images projected with the same
@@ -22,14 +22,26 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from .errors import StyleGANError
-from .networks import Generator
-from .projection import Loss, Space, noise_buffer_names, preprocess_target, project, synthesize_with_noise
+from ..errors import SettingError, StyleGANError
+from ..networks import Generator
+from .projection import (
+    Loss,
+    Perceptual,
+    Space,
+    Target,
+    noise_buffer_names,
+    preprocess_target,
+    project,
+    synthesize_with_noise,
+)
+
+if TYPE_CHECKING:
+    from ..metrics.detectors import DetectorSource
 
 #: Seed of the calibration fakes' latents, classes and noise maps: one stream far from the seeds people type.
 CALIBRATION_SEED = 1_000_003_141
@@ -127,7 +139,7 @@ class Calibration:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the calibration as JSON, atomically."""
-        from .images import atomic_write_bytes
+        from ..images import atomic_write_bytes
 
         path = Path(path)
         atomic_write_bytes(path, (json.dumps(self.to_dict(), indent=2) + "\n").encode())
@@ -153,7 +165,7 @@ def cache_key(network_hash: str, loss: str, space: str, steps: int, perceptual: 
 
 def calibration_cache_dir() -> Path:
     """`<stylegan cache>/attribution`."""
-    from .io import cache_dir
+    from ..io import cache_dir
 
     return cache_dir() / "attribution"
 
@@ -198,24 +210,27 @@ def resolve_calibration(
     if path is not None:
         cal = Calibration.load(path)
         if cal.network_hash and cal.network_hash != network_hash:
-            raise StyleGANError(
+            raise SettingError(
                 f"{path} was calibrated on another network (hash {cal.network_hash[:12]}, this one is "
-                f"{network_hash[:12]}): run `stylegan attribute-calibrate` for it or pass --threshold"
+                f"{network_hash[:12]}): run `stylegan attribute-calibrate` for it or pass {{threshold}}",
+                threshold="a threshold",
             )
     else:
         found = find_calibration(network_hash, loss=loss, space=space, steps=steps)
         if found is None:
             wanted = ", ".join(f"{k} {v}" for k, v in (("loss", loss), ("space", space), ("steps", steps)) if v)
-            raise StyleGANError(
+            raise SettingError(
                 f"no attribution calibration for this network{' with ' + wanted if wanted else ''}: run "
-                "`stylegan attribute-calibrate --network ... --real DIR` first, or pass --threshold"
+                "`stylegan attribute-calibrate --network ... --real DIR` first, or pass {threshold}",
+                threshold="a threshold",
             )
         cal = found
     for name, given in (("loss", loss), ("space", space), ("steps", steps)):
         if given is not None and cal.settings.get(name) != given:
-            raise StyleGANError(
-                f"the calibration was made with --{name} {cal.settings.get(name)}, not {given}: use the same "
-                "settings or recalibrate"
+            raise SettingError(
+                f"the calibration was made with {{{name}}} {cal.settings.get(name)}, not {given}: use the same "
+                "settings or recalibrate",
+                **{name: name},
             )
     return cal
 
@@ -245,9 +260,10 @@ class AttributionSettings:
         if cal is None or self.loss != "lpips" or not cal.perceptual:
             return
         if cal.perceptual.get("name") != name:
-            raise StyleGANError(
+            raise SettingError(
                 f"the calibration used the perceptual network {cal.perceptual.get('name')}, this run would use "
-                f"{name}: pass --perceptual to match or recalibrate"
+                f"{name}: pass {{perceptual}} to match or recalibrate",
+                perceptual="perceptual",
             )
 
 
@@ -308,7 +324,7 @@ def generated_samples(
     >>> imgs.shape, len(classes)
     ((4, 16, 16, 3), 4)
     """
-    from .images import to_uint8
+    from ..images import to_uint8
 
     device = next(G.parameters()).device
     rng = np.random.RandomState(seed % (1 << 32))
@@ -344,7 +360,7 @@ def real_samples(
     rng = np.random.RandomState(seed)
     labels: list[int] | None = None
     if path.is_file() or (path / "dataset.json").is_file():
-        from .data.dataset import ImageDataset
+        from ..data.dataset import ImageDataset
 
         ds = ImageDataset(path)
         pick = np.sort(rng.permutation(ds.num_images)[:n])
@@ -378,7 +394,7 @@ def calibrate(
     steps: int = DEFAULT_STEPS,
     loss: Loss = "lpips",
     space: Space = "w",
-    perceptual: Any = None,
+    perceptual: Perceptual | DetectorSource | None = None,
     real_classes: str = "label",
     seed: int = ATTRIBUTE_SEED,
     w_avg_samples: int = 10000,
@@ -416,7 +432,7 @@ def calibrate(
         raise StyleGANError(f"calibration needs at least 1 projection step, got {steps}")
     if real_classes not in ("label", "random"):
         raise StyleGANError(f"real_classes must be 'label' or 'random', got {real_classes!r}")
-    from .editing.directions import network_hash
+    from ..editing.directions import network_hash
 
     fakes, fake_classes = generated_samples(G, n)
     reals, labels = real_samples(real, n, G.img_resolution, G.img_channels, seed=seed)
@@ -478,13 +494,13 @@ class Attribution:
 
 def attribute(
     G: Generator,
-    images: Any,
+    images: Target,
     threshold: float,
     *,
     steps: int = DEFAULT_STEPS,
     loss: Loss = "lpips",
     space: Space = "w",
-    perceptual: Any = None,
+    perceptual: Perceptual | DetectorSource | None = None,
     class_idx: int | Sequence[int] | None = None,
     seed: int = ATTRIBUTE_SEED,
     w_avg_samples: int = 10000,
@@ -519,6 +535,39 @@ def attribute(
     return [Attribution(d, threshold, d <= threshold) for d in res.final_distances]
 
 
+def save_verdicts(
+    path: str | os.PathLike[str],
+    images: Sequence[str | os.PathLike[str]],
+    results: Sequence[Attribution],
+    settings: AttributionSettings,
+    *,
+    network: str | None = None,
+    network_hash: str = "",
+    class_idx: int | None = None,
+    calibration: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Write the verdicts on the image files as JSON (atomically): the network, the threshold and the projection
+    settings it holds for, the calibration file given (if any), and per image its distance and verdict."""
+    from ..images import atomic_write_bytes
+
+    record = {
+        "network": network,
+        "network_hash": network_hash,
+        "threshold": settings.threshold,
+        "loss": settings.loss,
+        "space": settings.space,
+        "steps": settings.steps,
+        "class": class_idx,
+        "calibration": str(calibration) if calibration else None,
+        "results": [
+            {"image": str(p), "distance": r.distance, "generated": r.generated, "verdict": r.verdict}
+            for p, r in zip(images, results)
+        ],
+    }
+    atomic_write_bytes(path, (json.dumps(record, indent=2) + "\n").encode())
+    return Path(path)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Histogram
 
@@ -530,7 +579,7 @@ def plot_histogram(
     threshold as a dashed line, axis ticks with labels, a legend and a title, as a PNG (PIL only)."""
     from PIL import Image, ImageDraw, ImageFont
 
-    from .images import save_image
+    from ..images import save_image
 
     gen, rea = np.asarray(calibration.generated), np.asarray(calibration.real)
     t = calibration.threshold
@@ -621,5 +670,6 @@ __all__ = [
     "plot_histogram",
     "real_samples",
     "resolve_calibration",
+    "save_verdicts",
     "store_calibration",
 ]

@@ -16,13 +16,15 @@ the removed `pkg_resources`).
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import StyleGANError
+from ..errors import SettingError, StyleGANError
 
 LANDMARK_MODEL = "shape_predictor_68_face_landmarks.dat"
 
@@ -191,7 +193,9 @@ def detect_landmarks(image: np.ndarray, *, face_index: int | None = None, min_si
         raise StyleGANError("no face found in the image")
     index = 0 if face_index is None else face_index
     if not 0 <= index < len(rects):
-        raise StyleGANError(f"--face-index {index}: only {len(rects)} face(s) found (0 = the largest)")
+        raise SettingError(
+            f"{{face_index}} {index}: only {len(rects)} face(s) found (0 = the largest)", face_index="face_index"
+        )
     r = rects[index]
     if min(r.width(), r.height()) < min_size:
         raise StyleGANError(f"the face is only {r.width()}x{r.height()} pixels; need at least {min_size}")
@@ -210,12 +214,134 @@ def load_rgb(path: str | os.PathLike[str]) -> np.ndarray:
         raise StyleGANError(f"{path}: cannot read the image ({e})") from None
 
 
+def _about(path: str | os.PathLike[str], e: StyleGANError) -> StyleGANError:
+    """The same error, its message starting with `path: `."""
+    if isinstance(e, SettingError):
+        return SettingError(f"{path}: {e.template}", **e.names)
+    return StyleGANError(f"{path}: {e}")
+
+
+@dataclass
+class AlignmentRecord:
+    """What `stylegan align` writes beside an aligned face (NAME.json), for pasting an edited face back: the photo
+    it came from, the output side, the crop quad [4, 2] in the photo's pixels (see `AlignedFace`) and the 68
+    landmarks. Only the quad is required when reading.
+
+    >>> import tempfile
+    >>> rec = AlignmentRecord("me.jpg", 64, np.arange(8.0).reshape(4, 2), np.zeros((68, 2)))
+    >>> back = AlignmentRecord.load(rec.save(tempfile.mkdtemp() + "/me.json"))
+    >>> back.source, back.size, back.quad.tolist()[1]
+    ('me.jpg', 64, [2.0, 3.0])
+    """
+
+    source: str
+    size: int
+    quad: np.ndarray
+    landmarks: np.ndarray | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        landmarks = None if self.landmarks is None else np.asarray(self.landmarks).tolist()
+        return {
+            "source": self.source,
+            "size": self.size,
+            "quad": np.asarray(self.quad).tolist(),
+            "landmarks": landmarks,
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the record as one line of JSON, atomically."""
+        from ..images import atomic_write_bytes
+
+        atomic_write_bytes(path, (json.dumps(self.to_dict()) + "\n").encode())
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> AlignmentRecord:
+        """Read a record written by `save` (or by `stylegan align`)."""
+        try:
+            record = json.loads(Path(path).read_text())
+            quad = np.asarray(record["quad"], dtype=np.float64)
+        except (ValueError, KeyError) as e:
+            raise StyleGANError(f"{path}: not an alignment record from `stylegan align` ({e})") from None
+        landmarks = record.get("landmarks")
+        return cls(
+            source=str(record.get("source", "")),
+            size=int(record.get("size", 0)),
+            quad=quad,
+            landmarks=None if landmarks is None else np.asarray(landmarks, dtype=np.float64),
+        )
+
+
+def align_photo(
+    path: str | os.PathLike[str], *, size: int = 1024, face_index: int | None = None, transform_size: int = 4096
+) -> AlignedFace:
+    """Detect the face (see `detect_landmarks`) in the photo at `path` and align it (`align_face`); errors name the
+    photo."""
+    img = load_rgb(path)
+    try:
+        return align_face(img, detect_landmarks(img, face_index=face_index), size=size, transform_size=transform_size)
+    except StyleGANError as e:
+        raise _about(path, e) from None
+
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+
+
+def align_photos(
+    inputs: Sequence[str | os.PathLike[str]],
+    outdir: str | os.PathLike[str],
+    *,
+    size: int = 1024,
+    face_index: int | None = None,
+) -> Iterator[tuple[Path, Path]]:
+    """FFHQ-align the face of every photo in `inputs` (photos, or folders of them): write NAME.png and its
+    `AlignmentRecord` NAME.json to outdir, yielding (photo, aligned image) as each is done."""
+    from ..images import save_image
+
+    files: list[Path] = []
+    for p in map(Path, inputs):
+        files += sorted(f for f in p.iterdir() if f.suffix.lower() in _IMAGE_SUFFIXES) if p.is_dir() else [p]
+    if not files:
+        raise SettingError("{inputs}: no images found", inputs="inputs")
+    outdir = Path(outdir)
+    for f in files:
+        img = load_rgb(f)
+        try:
+            lm = detect_landmarks(img, face_index=face_index)
+        except StyleGANError as e:
+            raise _about(f, e) from None
+        out = align_face(img, lm, size=size)
+        save_image(out.image, outdir / f"{f.stem}.png")
+        AlignmentRecord(str(f), size, out.quad, lm).save(outdir / f"{f.stem}.json")
+        yield f, outdir / f"{f.stem}.png"
+
+
+def paste_back(
+    face: str | os.PathLike[str],
+    record: str | os.PathLike[str],
+    *,
+    photo: str | os.PathLike[str] | None = None,
+    feather: float = 0.1,
+) -> np.ndarray:
+    """Put an (edited) aligned face file back into its photo (`photo`, default: the record's source) using the
+    `AlignmentRecord` at `record`; returns the photo, uint8 [H, W, 3]."""
+    rec = AlignmentRecord.load(record)
+    photo = Path(photo or rec.source)
+    if not photo.is_file():
+        raise SettingError(f"the original photo {photo} is missing: pass {{photo}}", photo="photo")
+    return paste_face(load_rgb(photo), load_rgb(face), rec.quad, feather=feather)
+
+
 __all__ = [
     "AlignedFace",
+    "AlignmentRecord",
     "align_face",
+    "align_photo",
+    "align_photos",
     "canonical_eyes",
     "detect_landmarks",
     "ffhq_quad",
     "landmark_model_path",
+    "paste_back",
     "paste_face",
 ]
