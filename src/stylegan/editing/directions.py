@@ -203,7 +203,7 @@ def sample_latents(
     return {"seeds": seeds, "z": np.concatenate(zs), "w": np.concatenate(ws).astype(np.float32)}
 
 
-def save_samples(path: str | os.PathLike[str], samples: dict[str, np.ndarray]) -> Path:
+def save_samples(path: str | os.PathLike[str], samples: dict[str, Any]) -> Path:
     from ..images import atomic_write_bytes
 
     buf = io.BytesIO()

@@ -246,7 +246,7 @@ def save_latents(path: str | os.PathLike[str], ws: Tensor, **meta: Any) -> Path:
     from ..images import atomic_write_bytes
 
     buf = io.BytesIO()
-    arrays = {"w": ws.detach().cpu().numpy().astype(np.float32)}
+    arrays: dict[str, Any] = {"w": ws.detach().cpu().numpy().astype(np.float32)}
     arrays.update({k: np.asarray(v) for k, v in meta.items() if v is not None})
     np.savez(buf, **arrays)
     atomic_write_bytes(path, buf.getvalue())

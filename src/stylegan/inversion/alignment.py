@@ -71,7 +71,7 @@ def align_face(
     shrink = int(np.floor(qsize / size * 0.5))  # shrink a much larger photo first (ANTIALIAS = LANCZOS)
     if shrink > 1:
         rsize = (int(np.rint(img.size[0] / shrink)), int(np.rint(img.size[1] / shrink)))
-        img = img.resize(rsize, Image.LANCZOS)
+        img = img.resize(rsize, Image.Resampling.LANCZOS)
         quad /= shrink
         qsize /= shrink
 
@@ -106,7 +106,7 @@ def align_face(
     )
     if padding and max(pad) > border - 4:  # reflect-pad, blend toward a blur and the median colour near the edges
         pad = tuple(np.maximum(pad, int(np.rint(qsize * 0.3))))
-        arr = np.pad(np.float32(img), ((pad[1], pad[3]), (pad[0], pad[2]), (0, 0)), "reflect")
+        arr = np.pad(np.asarray(img, dtype=np.float32), ((pad[1], pad[3]), (pad[0], pad[2]), (0, 0)), "reflect")
         h, w, _ = arr.shape
         yy, xx, _ = np.ogrid[:h, :w, :1]
         mask = np.maximum(
@@ -114,17 +114,20 @@ def align_face(
             1.0 - np.minimum(np.float32(yy) / pad[1], np.float32(h - 1 - yy) / pad[3]),
         )
         blur = qsize * 0.02
-        blurred = np.float32(
-            Image.fromarray(np.uint8(np.clip(np.rint(arr), 0, 255))).filter(ImageFilter.GaussianBlur(blur))
+        blurred = np.asarray(
+            Image.fromarray(np.uint8(np.clip(np.rint(arr), 0, 255))).filter(ImageFilter.GaussianBlur(blur)),
+            dtype=np.float32,
         )
         arr += (blurred - arr) * np.clip(mask * 3.0 + 1.0, 0.0, 1.0)
         arr += (np.median(arr, axis=(0, 1)) - arr) * np.clip(mask, 0.0, 1.0)
         img = Image.fromarray(np.uint8(np.clip(np.rint(arr), 0, 255)), "RGB")
         quad += pad[:2]
 
-    img = img.transform((transform_size, transform_size), Image.QUAD, tuple((quad + 0.5).flatten()), Image.BILINEAR)
+    img = img.transform(
+        (transform_size, transform_size), Image.Transform.QUAD, tuple((quad + 0.5).flatten()), Image.Resampling.BILINEAR
+    )
     if size < transform_size:
-        img = img.resize((size, size), Image.LANCZOS)
+        img = img.resize((size, size), Image.Resampling.LANCZOS)
     return AlignedFace(image=np.asarray(img), quad=quad_in, landmarks=np.asarray(landmarks, dtype=np.float64))
 
 
@@ -156,10 +159,17 @@ def paste_face(photo: np.ndarray, face: np.ndarray, quad: np.ndarray, *, feather
     shift = -inv @ (origin + 0.5)
     data = (inv[0, 0], inv[0, 1], shift[0], inv[1, 0], inv[1, 1], shift[1])
     size = (photo.shape[1], photo.shape[0])
-    warped = np.float32(Image.fromarray(face).transform(size, Image.AFFINE, data, Image.BILINEAR))
+    warped = np.asarray(
+        Image.fromarray(face).transform(size, Image.Transform.AFFINE, data, Image.Resampling.BILINEAR), dtype=np.float32
+    )
     ramp = np.clip(np.minimum(np.arange(s) + 0.5, s - np.arange(s) - 0.5) / max(feather * s, 1e-6), 0, 1)
     mask_img = Image.fromarray(np.uint8(np.minimum(ramp[:, None], ramp[None, :]) * 255), "L")
-    mask = np.float32(mask_img.transform(size, Image.AFFINE, data, Image.BILINEAR))[:, :, None] / 255
+    mask = (
+        np.asarray(mask_img.transform(size, Image.Transform.AFFINE, data, Image.Resampling.BILINEAR), dtype=np.float32)[
+            :, :, None
+        ]
+        / 255
+    )
     return np.uint8(np.clip(np.rint(photo * (1 - mask) + warped * mask), 0, 255))
 
 

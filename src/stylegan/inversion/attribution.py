@@ -441,8 +441,8 @@ def calibrate(
         rng = np.random.RandomState(CALIBRATION_SEED % (1 << 31) + 1)
         random_classes = rng.randint(G.c_dim, size=len(reals)).tolist()
         use_labels = real_classes == "label" and labels is not None and max(labels) < G.c_dim
-        real_cls = labels if use_labels else random_classes
-        classes = [*(fake_classes or []), *real_cls]  # type: ignore[list-item]
+        real_cls = labels if use_labels and labels is not None else random_classes
+        classes = [*(fake_classes or []), *real_cls]
         real_classes = "label" if use_labels else "random"
     start = time.perf_counter()
     res = project(

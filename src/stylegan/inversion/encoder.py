@@ -88,6 +88,8 @@ class Encoder(nn.Module):
 
     The prediction is `w_avg + head(features)`: `w_avg` is a buffer set from the generator before training."""
 
+    w_avg: Tensor
+
     def __init__(self, cfg: EncoderConfig) -> None:
         super().__init__()
         self.cfg = cfg

@@ -118,17 +118,19 @@ def preprocess_target(image: str | os.PathLike[str] | Image, resolution: int, ch
         try:
             with Image.open(path) as im:
                 im.load()
-                image = im.copy()
+                pil = im.copy()
         except OSError as e:
             raise StyleGANError(f"{path}: not an image ({e})") from None
+    else:
+        pil = image
     if channels not in (1, 3):
         raise StyleGANError(f"projection supports 1- or 3-channel networks, this one has {channels} channels")
-    image = image.convert("L" if channels == 1 else "RGB")
-    w, h = image.size
+    pil = pil.convert("L" if channels == 1 else "RGB")
+    w, h = pil.size
     s = min(w, h)
-    image = image.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
-    image = image.resize((resolution, resolution), Image.LANCZOS)
-    arr = np.asarray(image, dtype=np.uint8)
+    pil = pil.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
+    pil = pil.resize((resolution, resolution), Image.Resampling.LANCZOS)
+    arr = np.asarray(pil, dtype=np.uint8)
     return arr[:, :, None] if arr.ndim == 2 else arr
 
 
@@ -371,7 +373,11 @@ def project(
                 loss="loss",
             )
         info_obj = getattr(net, "info", None)
-        info = info_obj.to_dict() if hasattr(info_obj, "to_dict") else {"name": type(net).__name__}
+        info = (
+            info_obj.to_dict()
+            if info_obj is not None and hasattr(info_obj, "to_dict")
+            else {"name": type(net).__name__}
+        )
 
     stats = {c: w_statistics(G, samples=w_avg_samples, class_idx=c) for c in dict.fromkeys(classes)}
     if init_ws is not None:
@@ -659,7 +665,7 @@ def save_projection(
     return paths
 
 
-def _save_npz(path: Path, **arrays: np.ndarray) -> Path:
+def _save_npz(path: Path, **arrays: Any) -> Path:
     import io
 
     from ..images import atomic_write_bytes
