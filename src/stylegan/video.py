@@ -18,6 +18,7 @@ from torch import Tensor
 
 from .errors import StyleGANError
 from .images import make_grid
+from .progress import ProgressBar, progress_bar
 
 INTERPOLATIONS: tuple[str, ...] = ("lerp-w", "slerp-z", "cubic-w")
 VIDEO_SUFFIXES = (".mp4", ".gif")
@@ -47,7 +48,7 @@ class VideoWriter:
         fps: float = 30.0,
         loop: int = 0,
         crf: int = 18,
-        progress: Any = None,
+        progress: ProgressBar | None = None,
     ) -> None:
         self.path = Path(path)
         self.suffix = self.path.suffix.lower()
@@ -131,7 +132,7 @@ class VideoWriter:
         if self._gif and not discard:
             import io
 
-            from .images import atomic_write_bytes
+            from .fileio import atomic_write_bytes
 
             buf = io.BytesIO()
             duration = max(1, round(1000.0 / self.fps))  # Pillow: milliseconds per frame
@@ -160,9 +161,7 @@ def write_video(
     desc: str = "video",
 ) -> Path:
     """Stream `frames` (uint8 [H, W, C]) into an .mp4 or .gif; a progress bar when there are many frames."""
-    from .generation import progress_bar
-
-    bar = progress_bar(total or 0, progress if total is not None else False, desc, unit="frame")
+    bar = progress_bar(total, desc, unit="frame", enabled=progress if total is not None else False)
     with VideoWriter(path, fps=fps, loop=loop, progress=bar) as w:
         w.extend(frames)
     return Path(path)

@@ -99,7 +99,7 @@ def attribute(
     """
     from ..attribution import attribute as run_attribution
     from ..attribution import attribution_settings
-    from ..editing.directions import network_hash
+    from ..io.hashing import network_hash
     from ..projection import preprocess_target
 
     for p in images:
@@ -149,7 +149,7 @@ def attribute(
         )
         records.append({"image": str(p), "distance": r.distance, "generated": r.generated, "verdict": r.verdict})
     if out is not None:
-        from ..images import atomic_write_bytes
+        from ..fileio import atomic_write_bytes
 
         record = {
             "network": network,

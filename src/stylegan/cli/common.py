@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 import torch
 
+from ..device import DEVICE_NAMES, DeviceUnavailableError
+from ..device import pick_device as pick_library_device
 from ..errors import StyleGANError
-from ..io.pretrained import BUNDLED_NETWORK
 from ..latents import parse_range
+
+if TYPE_CHECKING:
+    from ..networks import Generator
 
 
 class RangeList(click.ParamType):
@@ -46,23 +51,16 @@ class GridShape(click.ParamType):
 
 
 def pick_device(name: str | None = None) -> torch.device:
-    """`cpu`, `cuda`, `mps`, or None for the best available one. Asking for a missing device is a user error."""
-    if name is None or name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise StyleGANError("--device cuda was requested but no CUDA device is available; use --device cpu")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
-        raise StyleGANError("--device mps was requested but MPS is not available; use --device cpu")
-    return torch.device(name)
+    """The library's device choice (`stylegan.device.pick_device`), its error naming the --device option."""
+    try:
+        return pick_library_device(name)
+    except DeviceUnavailableError as e:
+        raise StyleGANError(f"--device {e.requested} was requested but {e.reason}; use --device cpu") from None
 
 
 device_option = click.option(
     "--device",
-    type=click.Choice(["auto", "cpu", "cuda", "mps"]),
+    type=click.Choice(DEVICE_NAMES),
     default="auto",
     show_default=True,
     help="Where to run; auto = CUDA, then MPS, then CPU.",
@@ -78,16 +76,8 @@ def run_cli(group: click.Group, argv: Sequence[str]) -> None:
         sys.exit(1)
 
 
-#: The network used when a command gets no --network: the one shipped inside the package (works offline).
-DEFAULT_NETWORK: str | None = BUNDLED_NETWORK
+def load_network_for_cli(network: str | None, device_name: str | None = None) -> Generator:
+    """Load the generator a command was pointed at (or the default network) onto the chosen device, in eval mode."""
+    from ..io import load, resolve_network
 
-
-def load_network_for_cli(network: str | None, device: str | None = None, which: str = "G_ema"):  # noqa: ANN201
-    """Load the network a command was pointed at (or the default one) onto the chosen device, in eval mode."""
-    from ..io import load
-
-    if network is None:
-        if DEFAULT_NETWORK is None:
-            raise StyleGANError("--network is required: a registry name, a checkpoint file or a URL")
-        network = DEFAULT_NETWORK
-    return load(network, which=which, device=pick_device(device))  # type: ignore[arg-type]
+    return load(resolve_network(network), device=pick_device(device_name))

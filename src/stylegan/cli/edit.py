@@ -205,8 +205,9 @@ def sample(
     Example:
       stylegan directions sample --network ffhq.pkl -n 20000 --out samples.npz --images imgs/
     """
-    from ..editing.directions import network_hash, sample_latents, save_samples
+    from ..editing.directions import sample_latents, save_samples
     from ..generation import generate
+    from ..io.hashing import network_hash
 
     G = load_network_for_cli(network, device)
     samples = sample_latents(G, num, seed_start=seed_start, psi=psi, class_idx=class_idx)
@@ -284,8 +285,9 @@ def fit(
         --out smile.npz
       stylegan directions fit --network ffhq.pkl --method sefa --layers coarse --out sefa_coarse.npz
     """
-    from ..editing.directions import SUPERVISED, fit_direction, load_samples, network_hash, read_labels
+    from ..editing.directions import SUPERVISED, fit_direction, load_samples, read_labels
     from ..editing.latent_ops import parse_layers
+    from ..io.hashing import network_hash
 
     G = load_network_for_cli(network, device)
     samples = load_samples(samples_path) if samples_path else None

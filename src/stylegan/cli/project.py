@@ -313,12 +313,12 @@ def align(inputs: tuple[Path, ...], size: int, face_index: int | None, outdir: P
     import json
 
     from ..alignment import align_face, detect_landmarks, load_rgb
-    from ..images import atomic_write_bytes, save_image
+    from ..fileio import atomic_write_bytes
+    from ..images import IMAGE_SUFFIXES, save_image
 
-    suffixes = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
     files: list[Path] = []
     for p in inputs:
-        files += sorted(f for f in p.iterdir() if f.suffix.lower() in suffixes) if p.is_dir() else [p]
+        files += sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES) if p.is_dir() else [p]
     if not files:
         raise StyleGANError("--input: no images found")
     for f in files:

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CheckpointError
+from ..fileio import looks_like_html
+from .hashing import file_sha256
 
 try:
     from importlib.resources.abc import Traversable
@@ -129,20 +131,6 @@ def url_cache_path(url: str, root: Path | None = None) -> Path:
     return (root or cache_dir()) / "downloads" / digest / filename
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _looks_like_html(head: bytes) -> bool:
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return text.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<!--", b"<?xml"))
-
-
 def download(
     url: str,
     *,
@@ -157,9 +145,8 @@ def download(
     Range request (or restarted when the server ignores the range). An HTML page (by Content-Type or by its
     first bytes) is refused, and a sha256 mismatch deletes the download; both are one-line CheckpointErrors.
     """
-    from tqdm.auto import tqdm
-
     from .. import __version__
+    from ..progress import progress_bar
 
     target = Path(dest) if dest is not None else url_cache_path(url)
     if target.exists():
@@ -209,20 +196,11 @@ def download(
         try:
             with (
                 open(part, "ab" if resumed else "wb") as f,
-                tqdm(
-                    total=total,
-                    initial=offset,
-                    unit="B",
-                    unit_scale=True,
-                    unit_divisor=1024,
-                    desc=target.name,
-                    disable=not progress,
-                    leave=False,
-                ) as bar,
+                progress_bar(total, target.name, unit="B", unit_scale=True, initial=offset, enabled=progress) as bar,
             ):
                 first = True
                 while chunk := response.read(1 << 20):
-                    if first and offset == 0 and _looks_like_html(chunk[:512]):
+                    if first and offset == 0 and looks_like_html(chunk[:512]):
                         raise CheckpointError(
                             f"{url}: the server sent an HTML page, not a network file; the link may need a login or "
                             "have moved: open it in a browser"
@@ -264,7 +242,7 @@ def _entry_path(entry: PretrainedNetwork) -> Path:
         # A resource inside a zipped package: copy it into the cache once.
         copy = cache_dir() / "bundled" / entry.name / entry.path.name
         if not copy.exists():
-            from ..images import atomic_write_bytes
+            from ..fileio import atomic_write_bytes
 
             atomic_write_bytes(copy, entry.path.read_bytes())
         return copy
@@ -292,6 +270,16 @@ def resolve(source: str | os.PathLike[str], **download_kwargs: Any) -> Path:
 
 #: The registry name of the network shipped inside the package.
 BUNDLED_NETWORK = "emoji"
+
+
+def resolve_network(name: str | None) -> str:
+    """The network to use when one may be left out: `name`, or the bundled network (works offline) when None.
+
+    >>> resolve_network(None), resolve_network("ffhq-256")
+    ('emoji', 'ffhq-256')
+    """
+    return BUNDLED_NETWORK if name is None else name
+
 
 register(
     BUNDLED_NETWORK,

@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 
 from ..errors import StyleGANError
-from ..images import atomic_write_bytes, temp_file_beside
+from ..fileio import atomic_open, atomic_write_bytes
 from .detectors import Detector, metrics_cache_dir
 
 log = logging.getLogger(__name__)
@@ -119,16 +119,8 @@ class FeatureStats:
         if self.capture_all:
             arrays["features"] = self.get_all()
         path = Path(path)
-        fd, tmp = temp_file_beside(path)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_open(path) as f:
+            np.savez(f, **arrays)
         return path
 
     @classmethod
@@ -211,9 +203,9 @@ def open_dataset(data: Any, use_labels: bool = False) -> Any:
 
 
 def _bar(total: int, progress: bool | None, desc: str) -> Any:
-    from ..generation import progress_bar
+    from ..progress import progress_bar
 
-    return progress_bar(total, progress, desc)
+    return progress_bar(total, desc, enabled=progress)
 
 
 # ---------------------------------------------------------------------------------------------------------
