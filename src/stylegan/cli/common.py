@@ -76,8 +76,8 @@ def run_cli(group: click.Group, argv: Sequence[str]) -> None:
         sys.exit(1)
 
 
-def load_network_for_cli(network: str | None, device_name: str | None = None) -> Generator:
+def load_network_for_cli(network: str | None, device: str | None = None) -> Generator:
     """Load the generator a command was pointed at (or the default network) onto the chosen device, in eval mode."""
     from ..io import load, resolve_network
 
-    return load(resolve_network(network), device=pick_device(device_name))
+    return load(resolve_network(network), device=pick_device(device))
