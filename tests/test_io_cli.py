@@ -169,3 +169,19 @@ def test_library_convert_errors_and_warnings(tmp_path):
 
 def test_default_network_rule():
     assert sio.resolve_network(None) == sio.BUNDLED_NETWORK and sio.resolve_network("x.pkl") == "x.pkl"
+
+
+def test_cli_convert_errors_name_the_options(tmp_path, capsys):
+    from stylegan.cli.common import run_cli
+
+    src = sio.save(tmp_path / "g.safetensors", G_ema=tiny_generator())
+    for args, message in (
+        (["--out", str(src)], f"error: {src}: is the source file; choose another --out\n"),
+        (
+            ["--out", str(tmp_path / "g.pt"), "--to", "rosinality", "--fp16"],
+            "error: --fp16 applies to our format only; rosinality files store float32\n",
+        ),
+    ):
+        with pytest.raises(SystemExit):
+            run_cli(cli, ["convert", str(src), *args])
+        assert capsys.readouterr().err == message

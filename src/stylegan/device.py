@@ -10,19 +10,20 @@ from typing import Literal
 
 import torch
 
-from .errors import StyleGANError
+from .errors import SettingError
 
 #: The device names a user can choose; "auto" = CUDA, then MPS, then the CPU.
 DeviceName = Literal["auto", "cpu", "cuda", "mps"]
 DEVICE_NAMES: tuple[DeviceName, ...] = ("auto", "cpu", "cuda", "mps")
 
 
-class DeviceUnavailableError(StyleGANError):
+class DeviceUnavailableError(SettingError):
     """A device was asked for by name but this machine does not have it."""
 
     def __init__(self, requested: str, reason: str) -> None:
         self.requested, self.reason = requested, reason
-        super().__init__(f"device {requested!r} was requested but {reason}; use device 'cpu'")
+        template = "{setting} {requested} was requested but {reason}; use {setting} cpu"
+        super().__init__("device", template, requested=requested, reason=reason)
 
 
 def _mps_available() -> bool:

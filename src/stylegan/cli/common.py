@@ -7,11 +7,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import click
-import torch
 
-from ..device import DEVICE_NAMES, DeviceUnavailableError
-from ..device import pick_device as pick_library_device
-from ..errors import StyleGANError
+from ..device import DEVICE_NAMES, pick_device
+from ..errors import SettingError, StyleGANError
 from ..latents import parse_range
 
 if TYPE_CHECKING:
@@ -50,14 +48,6 @@ class GridShape(click.ParamType):
             self.fail(f"expected ROWSxCOLS such as 4x8, got {value!r}", param, ctx)
 
 
-def pick_device(name: str | None = None) -> torch.device:
-    """The library's device choice (`stylegan.device.pick_device`), its error naming the --device option."""
-    try:
-        return pick_library_device(name)
-    except DeviceUnavailableError as e:
-        raise StyleGANError(f"--device {e.requested} was requested but {e.reason}; use --device cpu") from None
-
-
 device_option = click.option(
     "--device",
     type=click.Choice(DEVICE_NAMES),
@@ -68,11 +58,15 @@ device_option = click.option(
 
 
 def run_cli(group: click.Group, argv: Sequence[str]) -> None:
-    """Run the click group; a StyleGANError (a user mistake) prints one line `error: ...` and exits with 1."""
+    """Run the click group; a StyleGANError (a user mistake) prints one line `error: ...` and exits with 1.
+
+    A `SettingError` names the setting as its option: `fp16` is shown as `--fp16`.
+    """
     try:
         group.main(args=list(argv), prog_name="stylegan", standalone_mode=True)
     except StyleGANError as e:
-        click.echo(f"error: {e}", err=True)
+        message = e.message_for("--" + e.setting.replace("_", "-")) if isinstance(e, SettingError) else str(e)
+        click.echo(f"error: {message}", err=True)
         sys.exit(1)
 
 

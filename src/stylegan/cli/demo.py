@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import device_option, pick_device
+from .common import device_option
 from .generate import network_option
 
 
@@ -34,7 +34,7 @@ def demo(network: str | None, outdir: Path, psi: float, fast: bool, device: str 
     """
     from ..demo import run_demo
 
-    result = run_demo(outdir, network, psi=psi, fast=fast, device=pick_device(device))
+    result = run_demo(outdir, network, psi=psi, fast=fast, device=device)
     for note in result.notes:
         click.echo(f"note: {note}")
     scale = f" (upscaled {result.scale}x)" if result.scale > 1 else ""

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import torch
 
-from ..errors import CheckpointError, StyleGANError
+from ..errors import CheckpointError, SettingError, StyleGANError
 from ..fileio import atomic_write_bytes
 from . import pretrained
 from .checkpoint import load, save
@@ -80,13 +80,14 @@ def convert(
     (such as conv_clamp); `ConvertResult.warnings` says what.
 
     Raises:
-        StyleGANError: `out` is the source file, `fp16` with `to="rosinality"`, or networks our format cannot store.
+        SettingError: `out` is the source file, or `fp16` with `to="rosinality"`.
+        StyleGANError: networks our format cannot store.
         CheckpointError: the source cannot be read, has no G_ema, or cannot be written in rosinality's layout.
     """
     out = Path(out)
     src_path = pretrained.resolve(source)
     if out.exists() and src_path.exists() and os.path.samefile(out, src_path):
-        raise StyleGANError(f"{out}: is the source file; choose another output file")
+        raise SettingError("out", "{out}: is the source file; choose another {setting}", out=out)
     nets = load(source, which="all")
     if nets.G_ema is None:
         raise CheckpointError(f"{source}: has no G_ema generator to convert")
@@ -99,7 +100,7 @@ def convert(
         from .formats.rosinality import to_rosinality
 
         if fp16:
-            raise StyleGANError("fp16 applies to our format only; rosinality files store float32")
+            raise SettingError("fp16", "{setting} applies to our format only; rosinality files store float32")
         buffer = io.BytesIO()
         try:
             with warnings.catch_warnings(record=True) as caught:
