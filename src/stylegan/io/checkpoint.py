@@ -342,6 +342,12 @@ def load(
 ) -> LoadedNetworks: ...
 
 
+@overload
+def load(
+    source: str | os.PathLike[str], *, which: Which, device: torch.device | str = "cpu"
+) -> Generator | Discriminator | LoadedNetworks: ...
+
+
 def load(
     source: str | os.PathLike[str],
     *,
