@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import StyleGANError
+from ..errors import SettingError, StyleGANError
 from ..fileio import atomic_directory, atomic_open
 from .imageops import RESIZE_FILTERS, TRANSFORMS, BadImage, Transform, decode_image, encode_png, fit_image, to_channels
 from .sources import SourceFile, open_source
@@ -71,7 +71,9 @@ def read_label_csv(path: str | os.PathLike[str]) -> dict[str, int | str]:
     """`filename,label` rows (a header row is allowed) -> {relative path: int label or class name}."""
     p = Path(path)
     if not p.is_file():
-        raise StyleGANError(f"--labels {p}: no such file (use 'from-folders' or a CSV of filename,label)")
+        raise SettingError(
+            "labels", "{setting} {path}: no such file (use 'from-folders' or a CSV of filename,label)", path=p
+        )
     out: dict[str, int | str] = {}
     with open(p, newline="", encoding="utf-8-sig") as f:
         for row_no, row in enumerate(csv.reader(f), start=1):
@@ -101,7 +103,9 @@ class _LabelResolver:
         if labels == "from-folders":
             raw = sorted({f.name.split("/")[0] for f in source_files if "/" in f.name})
             if not raw:
-                raise StyleGANError("--labels from-folders: the source has no sub-folders (put each class in one)")
+                raise SettingError(
+                    "labels", "{setting} from-folders: the source has no sub-folders (put each class in one)"
+                )
             self.class_names = raw
             self._index = {name: i for i, name in enumerate(raw)}
             return
@@ -167,7 +171,7 @@ def _open_writer(dest: Path) -> Iterator[_Writer]:
             yield _Writer(zf, None)
     else:
         if dest.exists() and any(dest.iterdir()):
-            raise StyleGANError(f"--dest {dest}: folder exists and is not empty")
+            raise SettingError("dest", "{setting} {dest}: folder exists and is not empty", dest=dest)
         with atomic_directory(dest) as folder:
             yield _Writer(None, folder)
 
@@ -206,13 +210,23 @@ def prepare_dataset(
     (1, [('notes.txt', 'not an image')])
     """
     if resolution < 4 or resolution & (resolution - 1):
-        raise StyleGANError(f"--resolution must be a power of two >= 4, got {resolution}")
+        raise SettingError("resolution", "{setting} must be a power of two >= 4, got {value}", value=resolution)
     if transform not in TRANSFORMS:
-        raise StyleGANError(f"--transform must be one of {', '.join(TRANSFORMS)}, got {transform!r}")
+        raise SettingError(
+            "transform",
+            "{setting} must be one of {choices}, got {value!r}",
+            choices=", ".join(TRANSFORMS),
+            value=transform,
+        )
     if resize_filter not in RESIZE_FILTERS:
-        raise StyleGANError(f"--resize-filter must be one of {', '.join(RESIZE_FILTERS)}, got {resize_filter!r}")
+        raise SettingError(
+            "resize_filter",
+            "{setting} must be one of {choices}, got {value!r}",
+            choices=", ".join(RESIZE_FILTERS),
+            value=resize_filter,
+        )
     if channels not in (1, 3, 4):
-        raise StyleGANError(f"--channels must be 1, 3 or 4, got {channels}")
+        raise SettingError("channels", "{setting} must be 1, 3 or 4, got {value}", value=channels)
     src, dst = Path(source), Path(dest)
     if dst.resolve() == src.resolve():
         raise StyleGANError("--dest must differ from --source")
