@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sys
 from types import TracebackType
-from typing import Any, TextIO
+from typing import TextIO
 
 #: Show a progress bar (when not asked either way) for more items than this.
 PROGRESS_THRESHOLD = 8
@@ -54,11 +54,19 @@ class ProgressBar:
 class _TerminalBar(ProgressBar):
     """A tqdm bar (tqdm.auto: a widget in a notebook)."""
 
-    def __init__(self, total: int | None, desc: str, unit: str, unit_scale: bool, initial: int, stream: TextIO):
+    def __init__(self, total: int | None, desc: str, unit: str, unit_scale: bool, initial: int, stream: TextIO) -> None:
         from tqdm.auto import tqdm
 
-        scale: dict[str, Any] = {"unit_scale": True, "unit_divisor": 1024} if unit_scale else {}
-        self._bar = tqdm(total=total, initial=initial, desc=desc, unit=unit, leave=False, file=stream, **scale)
+        self._bar = tqdm(
+            total=total,
+            initial=initial,
+            desc=desc,
+            unit=unit,
+            unit_scale=unit_scale,
+            unit_divisor=1024,
+            leave=False,
+            file=stream,
+        )
 
     def update(self, n: int = 1) -> None:
         self._bar.update(n)
@@ -74,17 +82,24 @@ class _TerminalBar(ProgressBar):
 
 
 def _format_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+    """`512 B`, `3.0 MiB`, ...
+
+    >>> _format_bytes(512), _format_bytes(3 * 2**20), _format_bytes(5 * 2**40)
+    ('512 B', '3.0 MiB', '5120.0 GiB')
+    """
+    if n < 1024:
+        return f"{n:.0f} B"
+    for unit in ("KiB", "MiB"):
         n /= 1024
-    raise AssertionError("unreachable")
+        if n < 1024:
+            return f"{n:.1f} {unit}"
+    return f"{n / 1024:.1f} GiB"
 
 
 class _LineBar(ProgressBar):
     """Plain lines `desc: done/total unit (pct%)` every LINE_EVERY_PERCENT percent and at the end."""
 
-    def __init__(self, total: int | None, desc: str, unit: str, unit_scale: bool, initial: int, stream: TextIO):
+    def __init__(self, total: int | None, desc: str, unit: str, unit_scale: bool, initial: int, stream: TextIO) -> None:
         self.total, self.n = total, initial
         self._desc, self._unit, self._bytes, self._stream = desc, unit, unit_scale, stream
         self._printed_step = -1  # the last percent step printed (pct // LINE_EVERY_PERCENT)
