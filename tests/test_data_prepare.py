@@ -261,3 +261,20 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
             ],
         )
     assert e.value.code == 1
+
+
+def test_setting_errors_name_the_parameter_and_the_cli_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from stylegan.cli.common import run_cli
+    from stylegan.errors import SettingError
+
+    with pytest.raises(SettingError, match="^resize_filter must be one of") as err:
+        prepare_dataset(tmp_path, tmp_path / "o.zip", resolution=8, resize_filter="sharp")
+    assert err.value.setting == "resize_filter"
+    with pytest.raises(SystemExit):
+        run_cli(
+            cli,
+            ["dataset", "prepare", "--source", str(tmp_path), "--dest", str(tmp_path / "o.zip"), "--resolution", "30"],
+        )
+    assert capsys.readouterr().err == "error: --resolution must be a power of two >= 4, got 30\n"

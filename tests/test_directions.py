@@ -17,13 +17,13 @@ from stylegan.editing.directions import (
     fit_direction,
     ganspace,
     image_statistic,
-    network_hash,
     orthogonalize,
     read_labels,
     sefa,
     write_labels,
 )
 from stylegan.errors import StyleGANError
+from stylegan.io.hashing import network_hash
 from stylegan.testing import tiny_generator
 
 pytest.importorskip("sklearn")

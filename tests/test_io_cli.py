@@ -140,3 +140,48 @@ def test_rosinality_export_warns_about_dropped_clamp(tmp_path):
     result = CliRunner().invoke(cli, ["convert", str(src), "--out", str(tmp_path / "c.pt"), "--to", "rosinality"])
     assert result.exit_code == 0, result.output
     assert "warning: G_ema: conv_clamp=256 is dropped" in result.stderr
+
+
+def test_library_convert_keeps_metadata_and_licence(snapshot, tmp_path):
+    result = sio.convert(snapshot, tmp_path / "g.safetensors", which="G_ema", license="CC0")
+    assert result.nets == ["G_ema"] and result.source_format == "nvidia-pytorch/ada" and not result.warnings
+    assert result.size_bytes == (tmp_path / "g.safetensors").stat().st_size
+    meta = sio.inspect(result.out).metadata
+    assert meta["license"] == "CC0" and meta["source"] == str(snapshot)
+    # Converting the converted file keeps the original source and format.
+    again = sio.convert(result.out, tmp_path / "again.safetensors")
+    meta = sio.inspect(again.out).metadata
+    assert meta["source"] == str(snapshot) and meta["source_format"] == "nvidia-pytorch/ada"
+    assert meta["license"] == "CC0" and again.source_format == "stylegan/1"
+
+
+def test_library_convert_errors_and_warnings(tmp_path):
+    cfg = GeneratorConfig(z_dim=32, w_dim=32, img_resolution=8, mapping_layers=2, channel_base=16384, conv_clamp=256)
+    src = sio.save(tmp_path / "clamped.safetensors", G_ema=Generator(cfg).eval())
+    with pytest.raises(StyleGANError, match="is the source file"):
+        sio.convert(src, src)
+    with pytest.raises(StyleGANError, match="fp16"):
+        sio.convert(src, tmp_path / "x.pt", to="rosinality", fp16=True)
+    assert not (tmp_path / "x.pt").exists()
+    result = sio.convert(src, tmp_path / "c.pt", to="rosinality")
+    assert result.to == "rosinality" and any("conv_clamp=256 is dropped" in w for w in result.warnings)
+
+
+def test_default_network_rule():
+    assert sio.resolve_network(None) == sio.BUNDLED_NETWORK and sio.resolve_network("x.pkl") == "x.pkl"
+
+
+def test_cli_convert_errors_name_the_options(tmp_path, capsys):
+    from stylegan.cli.common import run_cli
+
+    src = sio.save(tmp_path / "g.safetensors", G_ema=tiny_generator())
+    for args, message in (
+        (["--out", str(src)], f"error: {src}: is the source file; choose another --out\n"),
+        (
+            ["--out", str(tmp_path / "g.pt"), "--to", "rosinality", "--fp16"],
+            "error: --fp16 applies to our format only; rosinality files store float32\n",
+        ),
+    ):
+        with pytest.raises(SystemExit):
+            run_cli(cli, ["convert", str(src), *args])
+        assert capsys.readouterr().err == message

@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 
 import stylegan
 from stylegan.cli.main import cli
-from stylegan.io.pretrained import file_sha256
+from stylegan.io.hashing import file_sha256
 from stylegan.metrics import default_jsonl_path
 from stylegan.metrics.detectors import find_offline_inception
 from stylegan.metrics.testing import write_image_folder

@@ -16,7 +16,7 @@ from torch import Tensor
 import stylegan.metrics.detectors as detectors
 import stylegan.metrics.perceptual as perceptual
 from stylegan.errors import CheckpointError, StyleGANError
-from stylegan.io.pretrained import file_sha256
+from stylegan.io.hashing import file_sha256
 from stylegan.metrics import LPIPSVGG16, compute_metric, load_detector, load_perceptual, metrics_cache_dir
 from stylegan.metrics.detectors import resize_like_nvidia
 from stylegan.metrics.perceptual import BlurPool2d, MaxPool2x2Stride1

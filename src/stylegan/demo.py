@@ -18,14 +18,19 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 
+from .device import DeviceName, pick_device
 from .errors import StyleGANError
 from .generation import generate, style_mix
 from .images import save_image
 from .latents import layer_preset
+
+if TYPE_CHECKING:
+    from .networks import Generator
 
 #: Smallest side, in pixels, of one image in the demo's figures (smaller networks are upscaled to it).
 MIN_CELL = 96
@@ -65,7 +70,7 @@ def run_demo(
     outdir: str | os.PathLike[str],
     network: str | None = None,
     *,
-    G: Any = None,
+    G: Generator | None = None,
     psi: float = 0.7,
     seeds: Sequence[int] = range(64),
     mix_rows: Sequence[int] = (9, 19, 29, 39),
@@ -76,7 +81,7 @@ def run_demo(
     frames_per_key: int = 16,
     fps: float = 16.0,
     fast: bool = False,
-    device: str | None = None,
+    device: DeviceName | str | torch.device | None = None,
     progress: bool | None = None,
 ) -> DemoResult:
     """Write `grid.png` (seeds as an image grid), `mix.png` (style mixing: rows take the columns' `mix_layers`
@@ -94,19 +99,16 @@ def run_demo(
         video_grid: rows x cols of independent walks in the video; the video seeds are dealt over its cells.
         frames_per_key, fps: video pacing.
         fast: a quick check (fewer images and frames), for tests.
-        device: cpu, cuda, mps or None (best available).
+        device: cpu, cuda, mps, auto or None (the best available), or a torch.device.
         progress: progress bars (None = when there are many images).
     """
     from .editing.latent_ops import parse_layers
-    from .io import load
-    from .io.pretrained import BUNDLED_NETWORK
+    from .io import load, resolve_network
     from .video import interpolation_frames, interpolation_ws, write_video
 
     outdir = Path(outdir)
     if G is None:
-        from .cli.common import pick_device
-
-        network = network or BUNDLED_NETWORK
+        network = resolve_network(network or None)
         G = load(network, device=pick_device(device))
     name = network or "(given network)"
     if fast:
@@ -144,9 +146,9 @@ def run_demo(
     formats = [".gif"] + ([".mp4"] if _video_available() else [])
     if not _video_available():
         result.notes.append("walk.mp4 skipped: MP4 needs imageio-ffmpeg (pip install 'stylegan[video]')")
-    from .generation import progress_bar
+    from .progress import progress_bar
 
-    bar = progress_bar(len(walks[0]), progress, "video frames", unit="frame")
+    bar = progress_bar(len(walks[0]), "video frames", unit="frame", enabled=progress)
     frames = []
     for frame in interpolation_frames(G, walks, grid=video_grid):  # rendered once, written in every format
         frames.append(upscale(frame, scale))

@@ -6,7 +6,6 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -17,9 +16,7 @@ from .images import make_grid, save_image, to_pil, to_uint8
 from .latents import mix_styles, seed_class_labels, seeds_to_z, truncate
 from .networks import Generator
 from .networks.synthesis import NoiseMode
-
-#: Show a progress bar when rendering more images than this.
-PROGRESS_THRESHOLD = 8
+from .progress import progress_bar
 
 
 @dataclass
@@ -57,36 +54,18 @@ class GeneratedImages:
 def _grid_shape(n: int, rows: int | None, cols: int | None) -> tuple[int, int]:
     if rows is None and cols is None:
         cols = int(np.ceil(np.sqrt(n)))
+    if rows is None:
+        assert cols is not None
         rows = int(np.ceil(n / cols))
-    elif rows is None:
-        rows = int(np.ceil(n / cols))  # type: ignore[operator]
-    elif cols is None:
+    if cols is None:
         cols = int(np.ceil(n / rows))
-    if rows * cols < n:  # type: ignore[operator]
-        raise StyleGANError(f"a {rows}x{cols} grid holds {rows * cols} images but there are {n}")  # type: ignore[operator]
-    return rows, cols  # type: ignore[return-value]
+    if rows * cols < n:
+        raise StyleGANError(f"a {rows}x{cols} grid holds {rows * cols} images but there are {n}")
+    return rows, cols
 
 
 def _device_of(G: torch.nn.Module) -> torch.device:
     return next(G.parameters()).device
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def progress_bar(total: int, progress: bool | None, desc: str, unit: str = "img") -> Any:
-    """A tqdm bar on stderr when `progress` is True, or None and total > PROGRESS_THRESHOLD; else a no-op."""
-    show = total > PROGRESS_THRESHOLD if progress is None else progress
-    if not show:
-        return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit=unit, leave=False)
 
 
 @torch.no_grad()
@@ -126,7 +105,7 @@ def synthesize(
         raise StyleGANError(f"latents have shape {list(ws.shape)} but this network needs [N, {G.num_ws}, {G.w_dim}]")
     device = _device_of(G)
     out = []
-    bar = progress_bar(len(ws), progress, desc)
+    bar = progress_bar(len(ws), desc, enabled=progress)
     try:
         for start in range(0, len(ws), batch_size):
             imgs = G.synthesis(ws[start : start + batch_size].to(device), noise_mode=noise_mode)

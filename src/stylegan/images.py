@@ -1,10 +1,8 @@
-"""Image conversion and writing: float [-1, 1] NCHW tensors <-> uint8 NHWC arrays, grids, atomic PNG writes."""
+"""Image conversion and writing: float [-1, 1] NCHW tensors <-> uint8, grids, atomic image writes."""
 
 from __future__ import annotations
 
-import functools
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +10,26 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from .fileio import atomic_write_bytes
+
+#: File name suffixes read as images (lower case) when a folder of images is given.
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp"})
+
 
 def to_uint8(img: Tensor) -> np.ndarray:
     """[N, C, H, W] float in [-1, 1] -> [N, H, W, C] uint8, quantised as NVIDIA's tools do: (x * 127.5 + 128)."""
     x = (img.detach().to(torch.float32) * 127.5 + 128).clamp(0, 255).to(torch.uint8)
     return x.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def from_uint8(img: Tensor) -> Tensor:
+    """Pixel values in [0, 255] (uint8 or float) -> float in [-1, 1]: x / 127.5 - 1, the inverse of `to_uint8`'s
+    scaling (layout unchanged).
+
+    >>> from_uint8(torch.tensor([0, 255], dtype=torch.uint8)).tolist()
+    [-1.0, 1.0]
+    """
+    return img / 127.5 - 1
 
 
 def to_pil(array: np.ndarray) -> Image.Image:
@@ -38,52 +51,6 @@ def make_grid(images: np.ndarray, rows: int, cols: int, *, pad: int = 0, fill: i
         r, k = divmod(i, cols)
         grid[r * (h + pad) : r * (h + pad) + h, k * (w + pad) : k * (w + pad) + w] = images[i]
     return grid
-
-
-@functools.cache
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _new_file_mode() -> int:
-    return 0o666 & ~_umask()
-
-
-def temp_file_beside(path: Path) -> tuple[int, str]:
-    """A new temp file in `path`'s folder (created if needed) for an atomic write: (fd, name).
-
-    Its permissions are those of a normally created file (0666 minus the umask), not mkstemp's private 0600, so the
-    renamed result is as readable as any other file the user writes.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.fchmod(fd, _new_file_mode())
-    return fd, tmp
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write `data` to a temp file beside `path`, fsync, then rename over it: readers never see a partial file.
-
-    >>> import tempfile, stat
-    >>> p = Path(tempfile.mkdtemp()) / "x.bin"
-    >>> atomic_write_bytes(p, b"abc")
-    >>> p.read_bytes(), stat.S_IMODE(p.stat().st_mode) == _new_file_mode()
-    (b'abc', True)
-    """
-    path = Path(path)
-    fd, tmp = temp_file_beside(path)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def save_image(array: np.ndarray, path: str | os.PathLike[str]) -> Path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,9 +20,7 @@ from .errors import SettingError, StyleGANError
 from .images import make_grid
 from .networks import Generator
 from .networks.synthesis import NoiseMode
-
-if TYPE_CHECKING:
-    from .networks.synthesis import NoiseMode
+from .progress import ProgressBar, progress_bar
 
 INTERPOLATIONS: tuple[str, ...] = ("lerp-w", "slerp-z", "cubic-w")
 VIDEO_SUFFIXES = (".mp4", ".gif")
@@ -52,7 +50,7 @@ class VideoWriter:
         fps: float = 30.0,
         loop: int = 0,
         crf: int = 18,
-        progress: Any = None,
+        progress: ProgressBar | None = None,
     ) -> None:
         self.path = Path(path)
         self.suffix = self.path.suffix.lower()
@@ -136,7 +134,7 @@ class VideoWriter:
         if self._gif and not discard:
             import io
 
-            from .images import atomic_write_bytes
+            from .fileio import atomic_write_bytes
 
             buf = io.BytesIO()
             duration = max(1, round(1000.0 / self.fps))  # Pillow: milliseconds per frame
@@ -165,9 +163,7 @@ def write_video(
     desc: str = "video",
 ) -> Path:
     """Stream `frames` (uint8 [H, W, C]) into an .mp4 or .gif; a progress bar when there are many frames."""
-    from .generation import progress_bar
-
-    bar = progress_bar(total or 0, progress if total is not None else False, desc, unit="frame")
+    bar = progress_bar(total, desc, unit="frame", enabled=progress if total is not None else False)
     with VideoWriter(path, fps=fps, loop=loop, progress=bar) as w:
         w.extend(frames)
     return Path(path)

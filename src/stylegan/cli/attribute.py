@@ -76,10 +76,10 @@ def attribute(
       stylegan attribute --network net.pkl --image suspect.png
       stylegan attribute --network net.pkl --image a.png --image b.jpg --threshold 0.25 --steps 300 --out verdicts.json
     """
-    from ..editing.directions import network_hash
     from ..inversion.attribution import attribute as run_attribution
     from ..inversion.attribution import attribution_settings, save_verdicts
     from ..inversion.projection import load_targets, perceptual_network
+    from ..io.hashing import network_hash
 
     G = load_network_for_cli(network, device)
     digest = network_hash(G)

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import json
-import os
-import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import CheckpointError, StyleGANError
+if TYPE_CHECKING:
+    from ..io import CheckpointInfo
+    from ..io.conversion import ConvertTarget, ConvertWhich
 
 
 def _fmt_int(n: int) -> str:
     return f"{n:,}"
 
 
-def format_info(info: Any) -> str:
+def format_info(info: CheckpointInfo) -> str:
     """A human-readable description of a `stylegan.io.CheckpointInfo`."""
     from ..networks import GeneratorConfig
 
@@ -77,7 +76,7 @@ def format_info(info: Any) -> str:
     return "\n".join(lines)
 
 
-def _info_json(info: Any) -> dict[str, Any]:
+def _info_json(info: CheckpointInfo) -> dict[str, Any]:
     return {
         "path": str(info.path),
         "source_format": info.source_format,
@@ -109,16 +108,6 @@ def info(source: str, as_json: bool) -> None:
     click.echo(json.dumps(_info_json(result), indent=2, sort_keys=True) if as_json else format_info(result))
 
 
-def _license_for(source: str, metadata: dict[str, Any]) -> str | None:
-    from ..io import pretrained
-
-    if isinstance(metadata.get("license"), str):
-        return metadata["license"]
-    if source in {e.name for e in pretrained.list_pretrained()} and not Path(source).exists():
-        return pretrained.get(source).license
-    return None
-
-
 @click.command()
 @click.argument("source", metavar="NAME|PATH|URL")
 @click.option(
@@ -145,7 +134,9 @@ def _license_for(source: str, metadata: dict[str, Any]) -> str | None:
 )
 @click.option("--fp16", is_flag=True, help="Store weights as float16 (half the size; loads back as float32).")
 @click.option("--license", "license_text", default=None, help="Licence text to record (default: the source's).")
-def convert(source: str, out: Path, which: str, to: str, fp16: bool, license_text: str | None) -> None:
+def convert(
+    source: str, out: Path, which: ConvertWhich, to: ConvertTarget, fp16: bool, license_text: str | None
+) -> None:
     """Convert any supported checkpoint to our safetensors format (or to rosinality's layout).
 
     \b
@@ -154,48 +145,14 @@ def convert(source: str, out: Path, which: str, to: str, fp16: bool, license_tex
       stylegan convert stylegan2-ffhq-config-f.pkl --out ffhq.safetensors --which G_ema --fp16
       stylegan convert mynet.safetensors --out mynet-rosinality.pt --to rosinality
     """
-    import torch
+    from ..io import convert as convert_checkpoint
 
-    from ..images import atomic_write_bytes
-    from ..io import load, resolve, save
-    from ..io.formats.rosinality import to_rosinality
-
-    src_path = resolve(source)
-    if out.exists() and src_path.exists() and os.path.samefile(out, src_path):
-        raise StyleGANError(f"{out}: is the source file; choose another --out")
-    nets = load(source, which="all")
-    if nets.G_ema is None:
-        raise CheckpointError(f"{source}: has no G_ema generator to convert")
-    G = nets.G if which == "all" else None
-    D = nets.D if which == "all" else None
-    if to == "rosinality":
-        if fp16:
-            raise StyleGANError("--fp16 applies to our format only; rosinality files store float32")
-        buffer = io.BytesIO()
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                exported = to_rosinality(nets.G_ema, G, D, strict=True)
-        except CheckpointError as err:
-            raise CheckpointError(f"{source}: {err}") from None
-        for warning in caught:
-            click.echo(f"warning: {warning.message}", err=True)
-        torch.save(exported, buffer)
-        atomic_write_bytes(out, buffer.getvalue())
-    else:
-        metadata = {k: v for k, v in nets.metadata.items() if k not in ("source", "license", "source_format")}
-        metadata["source"] = nets.metadata.get("source", source)
-        metadata["source_format"] = nets.metadata.get("source_format", nets.source_format)
-        licence = license_text or _license_for(source, nets.metadata)
-        if licence:
-            metadata["license"] = licence
-        try:
-            save(out, G_ema=nets.G_ema, G=G, D=D, metadata=metadata, dtype=torch.float16 if fp16 else None)
-        except ValueError as err:
-            raise StyleGANError(f"{source}: cannot convert ({err})") from None
-    kept = ", ".join(n for n, net in (("G_ema", nets.G_ema), ("G", G), ("D", D)) if net is not None)
-    size = out.stat().st_size / 2**20
-    click.echo(f"wrote {out} ({to} format, {kept}; {size:.1f} MiB) from {source} ({nets.source_format})")
+    result = convert_checkpoint(source, out, which=which, to=to, fp16=fp16, license=license_text)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    kept = ", ".join(result.nets)
+    size = result.size_bytes / 2**20
+    click.echo(f"wrote {out} ({to} format, {kept}; {size:.1f} MiB) from {source} ({result.source_format})")
 
 
 @click.command()

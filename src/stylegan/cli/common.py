@@ -5,14 +5,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import torch
 
+from ..device import DEVICE_NAMES, pick_device
 from ..errors import SettingError, StyleGANError
-from ..io.pretrained import BUNDLED_NETWORK
 from ..latents import parse_range
+
+if TYPE_CHECKING:
+    from ..networks import Generator
 
 
 class RangeList(click.ParamType):
@@ -45,21 +47,6 @@ class GridShape(click.ParamType):
             return rows, cols
         except ValueError:
             self.fail(f"expected ROWSxCOLS such as 4x8, got {value!r}", param, ctx)
-
-
-def pick_device(name: str | None = None) -> torch.device:
-    """`cpu`, `cuda`, `mps`, or None for the best available one. Asking for a missing device is a user error."""
-    if name is None or name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise StyleGANError("--device cuda was requested but no CUDA device is available; use --device cpu")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
-        raise StyleGANError("--device mps was requested but MPS is not available; use --device cpu")
-    return torch.device(name)
 
 
 class Command(click.Command):
@@ -97,7 +84,7 @@ def floats(text: str, flag: str) -> list[float]:
 
 device_option = click.option(
     "--device",
-    type=click.Choice(["auto", "cpu", "cuda", "mps"]),
+    type=click.Choice(DEVICE_NAMES),
     default="auto",
     show_default=True,
     help="Where to run; auto = CUDA, then MPS, then CPU.",
@@ -177,24 +164,24 @@ def space_option(default: str | None, help: str | None = None) -> Any:
 
 
 def run_cli(group: click.Group, argv: Sequence[str]) -> None:
-    """Run the click group; a StyleGANError (a user mistake) prints one line `error: ...` and exits with 1."""
+    """Run the click group; a StyleGANError (a user mistake) prints one line `error: ...` and exits with 1.
+
+    A `SettingError` that no `Command` rendered names each setting as the option of the same name (`fp16` is
+    shown as `--fp16`).
+    """
     try:
         group.main(args=list(argv), prog_name="stylegan", standalone_mode=True)
     except StyleGANError as e:
-        click.echo(f"error: {e}", err=True)
+        if isinstance(e, SettingError):
+            message = e.render({name: "--" + name.replace("_", "-") for name in e.settings})
+        else:
+            message = str(e)
+        click.echo(f"error: {message}", err=True)
         sys.exit(1)
 
 
-#: The network used when a command gets no --network: the one shipped inside the package (works offline).
-DEFAULT_NETWORK: str | None = BUNDLED_NETWORK
+def load_network_for_cli(network: str | None, device: str | None = None) -> Generator:
+    """Load the generator a command was pointed at (or the default network) onto the chosen device, in eval mode."""
+    from ..io import load, resolve_network
 
-
-def load_network_for_cli(network: str | None, device: str | None = None, which: str = "G_ema"):
-    """Load the network a command was pointed at (or the default one) onto the chosen device, in eval mode."""
-    from ..io import load
-
-    if network is None:
-        if DEFAULT_NETWORK is None:
-            raise StyleGANError("--network is required: a registry name, a checkpoint file or a URL")
-        network = DEFAULT_NETWORK
-    return load(network, which=which, device=pick_device(device))  # type: ignore[arg-type]
+    return load(resolve_network(network), device=pick_device(device))

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import StyleGANError
+
+if TYPE_CHECKING:
+    from ..data.imageops import Transform
 
 
 def _parse_color(text: str) -> tuple[int, int, int]:
@@ -86,7 +90,7 @@ def prepare(
     source: Path,
     dest: Path,
     resolution: int,
-    transform: str,
+    transform: Transform,
     labels: str | None,
     channels: str,
     background: str,
@@ -99,32 +103,23 @@ def prepare(
     Corrupt and non-image files are skipped and listed. Example:
     stylegan dataset prepare --source photos/ --dest photos64.zip --resolution 64 --transform pad
     """
-    from tqdm import tqdm
-
     from ..data.prepare import prepare_dataset
+    from ..progress import progress_bar
 
-    bar = tqdm(total=0, unit="file", desc="prepare", leave=False, disable=None)
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-
-    try:
+    with progress_bar(0, "prepare", unit="file", enabled=True) as bar:
         report = prepare_dataset(
             source,
             dest,
             resolution=resolution,
             transform=transform,
-            channels=int(channels),  # type: ignore[arg-type]
+            channels=int(channels),
             labels=labels,
             max_images=max_images,
             background=_parse_color(background),
             resize_filter=resize_filter,
             wide_aspect=_parse_aspect(wide_aspect),
-            progress=progress,
+            progress=bar.advance_to,
         )
-    finally:
-        bar.close()
     click.echo(report.summary())
 
 
@@ -175,20 +170,11 @@ def check(path: Path) -> None:
 
     Exits with status 2 when files are corrupt or labels are inconsistent. Example: stylegan dataset check d.zip
     """
-    from tqdm import tqdm
-
     from ..data.check import check_dataset
+    from ..progress import progress_bar
 
-    bar = tqdm(total=0, unit="file", desc="check", leave=False, disable=None)
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-
-    try:
-        report = check_dataset(path, progress=progress)
-    finally:
-        bar.close()
+    with progress_bar(0, "check", unit="file", enabled=True) as bar:
+        report = check_dataset(path, progress=bar.advance_to)
     click.echo(report.summary())
     if report.corrupt or report.num_images == 0 or report.label_problems:
         raise SystemExit(2)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import StyleGANError
-from .common import DEFAULT_NETWORK, device_option, load_network_for_cli
+from .common import device_option, load_network_for_cli
 
 
 def _status_lines() -> list[str]:
@@ -131,11 +131,11 @@ def metrics(
     if list_only:
         click.echo(_list_text())
         return
+    from ..io import resolve_network
     from ..metrics import compute_metrics, default_jsonl_path, parse_metric_list
 
     specs = parse_metric_list(metric_names)
-    if network is None:
-        network = DEFAULT_NETWORK
+    network = resolve_network(network)
     needs_data = [s.name for s in specs if s.uses_reals]
     if needs_data and data is None:
         raise StyleGANError(f"{', '.join(needs_data)} compare(s) against real images: pass --data DATASET")

@@ -11,16 +11,15 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
-import tempfile
 import zipfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import StyleGANError
-from ..images import _umask, temp_file_beside
+from ..errors import SettingError, StyleGANError
+from ..fileio import atomic_directory, atomic_open
 from .imageops import RESIZE_FILTERS, TRANSFORMS, BadImage, Transform, decode_image, encode_png, fit_image, to_channels
 from .sources import SourceFile, open_source
 
@@ -72,7 +71,7 @@ def read_label_csv(path: str | os.PathLike[str]) -> dict[str, int | str]:
     """`filename,label` rows (a header row is allowed) -> {relative path: int label or class name}."""
     p = Path(path)
     if not p.is_file():
-        raise StyleGANError(f"--labels {p}: no such file (use 'from-folders' or a CSV of filename,label)")
+        raise SettingError(f"{{labels}} {p}: no such file (use 'from-folders' or a CSV of filename,label)", "labels")
     out: dict[str, int | str] = {}
     with open(p, newline="", encoding="utf-8-sig") as f:
         for row_no, row in enumerate(csv.reader(f), start=1):
@@ -102,7 +101,9 @@ class _LabelResolver:
         if labels == "from-folders":
             raw = sorted({f.name.split("/")[0] for f in source_files if "/" in f.name})
             if not raw:
-                raise StyleGANError("--labels from-folders: the source has no sub-folders (put each class in one)")
+                raise SettingError(
+                    "{labels} from-folders: the source has no sub-folders (put each class in one)", "labels"
+                )
             self.class_names = raw
             self._index = {name: i for i, name in enumerate(raw)}
             return
@@ -144,48 +145,33 @@ class _FitOptions:
 
 
 class _Writer:
-    """Writes images into a zip (ZIP_STORED, via a temp file renamed at the end) or a folder."""
+    """Writes named files into an open zip (ZIP_STORED) or into a folder."""
 
-    def __init__(self, dest: Path) -> None:
-        self.dest = dest
-        self.is_zip = dest.suffix.lower() == ".zip"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if self.is_zip:
-            fd, self._tmp = temp_file_beside(dest)
-            os.close(fd)
-            self._zip: zipfile.ZipFile | None = zipfile.ZipFile(self._tmp, "w", compression=zipfile.ZIP_STORED)
-        else:
-            if dest.exists() and any(dest.iterdir()):
-                raise StyleGANError(f"--dest {dest}: folder exists and is not empty")
-            self._tmp = tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent)
-            os.chmod(self._tmp, 0o777 & ~_umask())  # mkdtemp's 0700 would make the finished dataset private
-            self._zip = None
+    def __init__(self, zip_file: zipfile.ZipFile | None, folder: Path | None) -> None:
+        self._zip, self._folder = zip_file, folder
 
     def write(self, name: str, data: bytes) -> None:
         if self._zip is not None:
             self._zip.writestr(name, data)
         else:
-            p = Path(self._tmp) / name
+            assert self._folder is not None
+            p = self._folder / name
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_bytes(data)
 
-    def commit(self) -> None:
-        if self._zip is not None:
-            self._zip.close()
-            with open(self._tmp, "rb") as f:
-                os.fsync(f.fileno())
-            os.replace(self._tmp, self.dest)
-        else:
-            if self.dest.exists():
-                self.dest.rmdir()
-            os.replace(self._tmp, self.dest)
 
-    def abort(self) -> None:
-        if self._zip is not None:
-            self._zip.close()
-            Path(self._tmp).unlink(missing_ok=True)
-        else:
-            shutil.rmtree(self._tmp, ignore_errors=True)
+@contextmanager
+def _open_writer(dest: Path) -> Iterator[_Writer]:
+    """A writer into a temp zip or folder beside `dest`, renamed to `dest` when the block ends normally and deleted
+    when it raises."""
+    if dest.suffix.lower() == ".zip":
+        with atomic_open(dest) as f, zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
+            yield _Writer(zf, None)
+    else:
+        if dest.exists() and any(dest.iterdir()):
+            raise SettingError(f"{{dest}} {dest}: folder exists and is not empty", "dest")
+        with atomic_directory(dest) as folder:
+            yield _Writer(None, folder)
 
 
 def prepare_dataset(
@@ -222,16 +208,22 @@ def prepare_dataset(
     (1, [('notes.txt', 'not an image')])
     """
     if resolution < 4 or resolution & (resolution - 1):
-        raise StyleGANError(f"--resolution must be a power of two >= 4, got {resolution}")
+        raise SettingError(f"{{resolution}} must be a power of two >= 4, got {resolution}", "resolution")
     if transform not in TRANSFORMS:
-        raise StyleGANError(f"--transform must be one of {', '.join(TRANSFORMS)}, got {transform!r}")
+        raise SettingError(
+            f"{{transform}} must be one of {', '.join(TRANSFORMS)}, got {transform!r}",
+            "transform",
+        )
     if resize_filter not in RESIZE_FILTERS:
-        raise StyleGANError(f"--resize-filter must be one of {', '.join(RESIZE_FILTERS)}, got {resize_filter!r}")
+        raise SettingError(
+            f"{{resize_filter}} must be one of {', '.join(RESIZE_FILTERS)}, got {resize_filter!r}",
+            "resize_filter",
+        )
     if channels not in (1, 3, 4):
-        raise StyleGANError(f"--channels must be 1, 3 or 4, got {channels}")
+        raise SettingError(f"{{channels}} must be 1, 3 or 4, got {channels}", "channels")
     src, dst = Path(source), Path(dest)
     if dst.resolve() == src.resolve():
-        raise StyleGANError("--dest must differ from --source")
+        raise SettingError("{dest} must differ from {source}", "dest", "source")
     fit = _FitOptions(resolution, transform, channels, background, resize_filter, wide_aspect)
     with open_source(src) as files:
         return _prepare_files(files, src, dst, labels, max_images, fit, progress, metadata or {})
@@ -251,8 +243,7 @@ def _prepare_files(
     resolver = _LabelResolver(labels, files)
     report = PrepareReport(dest=dst, resolution=fit.resolution, channels=fit.channels, class_names=resolver.class_names)
     out_labels: list[list[object]] = []
-    writer = _Writer(dst)
-    try:
+    with _open_writer(dst) as writer:
         for done, f in enumerate(files, start=1):
             if max_images is not None and report.num_images >= max_images:
                 break
@@ -268,10 +259,6 @@ def _prepare_files(
             meta["class_names"] = resolver.class_names
             report.label_counts = dict(sorted(Counter(int(lab) for _, lab in out_labels).items()))  # type: ignore[call-overload]
         writer.write("dataset.json", json.dumps(meta).encode())
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
     return report
 
 

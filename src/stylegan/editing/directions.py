@@ -19,7 +19,6 @@ with another network is refused unless forced.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import os
 from collections.abc import Sequence
@@ -32,22 +31,13 @@ import torch
 from torch import Tensor
 
 from ..errors import SettingError, StyleGANError
+from ..io.hashing import network_hash
 from ..networks import Generator
 
 SUPERVISED = ("mean-diff", "logistic", "svm")
 UNSUPERVISED = ("sefa", "ganspace")
 METHODS = SUPERVISED + UNSUPERVISED
 STATS = ("brightness", "saturation", "hue", "contrast", "red", "green", "blue")
-
-
-def network_hash(G: torch.nn.Module) -> str:
-    """SHA-256 over the generator's state dict (names, dtypes, shapes, values): the network's content identity."""
-    h = hashlib.sha256()
-    for name, t in sorted(G.state_dict().items()):
-        t = t.detach().cpu().contiguous()
-        h.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
-        h.update(t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.float().numpy().tobytes())
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -84,7 +74,7 @@ class Direction:
         return self.vectors[index]
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        from ..images import atomic_write_bytes
+        from ..fileio import atomic_write_bytes
 
         arrays: dict[str, Any] = {
             "vectors": self.vectors.astype(np.float32),
@@ -177,15 +167,15 @@ def sample_latents(
 
     A conditional network with no `class_idx` gives seed s the class s % c_dim, as `generate` does.
     """
-    from ..generation import progress_bar
     from ..latents import seed_class_labels, seeds_to_z
+    from ..progress import progress_bar
 
     if n < 1:
         raise StyleGANError(f"the number of samples must be at least 1, got {n}")
     device = next(G.parameters()).device
     seeds = np.arange(seed_start, seed_start + n, dtype=np.int64)
     zs, ws = [], []
-    bar = progress_bar(n, progress, "sampling", unit="sample")
+    bar = progress_bar(n, "sampling", unit="sample", enabled=progress)
     try:
         for start in range(0, n, batch_size):
             s = seeds[start : start + batch_size]
@@ -204,7 +194,7 @@ def sample_latents(
 
 
 def save_samples(path: str | os.PathLike[str], samples: dict[str, Any]) -> Path:
-    from ..images import atomic_write_bytes
+    from ..fileio import atomic_write_bytes
 
     buf = io.BytesIO()
     np.savez(buf, **samples)
@@ -292,7 +282,8 @@ def label_samples(
 
     One offline labeller, so the sample -> label -> fit -> edit chain runs without any external service.
     """
-    from ..generation import progress_bar, synthesize
+    from ..generation import synthesize
+    from ..progress import progress_bar
 
     w = torch.from_numpy(np.asarray(samples["w"], dtype=np.float32))
     ws = w[:, None].repeat(1, G.num_ws, 1)
@@ -300,7 +291,7 @@ def label_samples(
     for s in stats:
         if s not in STATS:
             raise StyleGANError(f"unknown image statistic {s!r}; use one of {', '.join(STATS)}")
-    bar = progress_bar(len(ws), progress, "labelling")
+    bar = progress_bar(len(ws), "labelling", enabled=progress)
     try:
         for start in range(0, len(ws), 256):
             imgs = synthesize(G, ws[start : start + 256], batch_size=batch_size, progress=False)
@@ -314,7 +305,7 @@ def label_samples(
 
 def write_labels(path: str | os.PathLike[str], seeds: Sequence[int], labels: dict[str, np.ndarray]) -> Path:
     """Write a labels CSV: header `seed,attr1,...`, one row per seed."""
-    from ..images import atomic_write_bytes
+    from ..fileio import atomic_write_bytes
 
     buf = io.StringIO()
     wr = csv.writer(buf)
@@ -720,7 +711,6 @@ __all__ = [
     "label_samples_file",
     "load_samples",
     "make_samples",
-    "network_hash",
     "orthogonalize",
     "read_labels",
     "sample_latents",

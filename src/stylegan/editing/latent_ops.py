@@ -243,7 +243,7 @@ def save_latents(path: str | os.PathLike[str], ws: Tensor, **meta: Any) -> Path:
     """Write ws to an .npz with key `w` (readable by `generate --projected-w` and every latent option), atomically."""
     import io
 
-    from ..images import atomic_write_bytes
+    from ..fileio import atomic_write_bytes
 
     buf = io.BytesIO()
     arrays: dict[str, Any] = {"w": ws.detach().cpu().numpy().astype(np.float32)}

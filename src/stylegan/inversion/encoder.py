@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import SettingError, StyleGANError
+from ..images import from_uint8
 from ..latents import class_labels
 from ..networks import Generator
 from ..networks.config import channels_at
@@ -121,7 +122,7 @@ def save_encoder(E: Encoder, path: str | os.PathLike[str]) -> Path:
     """Write weights + config to one .safetensors file (atomically)."""
     from safetensors.torch import save
 
-    from ..images import atomic_write_bytes
+    from ..fileio import atomic_write_bytes
 
     data = save(
         {k: v.detach().cpu().contiguous() for k, v in E.state_dict().items()},
@@ -167,7 +168,7 @@ def check_compatible(E: Encoder, G: Generator) -> None:
 def encode(E: Encoder, images_0_255: Tensor) -> Tensor:
     """ws [N, num_ws, w_dim] for images [N, C, R, R] in [0, 255]."""
     device = next(E.parameters()).device
-    return E(images_0_255.to(device, torch.float32) / 127.5 - 1)
+    return E(from_uint8(images_0_255.to(device, torch.float32)))
 
 
 def encoder_init(spec: str, G: Generator, images: np.ndarray) -> tuple[Tensor, str]:
@@ -235,25 +236,25 @@ def train_encoder(
     noise_buffers = {k: b for k, b in G.synthesis.named_buffers() if k.endswith("noise_const")}
     flags = [p.requires_grad for p in G.parameters()]
     G.requires_grad_(False)
-    from ..generation import progress_bar
+    from ..fileio import atomic_open
+    from ..progress import progress_bar
 
-    bar = progress_bar(max(0, steps - start), progress, "encoder", unit="step")
+    bar = progress_bar(max(0, steps - start), "encoder", unit="step", enabled=progress)
     losses: list[float] = []
 
     def snapshot(step: int) -> None:
         save_encoder(E, outdir / ENCODER_FILE)
-        tmp = state_path.with_suffix(".tmp")
-        torch.save(
-            {
-                "encoder": E.state_dict(),
-                "optimizer": opt.state_dict(),
-                "step": step,
-                "rng": gen.get_state(),
-                "config": json.dumps(asdict(E.cfg)),
-            },
-            tmp,
-        )
-        os.replace(tmp, state_path)
+        with atomic_open(state_path) as f:
+            torch.save(
+                {
+                    "encoder": E.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "step": step,
+                    "rng": gen.get_state(),
+                    "config": json.dumps(asdict(E.cfg)),
+                },
+                f,
+            )
 
     try:
         E.train()

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import SettingError, StyleGANError
-from ..images import to_uint8
+from ..images import from_uint8, to_uint8
 from ..latents import class_labels
 from ..networks import Generator
 
@@ -402,10 +402,10 @@ def project(
     buffers = dict(G.synthesis.named_buffers())
     saved_flags = [p.requires_grad for p in G.parameters()]
     G.requires_grad_(False)
-    from ..generation import progress_bar
+    from ..progress import progress_bar
 
     chunk = batch_size or max(n, 1)
-    bar = progress_bar(steps * n, progress, "projecting", unit="step")
+    bar = progress_bar(steps * n, "projecting", unit="step", enabled=progress)
     all_ws, all_hist, all_dist, all_noise = [], [], [], []
     try:
         for lo in range(0, n, chunk):
@@ -487,7 +487,7 @@ def _optimize_batch(
         with torch.no_grad():
             target_features = net(_perceptual_input(target), resize_images=False, return_lpips=True)  # [B, D]
     else:
-        target_scaled = target / 127.5 - 1
+        target_scaled = from_uint8(target)
 
     w_opt = w_start.detach().clone().requires_grad_(True)  # [B, 1 or num_ws, w_dim]
     noise = {  # [B, H, W]: target i's maps drawn from its own generator, in buffer order (as when run alone)
@@ -637,7 +637,8 @@ def save_projection(
     (target | projection per step, rendered with the final noise maps; needs G)."""
     import json
 
-    from ..images import atomic_write_bytes, save_image
+    from ..fileio import atomic_write_bytes
+    from ..images import save_image
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -668,7 +669,7 @@ def save_projection(
 def _save_npz(path: Path, **arrays: Any) -> Path:
     import io
 
-    from ..images import atomic_write_bytes
+    from ..fileio import atomic_write_bytes
 
     buf = io.BytesIO()
     np.savez(buf, **arrays)

@@ -19,16 +19,28 @@ from .checkpoint import (
     read_checkpoint,
     save,
 )
-from .pretrained import BUNDLED_NETWORK, PretrainedNetwork, cache_dir, download, list_pretrained, register, resolve
+from .conversion import ConvertResult, convert
+from .pretrained import (
+    BUNDLED_NETWORK,
+    PretrainedNetwork,
+    cache_dir,
+    download,
+    list_pretrained,
+    register,
+    resolve,
+    resolve_network,
+)
 
 __all__ = [
     "BUNDLED_NETWORK",
     "FORMAT",
     "CheckpointInfo",
+    "ConvertResult",
     "LoadedNetworks",
     "NetworkInfo",
     "PretrainedNetwork",
     "cache_dir",
+    "convert",
     "detect_format",
     "download",
     "inspect",
@@ -37,5 +49,6 @@ __all__ = [
     "read_checkpoint",
     "register",
     "resolve",
+    "resolve_network",
     "save",
 ]

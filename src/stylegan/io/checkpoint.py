@@ -21,13 +21,13 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import torch
 from torch import nn
 
 from ..errors import CheckpointError
-from ..images import atomic_write_bytes
+from ..fileio import atomic_write_bytes, looks_like_html
 from ..networks import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
 from .formats import NET_NAMES, NetEntry, RawCheckpoint, plain
 
@@ -166,11 +166,6 @@ def save(
 # Recognising files.
 
 
-def _is_html(head: bytes) -> bool:
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return text.startswith((b"<!doctype html", b"<html", b"<head", b"<?xml", b"<!--", b"<body"))
-
-
 def detect_format(path: Path) -> Literal["stylegan", "pickle", "torch-zip", "torch-legacy"]:
     """What kind of file `path` is, from its first bytes; anything we cannot read is a one-line CheckpointError."""
     try:
@@ -185,7 +180,7 @@ def detect_format(path: Path) -> Literal["stylegan", "pickle", "torch-zip", "tor
         raise CheckpointError(f"{path}: cannot read ({err.strerror or err})") from None
     if size == 0:
         raise CheckpointError(f"{path}: the file is empty (an interrupted download?); download it again")
-    if _is_html(head):
+    if looks_like_html(head):
         raise CheckpointError(
             f"{path}: this is an HTML web page (or XML error page), not a network file (a download link saved a "
             "page instead of the file); download the file itself"
@@ -322,8 +317,35 @@ def read_checkpoint(path: str | os.PathLike[str]) -> RawCheckpoint:
     raise CheckpointError(f"{path}: a PyTorch file, but not a StyleGAN2 checkpoint we know (contents: {keys})")
 
 
-def _prepare(net: nn.Module, device: torch.device | str) -> Any:
+def _prepare(entry: NetEntry, device: torch.device | str) -> Generator | Discriminator:
+    net = entry.build()
+    if not isinstance(net, (Generator, Discriminator)):  # pragma: no cover - every reader builds one of the two
+        raise TypeError(f"a checkpoint reader built a {type(net).__name__}")
     return net.eval().requires_grad_(False).to(device)
+
+
+@overload
+def load(
+    source: str | os.PathLike[str], *, which: Literal["G_ema", "G"] = "G_ema", device: torch.device | str = "cpu"
+) -> Generator: ...
+
+
+@overload
+def load(
+    source: str | os.PathLike[str], *, which: Literal["D"], device: torch.device | str = "cpu"
+) -> Discriminator: ...
+
+
+@overload
+def load(
+    source: str | os.PathLike[str], *, which: Literal["all"], device: torch.device | str = "cpu"
+) -> LoadedNetworks: ...
+
+
+@overload
+def load(
+    source: str | os.PathLike[str], *, which: Which, device: torch.device | str = "cpu"
+) -> Generator | Discriminator | LoadedNetworks: ...
 
 
 def load(
@@ -331,7 +353,7 @@ def load(
     *,
     which: Which = "G_ema",
     device: torch.device | str = "cpu",
-) -> Any:
+) -> Generator | Discriminator | LoadedNetworks:
     """Load a network from any supported checkpoint, running no code from the file.
 
     Args:
@@ -353,11 +375,12 @@ def load(
     path = resolve(source)
     raw = read_checkpoint(path)
     if which == "all":
-        built = {name: _prepare(entry.build(), device) for name, entry in raw.nets.items()}
+        built = {name: _prepare(entry, device) for name, entry in raw.nets.items()}
+        G_ema, G, D = built.get("G_ema"), built.get("G"), built.get("D")
         return LoadedNetworks(
-            G_ema=built.get("G_ema"),
-            G=built.get("G"),
-            D=built.get("D"),
+            G_ema=G_ema if isinstance(G_ema, Generator) else None,
+            G=G if isinstance(G, Generator) else None,
+            D=D if isinstance(D, Discriminator) else None,
             source_format=raw.source_format,
             metadata=dict(raw.metadata),
         )
@@ -367,7 +390,7 @@ def load(
     if entry is None:
         have = ", ".join(raw.nets) or "no networks"
         raise CheckpointError(f"{path}: has no {which} network (it holds {have}); pass which= one of those")
-    return _prepare(entry.build(), device)
+    return _prepare(entry, device)
 
 
 def _count(config: GeneratorConfig | DiscriminatorConfig) -> tuple[int, int]:

@@ -17,6 +17,7 @@ import hashlib
 import http.client
 import importlib.resources
 import os
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -25,10 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CheckpointError
+from ..fileio import looks_like_html
+from .hashing import file_sha256
 
-try:
+if sys.version_info >= (3, 11):
     from importlib.resources.abc import Traversable
-except ImportError:  # pragma: no cover - Python 3.10
+else:  # pragma: no cover - Python 3.10
     from importlib.abc import Traversable
 
 _NVIDIA_LICENSE = "NVIDIA Source Code License (non-commercial use only)"
@@ -129,20 +132,6 @@ def url_cache_path(url: str, root: Path | None = None) -> Path:
     return (root or cache_dir()) / "downloads" / digest / filename
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _looks_like_html(head: bytes) -> bool:
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return text.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<!--", b"<?xml"))
-
-
 def download(
     url: str,
     *,
@@ -157,9 +146,8 @@ def download(
     Range request (or restarted when the server ignores the range). An HTML page (by Content-Type or by its
     first bytes) is refused, and a sha256 mismatch deletes the download; both are one-line CheckpointErrors.
     """
-    from tqdm.auto import tqdm
-
     from .. import __version__
+    from ..progress import progress_bar
 
     target = Path(dest) if dest is not None else url_cache_path(url)
     if target.exists():
@@ -207,20 +195,11 @@ def download(
         try:
             with (
                 open(part, "ab" if resumed else "wb") as f,
-                tqdm(
-                    total=total,
-                    initial=offset,
-                    unit="B",
-                    unit_scale=True,
-                    unit_divisor=1024,
-                    desc=target.name,
-                    disable=not progress,
-                    leave=False,
-                ) as bar,
+                progress_bar(total, target.name, unit="B", unit_scale=True, initial=offset, enabled=progress) as bar,
             ):
                 first = True
                 while chunk := response.read(1 << 20):
-                    if first and offset == 0 and _looks_like_html(chunk[:512]):
+                    if first and offset == 0 and looks_like_html(chunk[:512]):
                         raise CheckpointError(
                             f"{url}: the server sent an HTML page, not a network file; the link may need a login or "
                             "have moved: open it in a browser"
@@ -262,7 +241,7 @@ def _entry_path(entry: PretrainedNetwork) -> Path:
         # A resource inside a zipped package: copy it into the cache once.
         copy = cache_dir() / "bundled" / entry.name / entry.path.name
         if not copy.exists():
-            from ..images import atomic_write_bytes
+            from ..fileio import atomic_write_bytes
 
             atomic_write_bytes(copy, entry.path.read_bytes())
         return copy
@@ -290,6 +269,16 @@ def resolve(source: str | os.PathLike[str], **download_kwargs: Any) -> Path:
 
 #: The registry name of the network shipped inside the package.
 BUNDLED_NETWORK = "emoji"
+
+
+def resolve_network(name: str | None) -> str:
+    """The network to use when one may be left out: `name`, or the bundled network (works offline) when None.
+
+    >>> resolve_network(None), resolve_network("ffhq-256")
+    ('emoji', 'ffhq-256')
+    """
+    return BUNDLED_NETWORK if name is None else name
+
 
 register(
     BUNDLED_NETWORK,

@@ -370,7 +370,7 @@ def compute_metric(
             (NVIDIA: 2; the noise buffers are re-drawn per batch).
         seed: all sampling is seeded by it and leaves the global random state as it was.
         cache: read / write the dataset statistics cache.
-        progress: tqdm bars (None = only for long runs).
+        progress: progress bars (None = only for long runs).
         network: a label for the result (checkpoint path or name).
         jsonl: append the result to this JSON-lines file.
         extra: more fields for the result (e.g. {"kimg": 1000}).

@@ -32,7 +32,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import StyleGANError
-from ..io.pretrained import cache_dir, download, file_sha256, url_cache_path
+from ..io.hashing import file_sha256
+from ..io.pretrained import cache_dir, download, url_cache_path
 
 NVIDIA_METRICS_URL = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/"
 INCEPTION_FILE = "inception-2015-12-05.pt"

@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 
 from ..errors import StyleGANError
-from ..images import atomic_write_bytes, temp_file_beside
+from ..fileio import atomic_open, atomic_write_bytes
 from .detectors import Detector, metrics_cache_dir
 
 log = logging.getLogger(__name__)
@@ -84,20 +84,23 @@ class FeatureStats:
             self._all.append(x)
         self.num_items += len(x)
 
-    def _need(self) -> None:
-        if self.num_items == 0:
+    def _need(self) -> tuple[np.ndarray, np.ndarray]:
+        """(sum, outer), or an error when nothing was collected."""
+        if self.num_items == 0 or self._sum is None or self._outer is None:
             raise StyleGANError("no feature vectors were collected (empty dataset or zero samples)")
+        return self._sum, self._outer
 
     @property
     def mean(self) -> np.ndarray:
-        self._need()
-        return self._sum / self.num_items  # type: ignore[operator]
+        total, _ = self._need()
+        return total / self.num_items
 
     @property
     def cov(self) -> np.ndarray:
         """Biased covariance, E[x x^T] - mean mean^T (NVIDIA's definition)."""
         mean = self.mean
-        return self._outer / self.num_items - np.outer(mean, mean)  # type: ignore[operator]
+        _, outer = self._need()
+        return outer / self.num_items - np.outer(mean, mean)
 
     def get_all(self) -> np.ndarray:
         """Every captured vector, float32 [N, D]."""
@@ -109,26 +112,18 @@ class FeatureStats:
     # ---- persistence: a plain .npz, no pickles --------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str], meta: dict[str, Any]) -> Path:
         """Write an .npz (sum, outer, num_items, meta JSON, and the vectors when captured) atomically."""
-        self._need()
-        arrays: dict[str, np.ndarray] = {
-            "sum": self._sum,
-            "outer": self._outer,  # type: ignore[dict-item]
+        total, outer = self._need()
+        arrays: dict[str, Any] = {
+            "sum": total,
+            "outer": outer,
             "num_items": np.array(self.num_items, np.int64),
             "meta": np.array(json.dumps(meta)),
         }
         if self.capture_all:
             arrays["features"] = self.get_all()
         path = Path(path)
-        fd, tmp = temp_file_beside(path)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_open(path) as f:
+            np.savez(f, **arrays)
         return path
 
     @classmethod
@@ -193,8 +188,10 @@ class LabelSampler:
     def __call__(self, n: int) -> Tensor | None:
         if self.c_dim == 0:
             return None
-        idx = [int(self.rng.randint(len(self.dataset))) for _ in range(n)]  # type: ignore[arg-type]
-        return torch.from_numpy(np.stack([self.dataset.get_label(i) for i in idx])).to(self.device)  # type: ignore[union-attr]
+        dataset = self.dataset
+        assert dataset is not None  # a conditional sampler has one (checked in __init__)
+        idx = [int(self.rng.randint(len(dataset))) for _ in range(n)]
+        return torch.from_numpy(np.stack([dataset.get_label(i) for i in idx])).to(self.device)
 
 
 def open_dataset(data: Any, use_labels: bool = False) -> Any:
@@ -211,9 +208,9 @@ def open_dataset(data: Any, use_labels: bool = False) -> Any:
 
 
 def _bar(total: int, progress: bool | None, desc: str) -> Any:
-    from ..generation import progress_bar
+    from ..progress import progress_bar
 
-    return progress_bar(total, progress, desc)
+    return progress_bar(total, desc, enabled=progress)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import StyleGANError
+from ..images import from_uint8
 from .detectors import (
     VGG16_FILE,
     VGG16_URL,
@@ -163,7 +164,7 @@ class LPIPSVGG16(nn.Module):
         x = img.to(torch.float32)
         if resize_images:
             x = resize_like_nvidia(x, 224)
-        feats = self.stages(x / 127.5 - 1)
+        feats = self.stages(from_uint8(x))
         parts = []
         for i, f in enumerate(feats):
             f = f / (f.square().sum(dim=1, keepdim=True).sqrt() + 1e-10)  # unit norm over channels (LPIPS eps)

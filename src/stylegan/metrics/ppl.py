@@ -126,12 +126,12 @@ def path_length_distances(
     desc: str = "ppl",
 ) -> np.ndarray:
     """The unfiltered distances d [num_samples] (full batches, then truncated, as NVIDIA)."""
-    from ..generation import progress_bar
+    from ..progress import progress_bar
 
     sampler = PPLSampler(G, perceptual, epsilon=epsilon, space=space, sampling=sampling, crop=crop)
     device = next(sampler.G.parameters()).device
     out: list[Tensor] = []
-    bar = progress_bar(num_samples, progress, desc)
+    bar = progress_bar(num_samples, desc, enabled=progress)
     try:
         with private_rng(seed, device):
             for start in range(0, num_samples, batch_size):

@@ -29,7 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import SettingError, StyleGANError
-from ..images import make_grid, save_image, to_uint8
+from ..images import from_uint8, make_grid, save_image, to_uint8
 from ..networks import Discriminator, Generator
 from .augment import AdaController, AugmentPipe
 from .config import TrainConfig
@@ -317,7 +317,7 @@ def fetch_batch(run: TrainingRun) -> Batch:
     """This rank's real images (in [-1, 1]) and labels, plus latents and labels for every phase, in rounds."""
     images, labels = run.data.next()
     real = (
-        (images.to(run.device, non_blocking=True).to(torch.float32) / 127.5 - 1)
+        from_uint8(images.to(run.device, non_blocking=True).to(torch.float32))
         .contiguous(memory_format=memory_format(run.device))
         .split(run.batch_gpu)
     )
@@ -656,7 +656,7 @@ def write_run_files(run: TrainingRun) -> None:
         "world_size": run.dist.world_size,
         "versions": {"torch": torch.__version__},
     }
-    from ..images import atomic_write_bytes
+    from ..fileio import atomic_write_bytes
 
     atomic_write_bytes(run.run_dir / "config.json", json.dumps(meta, indent=2, sort_keys=True).encode())
     save_reals(run, run.run_dir / "reals.png")

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from ..errors import StyleGANError
-from ..images import atomic_write_bytes
+from ..fileio import atomic_write_bytes
 
 STATE_FORMAT = "stylegan-train-state/1"
 STATE_FILENAME = "training-state.pt"
