@@ -32,6 +32,7 @@ gallery: demo
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks scripts conftest.py
 	$(VENV)/bin/ruff format --check src tests benchmarks scripts conftest.py
+	$(VENV)/bin/mypy
 
 test: install lint
 	$(PY) -m pytest

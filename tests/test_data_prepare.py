@@ -271,7 +271,7 @@ def test_setting_errors_name_the_parameter_and_the_cli_option(
 
     with pytest.raises(SettingError, match="^resize_filter must be one of") as err:
         prepare_dataset(tmp_path, tmp_path / "o.zip", resolution=8, resize_filter="sharp")
-    assert err.value.setting == "resize_filter"
+    assert err.value.settings == ("resize_filter",)
     with pytest.raises(SystemExit):
         run_cli(
             cli,

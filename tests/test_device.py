@@ -34,7 +34,7 @@ def test_missing_device_is_a_user_error_naming_the_setting(cpu_only: None, name:
         pick_device(name)
     assert isinstance(err.value, StyleGANError)
     assert str(err.value).startswith(f"device {name} was requested but ") and reason in str(err.value)
-    assert str(err.value).endswith("; use device cpu") and err.value.setting == "device"
+    assert str(err.value).endswith("; use device cpu") and err.value.settings == ("device",)
 
 
 def test_cli_names_the_option(cpu_only: None, capsys: pytest.CaptureFixture[str]) -> None:

@@ -271,36 +271,17 @@ def _run(
     extra = {"batch_size": batch_size, "truncation_psi": 1, "noise_mode": "random"}
     if spec.uses_reals:
         extra["reals"] = "file order, no x-flip"
-    if spec.kind == "is":
-        stats = fake_feature_stats(
-            G,
+    if spec.kind != "is":
+        real, ds_info = real_feature_stats(
+            dataset,
             det,
-            spec.num_gen,
-            labels=labels,
-            seed=seed,
+            max_items=spec.max_real,
+            capture_all=spec.kind in ("kid", "pr"),
+            cache=cache,
             batch_size=batch_size,
             progress=progress,
-            capture_all=True,
-            mode="probabilities",
-            desc=f"{spec.name} fakes",
+            desc=f"{spec.name} reals",
         )
-        try:
-            mean, std = inception_score(stats.get_all(), spec.num_splits)
-        except ValueError as e:
-            raise _value_error(spec, e) from None
-        return {f"{spec.name}_mean": mean, f"{spec.name}_std": std}, None, det, ds_info, extra
-
-    capture_all = spec.kind in ("kid", "pr")
-    real, ds_info = real_feature_stats(
-        dataset,
-        det,
-        max_items=spec.max_real,
-        capture_all=capture_all,
-        cache=cache,
-        batch_size=batch_size,
-        progress=progress,
-        desc=f"{spec.name} reals",
-    )
     fake = fake_feature_stats(
         G,
         det,
@@ -309,9 +290,16 @@ def _run(
         seed=seed,
         batch_size=batch_size,
         progress=progress,
-        capture_all=capture_all,
+        capture_all=spec.kind in ("kid", "pr", "is"),
+        mode="probabilities" if spec.kind == "is" else "features",
         desc=f"{spec.name} fakes",
     )
+    if spec.kind == "is":
+        try:
+            mean, std = inception_score(fake.get_all(), spec.num_splits)
+        except ValueError as e:
+            raise _value_error(spec, e) from None
+        return {f"{spec.name}_mean": mean, f"{spec.name}_std": std}, None, det, ds_info, extra
     try:
         if spec.kind == "fid":
             extra["sqrt_method"] = fid_method
