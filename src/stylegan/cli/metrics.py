@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import StyleGANError
-from .common import device_option, load_network_for_cli
+from .common import device_option, load_network_for_cli, network_option
 
 
 def _status_lines() -> list[str]:
@@ -36,13 +36,7 @@ def _list_text() -> str:
 
 
 @click.command("metrics")
-@click.option(
-    "--network",
-    "network",
-    metavar="NAME|PATH|URL",
-    default=None,
-    help="Network to evaluate (default: the bundled `emoji` network).",
-)
+@network_option
 @click.option(
     "--data",
     type=click.Path(path_type=Path),
