@@ -5,6 +5,9 @@ Modules that need the last two for every test say so with `pytestmark = pytest.m
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,3 +48,29 @@ def net_file(tmp_path_factory: pytest.TempPathFactory, G: stylegan.Generator) ->
     path = tmp_path_factory.mktemp("net") / "tiny.safetensors"
     stylegan.save(path, G_ema=G)
     return path
+
+
+def run_stylegan(*args: str, cwd: Path | None = None, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
+    """`python -m stylegan ARGS` in a real subprocess (one thread, no stdin), its output captured as text."""
+    environ = {**os.environ, "OMP_NUM_THREADS": "1", **env}
+    return subprocess.run(
+        [sys.executable, "-m", "stylegan", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=environ,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+    )
+
+
+def assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
+    """A user mistake: exit status 1, no traceback, and stderr's last line `error: ...` holding every fragment."""
+    assert result.returncode == 1, (result.returncode, result.stderr[-2000:])
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("error: "), result.stderr[-2000:]
+    assert sum(line.startswith("error: ") for line in lines) == 1, result.stderr[-2000:]
+    for fragment in fragments:
+        assert fragment in lines[-1], (fragment, lines[-1])
+    return lines[-1]
