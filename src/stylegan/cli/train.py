@@ -10,7 +10,6 @@ from typing import Any
 import click
 
 from ..presets import PRESETS
-from ..train.config import TrainOptions
 from .common import Command, device_option, pick_device
 
 
@@ -104,6 +103,7 @@ def train(ctx: click.Context, **params: Any) -> None:
       stylegan train --outdir runs --resume latest
       torchrun --nproc_per_node 2 -m stylegan train --data faces.zip --outdir runs --cfg auto --kimg 1
     """
+    from ..train.config import TrainOptions
     from ..train.runs import prepare_run, start_run
 
     device = pick_device(params["device"])
