@@ -14,7 +14,7 @@ from ..errors import StyleGANError
 from .dataset import is_dataset_image
 from .imageops import BadImage, decode_image
 from .labels import load_labels, majority_resolution
-from .sources import SourceFile, UnreadableFile, open_source, source_kind
+from .sources import SourceFile, UnreadableFile, open_source, source_kind, walk_folder
 
 
 @dataclass
@@ -29,6 +29,7 @@ class CheckReport:
     formats: Counter[str] = field(default_factory=Counter)
     corrupt: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
     not_images: list[str] = field(default_factory=list)
+    not_regular: list[str] = field(default_factory=list)  # FIFOs, devices, sockets, dangling links: never opened
     duplicates: list[list[str]] = field(default_factory=list)  # groups of files with identical pixels
     label_counts: dict[str, int] | None = None  # label (class name when known) -> images
     label_problems: list[str] = field(default_factory=list)
@@ -85,6 +86,9 @@ class CheckReport:
         if self.not_images:
             lines.append(f"not images ({len(self.not_images)}):")
             lines.extend(f"  {n}" for n in self.not_images)
+        if self.not_regular:
+            lines.append(f"skipped, not regular files ({len(self.not_regular)}):")
+            lines.extend(f"  {n}" for n in self.not_regular)
         if self.duplicates:
             lines.append(f"exact duplicates ({len(self.duplicates)} groups):")
             lines.extend("  " + " = ".join(g) for g in self.duplicates)
@@ -103,7 +107,10 @@ def check_dataset(path: str | os.PathLike[str], *, progress: Callable[[int, int]
     Duplicates are images with identical decoded pixels (same mode and size), whatever their file format.
     """
     with open_source(path) as files:
-        return _check_files(files, Path(path), progress)
+        report = _check_files(files, Path(path), progress)
+    if source_kind(path) == "dir":
+        report.not_regular = walk_folder(path)[1]
+    return report
 
 
 def _check_files(files: list[SourceFile], path: Path, progress: Callable[[int, int], None] | None) -> CheckReport:
