@@ -61,7 +61,13 @@ def image_size(data: bytes) -> tuple[int, int]:
     img = _open_checked(data)
     w, h = img.size
     try:
-        orientation = img.getexif().get(0x0112, 1)
+        if img.format == "PNG":  # PIL's PNG getexif() decodes the pixels: read the eXIf chunk met so far
+            exif = Image.Exif()
+            if img.info.get("exif"):
+                exif.load(img.info["exif"])
+        else:
+            exif = img.getexif()
+        orientation = exif.get(0x0112, 1)
     except Exception:  # a broken EXIF block: decode_image ignores it too
         orientation = 1
     return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
