@@ -14,7 +14,6 @@ import os
 import stat
 import tarfile
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +90,8 @@ def source_kind(path: str | os.PathLike[str]) -> str:
             return "tar"
     except OSError as e:
         raise StyleGANError(f"{p}: cannot read it ({e.strerror or e})") from None
+    except Exception:  # a damaged header the archive readers choke on
+        pass
     raise StyleGANError(f"{p}: not a folder, a zip archive or a tarball")
 
 
@@ -190,7 +191,7 @@ def read_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int = MAX
     try:
         with zf.open(info) as f:
             data = f.read(info.file_size + 1)
-    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, ValueError, OSError) as e:
+    except Exception as e:  # a damaged archive can make zipfile raise anything
         raise UnreadableFile(f"unreadable zip member ({str(e).strip() or type(e).__name__})") from None
     if len(data) != info.file_size:
         raise UnreadableFile(f"truncated zip member ({len(data)} of {info.file_size} bytes)")
@@ -198,15 +199,15 @@ def read_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int = MAX
 
 
 def zip_members(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
-    """The file members of a zip (no folders), sorted by name."""
-    return sorted((i for i in zf.infolist() if not i.is_dir()), key=lambda i: i.filename)
+    """The file members of a zip (no folders, no empty names), sorted by name."""
+    return sorted((i for i in zf.infolist() if i.filename and not i.filename.endswith("/")), key=lambda i: i.filename)
 
 
 def open_zip(path: str | os.PathLike[str]) -> zipfile.ZipFile:
     """A zip file opened for reading; a damaged archive is a one-line StyleGANError."""
     try:
         return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, zlib.error, NotImplementedError, ValueError, EOFError, OSError) as e:
+    except Exception as e:  # a damaged archive can make zipfile raise anything
         raise StyleGANError(f"{path}: damaged zip archive ({str(e).strip() or type(e).__name__})") from None
 
 
@@ -227,7 +228,7 @@ def open_source(path: str | os.PathLike[str]) -> Iterator[list[SourceFile]]:
     else:
         try:
             tf = tarfile.open(p)
-        except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+        except Exception as e:  # a damaged archive can make tarfile raise anything
             raise StyleGANError(f"{p}: damaged tarball ({str(e).strip() or type(e).__name__})") from None
         with tf:
             members = _tar_members(tf, p)
@@ -248,7 +249,9 @@ def _tar_members(tf: tarfile.TarFile, path: Path) -> list[tarfile.TarInfo]:
                 )
             if m.isfile():
                 members.append(m)
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+    except StyleGANError:
+        raise
+    except Exception as e:  # a damaged archive can make tarfile raise anything
         raise StyleGANError(f"{path}: damaged tarball ({str(e).strip() or type(e).__name__})") from None
     return sorted(members, key=lambda m: m.name)
 
@@ -264,7 +267,9 @@ def _read_member(tf: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
             raise UnreadableFile(f"cannot read {member.name}")
         with f:
             return f.read(member.size)
-    except (tarfile.TarError, EOFError, zlib.error, ValueError) as e:
+    except UnreadableFile:
+        raise
+    except Exception as e:  # a damaged archive can make tarfile raise anything
         raise UnreadableFile(f"unreadable tar member ({str(e).strip() or type(e).__name__})") from None
 
 
