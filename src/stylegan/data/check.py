@@ -45,7 +45,7 @@ class CheckReport:
     def problems(self) -> list[str]:
         """Reasons this is not a ready-to-train dataset (empty when it is): first the refusals, then advice."""
         out: list[str] = list(self.refusals)
-        if self.num_images == 0:
+        if self.num_images == 0 and not self.refusals:
             out.append("no images")
         if len(self.sizes) > 1:
             out.append(f"{len(self.sizes)} different image sizes (run `stylegan dataset prepare`)")
