@@ -166,6 +166,13 @@ def _sparse(name: str, size: int, images: bool) -> Callable[[Path], Path]:
     return build
 
 
+def _newline_name(tmp: Path) -> Path:
+    """An image named with a newline and no label: the message quotes the name and stays one line."""
+    d = _folder(tmp, ["img0.png", "new\nline.png"])
+    (d / "dataset.json").write_text(json.dumps(_labels([["img0.png", 0]])))
+    return d
+
+
 def _sizes(sizes: list[tuple[int, int]]) -> Callable[[Path], Path]:
     def build(tmp: Path) -> Path:
         d = tmp / "data"
@@ -251,6 +258,7 @@ FILE_CASES: dict[str, Case] = {
     "sizes-majority-8x8": Case(_sizes([(16, 16), (8, 8), (8, 8)]), "ok", "1 of 3 images are not 8x8", check_status=0),
     "sizes-majority-not-square": Case(_sizes([(8, 6), (8, 6), (8, 8)]), "refused", "most of them (2 of 3) are 8x6"),
     "sizes-majority-not-power-of-two": Case(_sizes([(12, 12), (12, 12)]), "refused", "resolution 12 is not a power"),
+    "unlabelled-image-named-with-a-newline": Case(_newline_name, "refused", "e.g. 'new\\nline.png'; every image"),
     "truncated-zip": Case(
         lambda tmp: (
             (tmp / "data.zip").write_bytes(_zip(tmp / "z.zip", {"img0.png": _png()}).read_bytes()[:50])

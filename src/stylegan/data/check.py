@@ -14,7 +14,7 @@ from ..errors import StyleGANError
 from .dataset import is_dataset_image
 from .imageops import BadImage, decode_image
 from .labels import load_labels, majority_resolution
-from .sources import SourceFile, UnreadableFile, open_source, source_kind, walk_folder
+from .sources import SourceFile, UnreadableFile, open_source, shown, source_kind, walk_folder
 
 
 @dataclass
@@ -82,16 +82,16 @@ class CheckReport:
             lines.append("  labels:  none (no dataset.json labels)")
         if self.corrupt:
             lines.append(f"corrupt files ({len(self.corrupt)}):")
-            lines.extend(f"  {n}: {r}" for n, r in self.corrupt)
+            lines.extend(f"  {shown(n)}: {r}" for n, r in self.corrupt)
         if self.not_images:
             lines.append(f"not images ({len(self.not_images)}):")
-            lines.extend(f"  {n}" for n in self.not_images)
+            lines.extend(f"  {shown(n)}" for n in self.not_images)
         if self.not_regular:
             lines.append(f"skipped, not regular files ({len(self.not_regular)}):")
-            lines.extend(f"  {n}" for n in self.not_regular)
+            lines.extend(f"  {shown(n)}" for n in self.not_regular)
         if self.duplicates:
             lines.append(f"exact duplicates ({len(self.duplicates)} groups):")
-            lines.extend("  " + " = ".join(g) for g in self.duplicates)
+            lines.extend("  " + " = ".join(map(shown, g)) for g in self.duplicates)
         if self.size_note:
             lines.append(f"warning: {self.size_note}")
         probs = self.problems

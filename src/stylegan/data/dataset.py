@@ -31,6 +31,8 @@ from .sources import (
     read_file,
     read_file_head,
     read_zip_member,
+    reason,
+    shown,
     walk_folder,
     zip_members,
 )
@@ -188,7 +190,7 @@ class ImageDataset(torch.utils.data.Dataset):
             with zf.open(info) as f:
                 return f.read(size)
         except Exception as e:  # a damaged archive can make zipfile raise anything
-            raise UnreadableFile(f"unreadable zip member ({str(e).strip() or type(e).__name__})") from None
+            raise UnreadableFile(f"unreadable zip member ({reason(e)})") from None
 
     def _declared_size(self, name: str) -> tuple[int, int] | None:
         """The (width, height) an image declares, from its first bytes (the whole file when its header is longer);
@@ -200,7 +202,7 @@ class ImageDataset(torch.utils.data.Dataset):
                 return image_size(self._read(name))
         except (BadImage, OSError) as e:
             self._bad.add(name)
-            log.warning("dataset %s: skipping %s: %s", self.path, name, e)
+            log.warning("dataset %s: skipping %s: %s", self.path, shown(name), e)
             return None
 
     def __getstate__(self) -> dict[str, object]:
@@ -226,7 +228,7 @@ class ImageDataset(torch.utils.data.Dataset):
                 return name, self._decode_raw(idx)
             except (BadImage, OSError) as e:
                 self._bad.add(name)
-                log.warning("dataset %s: skipping %s: %s", self.path, name, e)
+                log.warning("dataset %s: skipping %s: %s", self.path, shown(name), e)
         raise StyleGANError(f"{self.path}: none of its {len(self.image_names)} images can be decoded")
 
     def _load_labels(self, all_names: list[str]) -> DatasetLabels | None:
@@ -247,7 +249,7 @@ class ImageDataset(torch.utils.data.Dataset):
             except (BadImage, OSError) as e:
                 if name not in self._bad:
                     self._bad.add(name)
-                    log.warning("dataset %s: skipping %s: %s", self.path, name, e)
+                    log.warning("dataset %s: skipping %s: %s", self.path, shown(name), e)
                 continue
             if img.shape != self.image_shape:
                 img = self._conform(img, name)
@@ -263,7 +265,7 @@ class ImageDataset(torch.utils.data.Dataset):
             log.warning(
                 "dataset %s: %s has shape %s, expected %s; converting it (center crop)",
                 self.path,
-                name,
+                shown(name),
                 tuple(img.shape),
                 self.image_shape,
             )

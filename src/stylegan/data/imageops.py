@@ -14,6 +14,8 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageOps
 
+from .sources import reason
+
 Transform = Literal["center-crop", "center-crop-wide", "pad", "stretch"]
 TRANSFORMS: tuple[str, ...] = ("center-crop", "center-crop-wide", "pad", "stretch")
 RESIZE_FILTERS: dict[str, Image.Resampling] = {
@@ -46,7 +48,7 @@ def _open_checked(data: bytes) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise BadImage(f"too large (over {MAX_IMAGE_PIXELS} pixels)") from None
     except Exception as e:  # any failure to parse a header means a corrupt file
-        raise BadImage(f"corrupt ({str(e).strip() or type(e).__name__})") from None
+        raise BadImage(f"corrupt ({reason(e)})") from None
     w, h = img.size
     if w * h > MAX_IMAGE_PIXELS:
         raise BadImage(f"too large: declares {w}x{h} pixels (at most {MAX_IMAGE_PIXELS})")
@@ -88,7 +90,7 @@ def decode_image(data: bytes) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise BadImage(f"too large (over {MAX_IMAGE_PIXELS} pixels)") from None
     except Exception as e:  # truncated / corrupt data, whatever the decoder raises
-        raise BadImage(f"corrupt ({str(e).strip() or type(e).__name__})") from None
+        raise BadImage(f"corrupt ({reason(e)})") from None
     if img.width < 1 or img.height < 1:
         raise BadImage("empty image")
     try:

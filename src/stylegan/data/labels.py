@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import StyleGANError
+from .sources import shown
 
 #: Class labels must be below this (the networks embed a one-hot vector of `max class + 1` entries), and label
 #: vectors at most this long.
@@ -153,7 +154,7 @@ def parse_labels(data: bytes, image_names: Sequence[str], dataset: str) -> Datas
     missing = [n for n in names if n not in mapping]
     if missing:
         raise StyleGANError(
-            f"{where} has no label for {len(missing)} image(s), e.g. {missing[0]}; "
+            f"{where} has no label for {len(missing)} image(s), e.g. {shown(missing[0])}; "
             'every image needs one (or set "labels": null)'
         )
     values = [mapping[n][1] for n in names]
@@ -211,7 +212,7 @@ def majority_resolution(
     if not others:
         return w, None
     count = sum(k for _, _, k in others)
-    examples = ", ".join(f"{name} is {s[0]}x{s[1]}" for name, s, _ in others[:3])
+    examples = ", ".join(f"{shown(name)} is {s[0]}x{s[1]}" for name, s, _ in others[:3])
     return w, (
         f"{dataset}: {count} of {num_images} images are not {w}x{h} ({examples}{', ...' if len(others) > 3 else ''}); "
         f"they are center-cropped and resized to {w}x{w} when read"

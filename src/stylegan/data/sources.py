@@ -34,6 +34,21 @@ class UnreadableFile(OSError):
     """A file or archive member that is refused or cannot be read; the message says why, in a few words."""
 
 
+def shown(name: str) -> str:
+    """A file name as messages show it: as is, or quoted with escapes when it holds a newline or other control
+    character (so that a message stays one line).
+
+    >>> shown("a/b.png"), shown("a\\nb.png")
+    ('a/b.png', "'a\\\\nb.png'")
+    """
+    return name if name.isprintable() else repr(name)
+
+
+def reason(e: BaseException) -> str:
+    """An exception's message on one line (its type name when it has none)."""
+    return " ".join(str(e).split()) or type(e).__name__
+
+
 def format_bytes(n: int) -> str:
     """`1536` -> `1.5 KiB`: a byte count for messages.
 
@@ -192,7 +207,7 @@ def read_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int = MAX
         with zf.open(info) as f:
             data = f.read(info.file_size + 1)
     except Exception as e:  # a damaged archive can make zipfile raise anything
-        raise UnreadableFile(f"unreadable zip member ({str(e).strip() or type(e).__name__})") from None
+        raise UnreadableFile(f"unreadable zip member ({reason(e)})") from None
     if len(data) != info.file_size:
         raise UnreadableFile(f"truncated zip member ({len(data)} of {info.file_size} bytes)")
     return data
@@ -208,7 +223,7 @@ def open_zip(path: str | os.PathLike[str]) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
     except Exception as e:  # a damaged archive can make zipfile raise anything
-        raise StyleGANError(f"{path}: damaged zip archive ({str(e).strip() or type(e).__name__})") from None
+        raise StyleGANError(f"{path}: damaged zip archive ({reason(e)})") from None
 
 
 @contextlib.contextmanager
@@ -229,7 +244,7 @@ def open_source(path: str | os.PathLike[str]) -> Iterator[list[SourceFile]]:
         try:
             tf = tarfile.open(p)
         except Exception as e:  # a damaged archive can make tarfile raise anything
-            raise StyleGANError(f"{p}: damaged tarball ({str(e).strip() or type(e).__name__})") from None
+            raise StyleGANError(f"{p}: damaged tarball ({reason(e)})") from None
         with tf:
             members = _tar_members(tf, p)
             yield [SourceFile(_clean_member_name(m.name), functools.partial(_read_member, tf, m)) for m in members]
@@ -252,7 +267,7 @@ def _tar_members(tf: tarfile.TarFile, path: Path) -> list[tarfile.TarInfo]:
     except StyleGANError:
         raise
     except Exception as e:  # a damaged archive can make tarfile raise anything
-        raise StyleGANError(f"{path}: damaged tarball ({str(e).strip() or type(e).__name__})") from None
+        raise StyleGANError(f"{path}: damaged tarball ({reason(e)})") from None
     return sorted(members, key=lambda m: m.name)
 
 
@@ -270,7 +285,7 @@ def _read_member(tf: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
     except UnreadableFile:
         raise
     except Exception as e:  # a damaged archive can make tarfile raise anything
-        raise UnreadableFile(f"unreadable tar member ({str(e).strip() or type(e).__name__})") from None
+        raise UnreadableFile(f"unreadable tar member ({reason(e)})") from None
 
 
 def _clean_member_name(name: str) -> str:
