@@ -152,8 +152,10 @@ class ImageDataset(torch.utils.data.Dataset):
         """Every file of the dataset (sorted); sets the source type."""
         try:
             mode = os.stat(self.path).st_mode
-        except (OSError, ValueError):
+        except (FileNotFoundError, ValueError):
             raise StyleGANError(f"{self.path}: no such dataset") from None
+        except OSError as e:  # a link loop, no permission
+            raise StyleGANError(f"{self.path}: cannot read it ({e.strerror or e})") from None
         if stat.S_ISDIR(mode):
             self._type = "dir"
             return [name for name, _ in walk_folder(self.path)[0]]
@@ -339,6 +341,8 @@ def is_dataset_image(name: str) -> bool:
 def _is_zip(path: Path) -> bool:
     try:
         return zipfile.is_zipfile(path)
+    except OSError as e:
+        raise StyleGANError(f"{path}: cannot read it ({e.strerror or e})") from None
     except Exception:  # a damaged header: not a zip we can read
         return False
 

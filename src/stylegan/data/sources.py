@@ -92,8 +92,10 @@ def source_kind(path: str | os.PathLike[str]) -> str:
     p = Path(path)
     try:
         mode = os.stat(p).st_mode
-    except (OSError, ValueError):
+    except (FileNotFoundError, ValueError):
         raise StyleGANError(f"{p}: no such file or folder") from None
+    except OSError as e:  # a link loop, no permission
+        raise StyleGANError(f"{p}: cannot read it ({e.strerror or e})") from None
     if stat.S_ISDIR(mode):
         return "dir"
     if not stat.S_ISREG(mode):
