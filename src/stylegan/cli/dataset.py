@@ -168,7 +168,8 @@ def emoji(dest: Path, resolution: int, source: Path | None, background: str, no_
 def check(path: Path) -> None:
     """Report sizes, modes, formats, corrupt files, exact duplicates and labels of a dataset or image source.
 
-    Exits with status 2 when files are corrupt or labels are inconsistent. Example: stylegan dataset check d.zip
+    Exits with status 2 when files are corrupt or training would refuse the dataset (the last line then says why:
+    `not ready to train: ...`). Example: stylegan dataset check d.zip
     """
     from ..data.check import check_dataset
     from ..progress import progress_bar
@@ -176,7 +177,7 @@ def check(path: Path) -> None:
     with progress_bar(0, "check", unit="file", enabled=True) as bar:
         report = check_dataset(path, progress=bar.advance_to)
     click.echo(report.summary())
-    if report.corrupt or report.num_images == 0 or report.label_problems:
+    if report.corrupt or not report.ready:
         raise SystemExit(2)
 
 

@@ -10,9 +10,9 @@ named once in a warning.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +22,20 @@ import torch
 from PIL import Image
 
 from ..errors import StyleGANError
-from .imageops import BadImage, decode_image, fit_image, image_to_chw, to_channels
+from .imageops import BadImage, decode_image, fit_image, image_size, image_to_chw, to_channels
+from .labels import DatasetLabels, load_labels, majority_resolution
+from .sources import (
+    UnreadableFile,
+    check_zip_member,
+    open_zip,
+    read_file,
+    read_file_head,
+    read_zip_member,
+    reason,
+    shown,
+    walk_folder,
+    zip_members,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,42 +101,35 @@ class ImageDataset(torch.utils.data.Dataset):
         self.name = self.path.stem
         self._zipfile: zipfile.ZipFile | None = None
         self._zip_pid: int | None = None
-        if self.path.is_dir():
-            self._type = "dir"
-            all_names = sorted(f.relative_to(self.path).as_posix() for f in self.path.rglob("*") if f.is_file())
-        elif self.path.is_file() and zipfile.is_zipfile(self.path):
-            self._type = "zip"
-            all_names = sorted(n for n in self._get_zipfile().namelist() if not n.endswith("/"))
-        elif self.path.exists():
-            raise StyleGANError(f"{self.path}: a dataset must be a folder or a .zip (see `stylegan dataset prepare`)")
-        else:
-            raise StyleGANError(f"{self.path}: no such dataset")
-        self.image_names = [n for n in all_names if Path(n).suffix.lower() in IMAGE_EXTENSIONS and not _hidden(n)]
+        all_names = self._list_files()
+        self.image_names = [n for n in all_names if is_dataset_image(n)]
         if not self.image_names:
             raise StyleGANError(f"{self.path}: no images found")
         self._cache: dict[int, np.ndarray] | None = {} if cache else None
         self._bad: set[str] = set()
 
-        first_name, first = self._first_decodable()
-        c, h, w = first.shape
         if resolution is None:
-            if h != w:
-                raise StyleGANError(
-                    f"{self.path}: images must be square, the first one ({first_name}) is {w}x{h}; "
-                    "run `stylegan dataset prepare` to crop or pad them"
-                )
-            resolution = h
+            sizes: dict[tuple[int, int], list[str]] = {}
+            for name in self.image_names:
+                size = self._declared_size(name)
+                if size is not None:
+                    sizes.setdefault(size, []).append(name)
+            resolution, note = majority_resolution(str(self.path), sizes, len(self.image_names))
+            if note:
+                log.warning("dataset %s", note)
+        _, first = self._first_decodable()
+        c = first.shape[0]
         if resolution < 4 or resolution & (resolution - 1):
             raise StyleGANError(f"{self.path}: resolution {resolution} is not a power of two >= 4")
         self.resolution = resolution
         self.num_channels = c if c in (1, 3, 4) else 3
         self.image_shape = (self.num_channels, resolution, resolution)
 
-        self.class_names: tuple[str, ...] | None = None
-        raw_labels = self._load_raw_labels()
-        self.has_labels = raw_labels is not None
-        self._raw_labels = raw_labels if raw_labels is not None else np.zeros((len(self.image_names), 0), np.float32)
-        self.label_dim = int(self._raw_labels.max()) + 1 if self._raw_labels.ndim == 1 else self._raw_labels.shape[1]
+        labels = self._load_labels(all_names)
+        self.has_labels = labels is not None
+        self.class_names: tuple[str, ...] | None = labels.class_names if labels is not None else None
+        self._raw_labels = labels.raw if labels is not None else np.zeros((len(self.image_names), 0), np.float32)
+        self.label_dim = labels.label_dim if labels is not None else 0
         self.use_labels = use_labels
         if use_labels and not self.has_labels:
             raise StyleGANError(
@@ -142,16 +148,64 @@ class ImageDataset(torch.utils.data.Dataset):
             self._xflip = np.concatenate([self._xflip, np.ones_like(self._xflip)])
 
     # ---- file access -------------------------------------------------------------------------------------------
+    def _list_files(self) -> list[str]:
+        """Every file of the dataset (sorted); sets the source type."""
+        try:
+            mode = os.stat(self.path).st_mode
+        except (FileNotFoundError, ValueError):
+            raise StyleGANError(f"{self.path}: no such dataset") from None
+        except OSError as e:  # a link loop, no permission
+            raise StyleGANError(f"{self.path}: cannot read it ({e.strerror or e})") from None
+        if stat.S_ISDIR(mode):
+            self._type = "dir"
+            return [name for name, _ in walk_folder(self.path)[0]]
+        if stat.S_ISREG(mode) and _is_zip(self.path):
+            self._type = "zip"
+            return sorted(i.filename for i in zip_members(self._get_zipfile()))
+        raise StyleGANError(f"{self.path}: a dataset must be a folder or a .zip (see `stylegan dataset prepare`)")
+
     def _get_zipfile(self) -> zipfile.ZipFile:
         if self._zipfile is None or self._zip_pid != os.getpid():  # re-open in every DataLoader worker
-            self._zipfile = zipfile.ZipFile(self.path)
+            self._zipfile = open_zip(self.path)
             self._zip_pid = os.getpid()
         return self._zipfile
 
     def _read(self, name: str) -> bytes:
+        """The bytes of a file, size-checked before reading (UnreadableFile, an OSError, when refused)."""
         if self._type == "dir":
-            return (self.path / name).read_bytes()
-        return self._get_zipfile().read(name)
+            return read_file(self.path / name)
+        zf = self._get_zipfile()
+        try:
+            info = zf.getinfo(name)
+        except KeyError:
+            raise UnreadableFile("missing from the zip") from None
+        return read_zip_member(zf, info)
+
+    def _read_head(self, name: str, size: int) -> bytes:
+        """At most the first `size` bytes of a file (for reading image headers)."""
+        if self._type == "dir":
+            return read_file_head(self.path / name, size)
+        zf = self._get_zipfile()
+        info = zf.getinfo(name)
+        check_zip_member(info)
+        try:
+            with zf.open(info) as f:
+                return f.read(size)
+        except Exception as e:  # a damaged archive can make zipfile raise anything
+            raise UnreadableFile(f"unreadable zip member ({reason(e)})") from None
+
+    def _declared_size(self, name: str) -> tuple[int, int] | None:
+        """The (width, height) an image declares, from its first bytes (the whole file when its header is longer);
+        None (and the file named once in a warning) when it is refused or unreadable."""
+        try:
+            try:
+                return image_size(self._read_head(name, _HEAD_BYTES))
+            except (BadImage, OSError):
+                return image_size(self._read(name))
+        except (BadImage, OSError) as e:
+            self._bad.add(name)
+            log.warning("dataset %s: skipping %s: %s", self.path, shown(name), e)
+            return None
 
     def __getstate__(self) -> dict[str, object]:
         return dict(self.__dict__, _zipfile=None, _zip_pid=None)
@@ -170,44 +224,19 @@ class ImageDataset(torch.utils.data.Dataset):
 
     def _first_decodable(self) -> tuple[str, np.ndarray]:
         for idx, name in enumerate(self.image_names):
+            if name in self._bad:
+                continue
             try:
                 return name, self._decode_raw(idx)
             except (BadImage, OSError) as e:
                 self._bad.add(name)
-                log.warning("dataset %s: skipping %s: %s", self.path, name, e)
+                log.warning("dataset %s: skipping %s: %s", self.path, shown(name), e)
         raise StyleGANError(f"{self.path}: none of its {len(self.image_names)} images can be decoded")
 
-    def _load_raw_labels(self) -> np.ndarray | None:
-        meta_name = "dataset.json"
-        try:
-            data = self._read(meta_name)
-        except (FileNotFoundError, KeyError):
+    def _load_labels(self, all_names: list[str]) -> DatasetLabels | None:
+        if "dataset.json" not in all_names:
             return None
-        try:
-            meta = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as e:
-            raise StyleGANError(f"{self.path}/dataset.json: not valid JSON ({e})") from None
-        labels = meta.get("labels") if isinstance(meta, dict) else None
-        if labels is None:
-            return None
-        mapping = {str(k).replace("\\", "/"): v for k, v in labels}
-        missing = [n for n in self.image_names if n not in mapping]
-        if missing:
-            raise StyleGANError(
-                f"{self.path}/dataset.json has no label for {len(missing)} image(s), e.g. {missing[0]}; "
-                'every image needs one (or set "labels": null)'
-            )
-        arr = np.array([mapping[n] for n in self.image_names])
-        if arr.ndim == 1:
-            arr = arr.astype(np.int64)
-            if arr.min() < 0:
-                raise StyleGANError(f"{self.path}/dataset.json: negative class label {arr.min()}")
-        else:
-            arr = arr.astype(np.float32)
-        names = meta.get("class_names")
-        if isinstance(names, list) and arr.ndim == 1 and len(names) >= int(arr.max()) + 1:
-            self.class_names = tuple(str(n) for n in names)
-        return arr
+        return load_labels(lambda: self._read("dataset.json"), self.image_names, str(self.path))
 
     def load_image(self, raw_idx: int) -> np.ndarray:
         """uint8 [C, H, W] image of raw index `raw_idx`, fitted to the dataset's shape. A file that fails to decode
@@ -222,7 +251,7 @@ class ImageDataset(torch.utils.data.Dataset):
             except (BadImage, OSError) as e:
                 if name not in self._bad:
                     self._bad.add(name)
-                    log.warning("dataset %s: skipping %s: %s", self.path, name, e)
+                    log.warning("dataset %s: skipping %s: %s", self.path, shown(name), e)
                 continue
             if img.shape != self.image_shape:
                 img = self._conform(img, name)
@@ -238,7 +267,7 @@ class ImageDataset(torch.utils.data.Dataset):
             log.warning(
                 "dataset %s: %s has shape %s, expected %s; converting it (center crop)",
                 self.path,
-                name,
+                shown(name),
                 tuple(img.shape),
                 self.image_shape,
             )
@@ -297,6 +326,25 @@ class ImageDataset(torch.utils.data.Dataset):
             has_labels=self.has_labels,
             class_names=self.class_names,
         )
+
+
+#: Bytes read from the start of each image to learn its size (the whole file is read when its header is longer).
+_HEAD_BYTES = 4096
+
+
+def is_dataset_image(name: str) -> bool:
+    """True for the files a dataset's images are read from: image file extensions, not hidden (dot-files,
+    dot-folders and `__MACOSX`)."""
+    return Path(name).suffix.lower() in IMAGE_EXTENSIONS and not _hidden(name)
+
+
+def _is_zip(path: Path) -> bool:
+    try:
+        return zipfile.is_zipfile(path)
+    except OSError as e:
+        raise StyleGANError(f"{path}: cannot read it ({e.strerror or e})") from None
+    except Exception:  # a damaged header: not a zip we can read
+        return False
 
 
 def _hidden(name: str) -> bool:

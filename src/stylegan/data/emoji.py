@@ -176,8 +176,9 @@ def build_emoji_dataset(
     ./node_modules or the cache (installed with npm when missing), then Debian's font file.
     `skin_tones=False` leaves out every image with a skin-tone modifier, which balances the classes.
     """
-    from .prepare import prepare_dataset
+    from .prepare import check_resolution, prepare_dataset
 
+    check_resolution(resolution)
     package: Path | None = None
     if source is not None:
         src = Path(source)

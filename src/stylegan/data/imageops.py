@@ -14,6 +14,8 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageOps
 
+from .sources import reason
+
 Transform = Literal["center-crop", "center-crop-wide", "pad", "stretch"]
 TRANSFORMS: tuple[str, ...] = ("center-crop", "center-crop-wide", "pad", "stretch")
 RESIZE_FILTERS: dict[str, Image.Resampling] = {
@@ -26,27 +28,69 @@ RESIZE_FILTERS: dict[str, Image.Resampling] = {
 _CHANNEL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 
 
+#: The most pixels an image may declare (PIL's own decompression-bomb threshold, about 9459 x 9459): a larger one
+#: is refused from its header, before any of it is decoded.
+MAX_IMAGE_PIXELS = 89_478_485
+
+
 class BadImage(ValueError):
     """A file that is not a decodable image; the message says why, in a few words."""
+
+
+def _open_checked(data: bytes) -> Image.Image:
+    """The image opened (header only) with its declared size checked against MAX_IMAGE_PIXELS."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img: Image.Image = Image.open(io.BytesIO(data))
+    except Image.UnidentifiedImageError:
+        raise BadImage("not an image") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise BadImage(f"too large (over {MAX_IMAGE_PIXELS} pixels)") from None
+    except Exception as e:  # any failure to parse a header means a corrupt file
+        raise BadImage(f"corrupt ({reason(e)})") from None
+    w, h = img.size
+    if w * h > MAX_IMAGE_PIXELS:
+        raise BadImage(f"too large: declares {w}x{h} pixels (at most {MAX_IMAGE_PIXELS})")
+    if w < 1 or h < 1:
+        raise BadImage("empty image")
+    return img
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """(width, height) an image file declares, read from its header without decoding the pixels (after EXIF
+    orientation, as `decode_image` gives it). Raises BadImage as `decode_image` does for what it can tell."""
+    img = _open_checked(data)
+    w, h = img.size
+    try:
+        if img.format == "PNG":  # PIL's PNG getexif() decodes the pixels: read the eXIf chunk met so far
+            exif = Image.Exif()
+            if img.info.get("exif"):
+                exif.load(img.info["exif"])
+        else:
+            exif = img.getexif()
+        orientation = exif.get(0x0112, 1)
+    except Exception:  # a broken EXIF block: decode_image ignores it too
+        orientation = 1
+    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
 
 def decode_image(data: bytes) -> Image.Image:
     """Fully decode an image file (any format PIL reads) and apply its EXIF orientation.
 
-    Raises BadImage for anything that is not an image, is truncated, or is absurdly large.
+    Raises BadImage for anything that is not an image, is truncated, or is absurdly large (declared size checked
+    before decoding).
     """
+    img = _open_checked(data)
+    fmt = img.format
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img: Image.Image = Image.open(io.BytesIO(data))
-            fmt = img.format
             img.load()
-    except Image.UnidentifiedImageError:
-        raise BadImage("not an image") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise BadImage("too large (decompression bomb limit)") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:  # truncated / corrupt data
-        raise BadImage(f"corrupt ({str(e).strip() or type(e).__name__})") from None
+        raise BadImage(f"too large (over {MAX_IMAGE_PIXELS} pixels)") from None
+    except Exception as e:  # truncated / corrupt data, whatever the decoder raises
+        raise BadImage(f"corrupt ({reason(e)})") from None
     if img.width < 1 or img.height < 1:
         raise BadImage("empty image")
     try:

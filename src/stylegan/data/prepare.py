@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import zipfile
 from collections import Counter
@@ -21,6 +22,7 @@ from pathlib import Path
 from ..errors import SettingError, StyleGANError
 from ..fileio import atomic_directory, atomic_open
 from .imageops import RESIZE_FILTERS, TRANSFORMS, BadImage, Transform, decode_image, encode_png, fit_image, to_channels
+from .labels import MAX_CLASSES
 from .sources import SourceFile, open_source
 
 LabelSource = str  # "from-folders" or a path to a CSV file
@@ -52,6 +54,21 @@ class PrepareReport:
             lines.append(f"skipped {len(self.skipped)} files:")
             lines.extend(f"  {name}: {reason}" for name, reason in self.skipped)
         return "\n".join(lines)
+
+
+#: The largest resolution `prepare` writes.
+MAX_RESOLUTION = 8192
+
+
+def check_resolution(resolution: int) -> None:
+    """A SettingError unless `resolution` is a power of two in [4, MAX_RESOLUTION]."""
+    if resolution < 4 or resolution & (resolution - 1) or resolution > MAX_RESOLUTION:
+        raise SettingError(
+            "{resolution} must be a power of two >= 4"
+            + (f" and at most {MAX_RESOLUTION}" if resolution > MAX_RESOLUTION else "")
+            + f", got {resolution}",
+            "resolution",
+        )
 
 
 def archive_name(idx: int) -> str:
@@ -113,6 +130,8 @@ class _LabelResolver:
             ints = sorted(int(v) for v in values)
             if ints[0] < 0:
                 raise StyleGANError(f"{labels}: labels must be >= 0, found {ints[0]}")
+            if ints[-1] >= MAX_CLASSES:
+                raise StyleGANError(f"{labels}: class {ints[-1]} is too large (at most {MAX_CLASSES - 1})")
             self.class_names = [str(i) for i in range(ints[-1] + 1)]
             self._index = {i: i for i in range(ints[-1] + 1)}
         else:
@@ -207,8 +226,13 @@ def prepare_dataset(
     >>> r.num_images, r.skipped
     (1, [('notes.txt', 'not an image')])
     """
-    if resolution < 4 or resolution & (resolution - 1):
-        raise SettingError(f"{{resolution}} must be a power of two >= 4, got {resolution}", "resolution")
+    check_resolution(resolution)
+    if max_images is not None and max_images < 1:
+        raise SettingError(f"{{max_images}} must be at least 1, got {max_images}", "max_images")
+    if not (math.isfinite(wide_aspect) and 1 / 64 <= wide_aspect <= 64):
+        raise SettingError(
+            f"{{wide_aspect}} must be a width:height ratio in [1/64, 64], got {wide_aspect}", "wide_aspect"
+        )
     if transform not in TRANSFORMS:
         raise SettingError(
             f"{{transform}} must be one of {', '.join(TRANSFORMS)}, got {transform!r}",
@@ -303,4 +327,4 @@ def _prepare_one(
     return None
 
 
-__all__ = ["PrepareReport", "archive_name", "prepare_dataset", "read_label_csv"]
+__all__ = ["MAX_RESOLUTION", "PrepareReport", "archive_name", "check_resolution", "prepare_dataset", "read_label_csv"]
