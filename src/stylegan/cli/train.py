@@ -32,9 +32,9 @@ def _metric_list(ctx: click.Context, param: click.Parameter, text: str | None) -
 @click.option("--mbstd-group", "mbstd_group_size", type=int, help="Minibatch-stddev group size.")
 @click.option("--glr", "G_lr", type=float, help="G learning rate.")
 @click.option("--dlr", "D_lr", type=float, help="D learning rate.")
-@click.option("--pl-weight", type=click.FloatRange(min=0), help="Path length regularisation weight (0 = off).")
-@click.option("--mixing", "style_mixing_prob", type=click.FloatRange(0, 1), help="Style mixing probability (0 = off).")
-@click.option("--ema", "ema_kimg", type=click.FloatRange(min=0, min_open=True), help="G_ema half-life in kimg.")
+@click.option("--pl-weight", type=float, help="Path length regularisation weight (0 = off).")
+@click.option("--mixing", "style_mixing_prob", type=float, help="Style mixing probability (0 = off).")
+@click.option("--ema", "ema_kimg", type=float, help="G_ema half-life in kimg.")
 @click.option("--cond/--no-cond", default=False, show_default=True, help="Train on the dataset's labels.")
 @click.option("--mirror/--no-mirror", default=False, show_default=True, help="Add x-flipped copies of the images.")
 @click.option(

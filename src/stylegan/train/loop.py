@@ -47,6 +47,7 @@ from .ema import ema_beta
 from .ema import update_ema as ema_update
 from .losses import Phase, StyleGAN2Loss, lazy_regularization_correction
 from .reporting import Reporter, format_duration
+from .runs import RunLock
 from .state import STATE_FILENAME, load_training_state, rng_state, save_training_state, set_rng_state
 
 #: Consecutive steps with NaN/Inf losses after which the run stops (each one is skipped and reported).
@@ -663,6 +664,45 @@ def write_run_files(run: TrainingRun) -> None:
     save_fakes(run, run.run_dir / "fakes_init.png")
 
 
+def _train_loop(run: TrainingRun, stop_req: StopRequest, *, resume: bool) -> bool:
+    """Steps until the run is complete (False) or a stop was requested and the state saved (True)."""
+    cfg, reporter, dist_info, device = run.cfg, run.reporter, run.dist, run.device
+    if resume:
+        reporter.rewind(run.cur_tick, run.cur_nimg)
+        reporter.log(f"resuming {run.run_dir.name} at kimg {run.kimg:.3f} (step {run.batch_idx})")
+    else:
+        write_run_files(run)
+    reporter.log(
+        f"training {cfg.kimg:g} kimg on {run.data.dataset.name} ({len(run.data.dataset)} images), batch "
+        f"{cfg.batch} = {dist_info.world_size} x {run.rounds} x {run.batch_gpu}, device {device}, "
+        f"precision {cfg.precision}"
+    )
+    if device.type == "cpu" and cfg.precision == "fp32" and cpu_has_amx():
+        reporter.log("note: this CPU has AMX units: --precision bf16 trains about 2x faster")
+    stopped = False
+    while run.cur_nimg < run.total_nimg:
+        t0 = time.monotonic()
+        streak = run.nonfinite_streak
+        batch = fetch_batch(run)
+        for i in range(len(run.phases)):
+            run_phase(run, i, batch)
+        update_ema(run)
+        run.cur_nimg += cfg.batch
+        run.batch_idx += 1
+        adjust_ada(run)
+        check_divergence(run, run.nonfinite_streak == streak)
+        show_progress(run, time.monotonic() - t0)
+        done = run.cur_nimg >= run.total_nimg
+        stopped = bool(all_reduce_sum(torch.tensor([1.0 if stop_req.requested else 0.0])).item() > 0)
+        tick_ended = done or stopped or run.cur_nimg >= run.tick_start_nimg + cfg.kimg_per_tick * 1000
+        if tick_ended:
+            end_tick(run)
+        maybe_snapshot(run, tick_ended=tick_ended, force=done or stopped)
+        if stopped:
+            break
+    return stopped
+
+
 def train(
     cfg: TrainConfig,
     run_dir: str | Path,
@@ -682,44 +722,26 @@ def train(
     if device.type == "cuda" and dist_info.world_size > 1:
         device = torch.device("cuda", dist_info.local_rank)
     run_dir = Path(run_dir)
+    lock = RunLock(run_dir)
+    refused = None
     if dist_info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
-    reporter = reporter if reporter is not None else Reporter(run_dir, enabled=dist_info.is_main)
-    run = setup_run(cfg, run_dir, device=device, dist_info=dist_info, reporter=reporter, resume=resume)
-    if resume:
-        reporter.log(f"resuming {run_dir.name} at kimg {run.kimg:.3f} (step {run.batch_idx})")
-    else:
-        write_run_files(run)
-    reporter.log(
-        f"training {cfg.kimg:g} kimg on {run.data.dataset.name} ({len(run.data.dataset)} images), batch "
-        f"{cfg.batch} = {dist_info.world_size} x {run.rounds} x {run.batch_gpu}, device {device}, "
-        f"precision {cfg.precision}"
-    )
-    if device.type == "cpu" and cfg.precision == "fp32" and cpu_has_amx():
-        reporter.log("note: this CPU has AMX units: --precision bf16 trains about 2x faster")
-    stopped = False
-    with stop if stop is not None else StopRequest(reporter) as stop_req:
-        while run.cur_nimg < run.total_nimg:
-            t0 = time.monotonic()
-            streak = run.nonfinite_streak
-            batch = fetch_batch(run)
-            for i in range(len(run.phases)):
-                run_phase(run, i, batch)
-            update_ema(run)
-            run.cur_nimg += cfg.batch
-            run.batch_idx += 1
-            adjust_ada(run)
-            check_divergence(run, run.nonfinite_streak == streak)
-            show_progress(run, time.monotonic() - t0)
-            done = run.cur_nimg >= run.total_nimg
-            stopped = bool(all_reduce_sum(torch.tensor([1.0 if stop_req.requested else 0.0])).item() > 0)
-            tick_ended = done or stopped or run.cur_nimg >= run.tick_start_nimg + cfg.kimg_per_tick * 1000
-            if tick_ended:
-                end_tick(run)
-            maybe_snapshot(run, tick_ended=tick_ended, force=done or stopped)
-            if stopped:
-                break
-    reporter.log("stopped: state saved, resume with --resume" if stopped else f"done: {run.kimg:.3f} kimg")
-    reporter.close()
-    run.data.close()
+        try:
+            lock.acquire()
+        except StyleGANError as e:
+            refused = str(e)
+    refused = gather_objects(refused)[0]  # every rank stops when rank 0 may not train here
+    if refused is not None:
+        raise StyleGANError(refused)
+    try:
+        reporter = reporter if reporter is not None else Reporter(run_dir, enabled=dist_info.is_main)
+        # Signals are handled from here on: one that arrives while the run is set up stops it after its first step.
+        with stop if stop is not None else StopRequest(reporter) as stop_req:
+            run = setup_run(cfg, run_dir, device=device, dist_info=dist_info, reporter=reporter, resume=resume)
+            stopped = _train_loop(run, stop_req, resume=resume)
+        reporter.log("stopped: state saved, resume with --resume" if stopped else f"done: {run.kimg:.3f} kimg")
+        reporter.close()
+        run.data.close()
+    finally:
+        lock.release()
     return TrainResult(run_dir, run.cur_nimg, run.batch_idx, stopped, run.last_snapshot, run.last_state)
