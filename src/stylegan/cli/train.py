@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..presets import PRESETS
 from ..train.config import TrainOptions
 from .common import Command, device_option, pick_device
+
+if TYPE_CHECKING:
+    from ..train.loop import StopRequest
 
 
 def _metric_list(ctx: click.Context, param: click.Parameter, text: str | None) -> tuple[str, ...] | None:
@@ -104,6 +107,16 @@ def train(ctx: click.Context, **params: Any) -> None:
       stylegan train --outdir runs --resume latest
       torchrun --nproc_per_node 2 -m stylegan train --data faces.zip --outdir runs --cfg auto --kimg 1
     """
+    from ..train.loop import StopRequest
+
+    if params["dry_run"]:
+        _plan_and_train(ctx, params, None)
+        return
+    with StopRequest() as stop:  # a signal while the run is prepared stops it after its first step, saved
+        _plan_and_train(ctx, params, stop)
+
+
+def _plan_and_train(ctx: click.Context, params: dict[str, Any], stop: StopRequest | None) -> None:
     from ..train.runs import prepare_run, start_run
 
     device = pick_device(params["device"])
@@ -126,7 +139,7 @@ def train(ctx: click.Context, **params: Any) -> None:
             click.echo(f"run directory: {plan.run_dir}")
             click.echo(plan.cost())
         return
-    start_run(plan, device)
+    start_run(plan, device, stop)
 
 
 commands: list[click.Command] = [train]

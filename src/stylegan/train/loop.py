@@ -17,7 +17,9 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -618,24 +620,31 @@ def restore_state(run: TrainingRun, state: dict[str, Any]) -> None:
 
 # ---- signals ---------------------------------------------------------------------------------------------------
 class StopRequest:
-    """SIGINT / SIGTERM set a flag checked after every step (a second SIGINT aborts at once)."""
+    """SIGINT / SIGTERM set a flag checked after every step (a second SIGINT aborts at once).
 
-    def __init__(self, reporter: Reporter) -> None:
+    Entered before the run is set up (the CLI enters one before it reads the dataset), so that a signal during the
+    set-up stops the run after its first step, saved. Until `reporter` is set, the note goes to stderr."""
+
+    def __init__(self, reporter: Reporter | None = None) -> None:
         self.requested = False
-        self._reporter = reporter
+        self.reporter = reporter
         self._previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: object) -> None:
         if self.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.requested = True
-        self._reporter.log(
+        note = (
             f"{signal.Signals(signum).name} received: saving the state after this step "
             "(Ctrl-C again to abort without saving)"
         )
+        if self.reporter is not None:
+            self.reporter.log(note)
+        elif os.environ.get("RANK", "0") == "0":
+            print(note, file=sys.stderr, flush=True)
 
     def __enter__(self) -> StopRequest:
-        if threading.current_thread() is threading.main_thread():
+        if threading.current_thread() is threading.main_thread() and not self._previous:
             for s in (signal.SIGINT, signal.SIGTERM):
                 self._previous[s] = signal.signal(s, self._handle)
         return self
@@ -643,6 +652,7 @@ class StopRequest:
     def __exit__(self, *exc: object) -> None:
         for s, h in self._previous.items():
             signal.signal(s, h)
+        self._previous.clear()
 
 
 # ---- the loop --------------------------------------------------------------------------------------------------
@@ -736,7 +746,10 @@ def train(
     try:
         reporter = reporter if reporter is not None else Reporter(run_dir, enabled=dist_info.is_main)
         # Signals are handled from here on: one that arrives while the run is set up stops it after its first step.
-        with stop if stop is not None else StopRequest(reporter) as stop_req:
+        stop = stop if stop is not None else StopRequest()
+        if stop.reporter is None:
+            stop.reporter = reporter
+        with stop as stop_req:
             run = setup_run(cfg, run_dir, device=device, dist_info=dist_info, reporter=reporter, resume=resume)
             stopped = _train_loop(run, stop_req, resume=resume)
         reporter.log("stopped: state saved, resume with --resume" if stopped else f"done: {run.kimg:.3f} kimg")

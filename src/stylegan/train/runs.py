@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import torch
 
@@ -22,6 +22,9 @@ from ..networks.config import DiscriminatorConfig, GeneratorConfig
 from .config import TrainConfig, TrainOptions, build_config, describe_cost
 from .distributed import gather_objects, init_distributed
 from .state import STATE_FILENAME
+
+if TYPE_CHECKING:
+    from .loop import StopRequest
 
 #: Settings (TrainOptions fields) that may change when a run resumes; the others come from its config.json.
 RESUMABLE: tuple[str, ...] = (
@@ -323,12 +326,13 @@ def prepare_run(
     return RunPlan(cfg, Path(outdir), run_description(cfg, description), dist_info.world_size, dist_info.is_main)
 
 
-def start_run(plan: RunPlan, device: torch.device) -> Path:
-    """Train the planned run (a new run gets the next free number under its folder); returns the run folder."""
+def start_run(plan: RunPlan, device: torch.device, stop: StopRequest | None = None) -> Path:
+    """Train the planned run (a new run gets the next free number under its folder); returns the run folder.
+    `stop`: the signal handler to use (see `StopRequest`), when the caller entered one already."""
     from .loop import train
 
     run_dir = plan.folder
     if plan.description is not None:
         run_dir = gather_objects(new_run_dir(plan.folder, plan.description) if plan.is_main else None)[0]
-    train(plan.config, run_dir, device=device, resume=plan.resume)
+    train(plan.config, run_dir, device=device, resume=plan.resume, stop=stop)
     return run_dir
