@@ -369,3 +369,36 @@ def test_absurd_train_arguments(data16: Path, tmp_path: Path, args: list[str], f
     result = run_stylegan("train", "--data", data16, "--outdir", tmp_path / "runs", *TINY, *args, "--dry-run")
     assert_user_error(result, fragment)
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_resume_rewinds_stats_and_tensorboard(data16: Path, tmp_path: Path, one_thread: None) -> None:
+    """A state from step 2 restored after the run reached step 4 (as when a kill -9 follows a later tick whose
+    state write never happened): stats.jsonl and TensorBoard continue from step 2, without the lost ticks."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from stylegan.train import TrainOptions, build_config, train
+
+    def cfg(steps: int):  # type: ignore[no-untyped-def]
+        options = TrainOptions(
+            data_path=str(data16), channel_base=256, channel_max=16, kimg=steps * 4 / 1000, kimg_per_tick=0.004, snap=1
+        )
+        return build_config("cpu-tiny", resolution=16, options=options)
+
+    run_dir = tmp_path / "run"
+
+    def session(steps: int, resume: bool) -> None:
+        train(cfg(steps), run_dir, resume=resume, reporter=Reporter(run_dir, stream=open(os.devnull, "w")))
+
+    session(2, resume=False)
+    saved = (run_dir / STATE_FILENAME).read_bytes()
+    session(4, resume=True)
+    assert _ticks(run_dir) == [0, 1, 2, 3]
+    (run_dir / STATE_FILENAME).write_bytes(saved)
+    session(5, resume=True)
+    assert _ticks(run_dir) == [0, 1, 2, 3, 4]
+    events = EventAccumulator(str(run_dir))  # what TensorBoard shows: the lost ticks' points are purged
+    events.Reload()
+    assert [(e.step, e.value) for e in events.Scalars("Progress/tick")] == [(4 * (t + 1), t) for t in range(5)]
+    assert len(list(run_dir.glob("events.out.tfevents.*"))) == 3
