@@ -117,7 +117,9 @@ class TrainConfig:
         if self.batch < 1:
             raise ValueError(f"batch must be >= 1, got {self.batch}")
         if self.batch_gpu is not None and (self.batch_gpu < 1 or self.batch % self.batch_gpu):
-            raise ValueError(f"batch ({self.batch}) must be a multiple of batch_gpu ({self.batch_gpu})")
+            raise SettingError(
+                f"{{batch}} ({self.batch}) must be a multiple of {{batch_gpu}} ({self.batch_gpu})", "batch", "batch_gpu"
+            )
         if self.kimg <= 0 or self.kimg_per_tick <= 0:
             raise ValueError("kimg and kimg_per_tick must be > 0")
         if self.G.img_resolution != self.D.img_resolution or self.G.img_channels != self.D.img_channels:
@@ -226,7 +228,7 @@ OPTION_RANGES: dict[str, tuple[type, float, bool, float | None]] = {
     "augment_target": (float, 0, False, 1),
     "batch": (int, 1, False, 1 << 16),
     "batch_gpu": (int, 1, False, 1 << 16),
-    "kimg": (float, 0, True, 1e9),
+    "kimg": (float, 0.001, False, 1e9),  # at least one image
     "kimg_per_tick": (float, 0, True, 1e9),
     "snap": (int, 1, False, None),
     "snap_minutes": (float, 0, False, 1e7),
