@@ -186,6 +186,11 @@ def test_cached_file_that_does_not_load_is_moved_aside_and_downloaded_again(serv
     with pytest.raises(CheckpointError) as err:
         stylegan.load(junk)
     assert "downloaded twice" in _one_line(err) and _cache_files(junk) == ["junk.pkl.bad"]
+    server.routes["/fresh.pkl"] = (b"\x80\x04junk" * 100, "good")  # not cached before: downloaded once
+    with pytest.raises(CheckpointError) as err:
+        stylegan.load(server.url + "/fresh.pkl")
+    assert "kept aside" in _one_line(err) and _cache_files(server.url + "/fresh.pkl") == ["fresh.pkl.bad"]
+    assert [r for r in server.requests if r[0] == "/fresh.pkl"] == [("/fresh.pkl", None)]
 
 
 def test_cli_truncated_download_is_one_line(server) -> None:

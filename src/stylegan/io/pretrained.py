@@ -353,20 +353,22 @@ _T = TypeVar("_T")
 
 
 def read_resolved(source: str | os.PathLike[str], read: Callable[[Path], _T]) -> tuple[Path, _T]:
-    """`resolve(source)` and `read` the file. A downloaded file that `read` refuses (a CheckpointError) is moved
-    aside to `NAME.bad` and downloaded again, once; when the new file fails too, it goes aside as well and the
-    error is raised."""
-    path = resolve(source)
+    """`resolve(source)` and `read` the file. A download that `read` refuses (a CheckpointError) is moved aside to
+    `NAME.bad`, so that the cache never keeps it; one that was in the cache before is downloaded again, once."""
     origin = _download_origin(source)
+    cached = origin is not None and url_cache_path(origin[0]).is_file()
+    path = resolve(source)
     try:
         return path, read(path)
     except CheckpointError as first:
         if origin is None:
             raise
-        url, sha256 = origin
         bad = path.with_name(path.name + ".bad")
         os.replace(path, bad)
+        if not cached:
+            raise CheckpointError(f"{first} (the download is kept aside as {bad})") from None
         print(f"warning: {path} does not load ({first}); moved aside to {bad.name}, downloading again", file=sys.stderr)
+    url, sha256 = origin
     path = download(url, sha256=sha256)
     try:
         return path, read(path)
