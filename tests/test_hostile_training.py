@@ -149,15 +149,22 @@ def test_wrong_range_restarts_from_scratch(server) -> None:
     assert server.requests == [("/r.pkl", "bytes=300000-"), ("/r.pkl", None)]
 
 
-@pytest.mark.parametrize("mode", ["stall", "silent"])
-def test_stalled_server_times_out_on_total_time(server, mode: str) -> None:
+@pytest.mark.parametrize(
+    "mode, deadline, fragment",
+    [
+        ("stall", None, "download stalled"),  # 20 bytes/s: under the minimum rate once `timeout` has passed
+        ("stall", 1.5, "download stalled"),
+        ("silent", 1.5, "timed out"),
+    ],
+)
+def test_stalled_server_times_out_on_total_time(server, mode: str, deadline: float | None, fragment: str) -> None:
     url = server.url + "/s.pkl"
     server.routes["/s.pkl"] = (PAYLOAD, mode)
     t0 = time.monotonic()
     with pytest.raises(CheckpointError) as err:
-        sio.download(url, progress=False, timeout=1.0, deadline=1.5)
-    assert time.monotonic() - t0 < 4
-    assert "run again to resume" in _one_line(err)
+        sio.download(url, progress=False, timeout=1.0 if deadline else 0.5, deadline=deadline)
+    assert time.monotonic() - t0 < 3.5
+    assert "run again to resume" in _one_line(err) and fragment in str(err.value)
     assert "s.pkl" not in _cache_files(url)  # at most the resumable .part
 
 

@@ -135,9 +135,9 @@ def url_cache_path(url: str, root: Path | None = None) -> Path:
     return (root or cache_dir()) / "downloads" / digest / filename
 
 
-#: The slowest average rate a download may keep (bytes per second) before its deadline passes, when no deadline
-#: is given: a 360 MB network may take two hours.
-MIN_DOWNLOAD_RATE = 50_000
+#: The slowest average rate (bytes per second) a download may keep once its first `timeout` seconds have passed;
+#: slower is a stalled server (a 360 MB network would take ten hours).
+MIN_DOWNLOAD_RATE = 10_000
 
 
 class _Restart(Exception):
@@ -164,9 +164,10 @@ def download(
     with the whole file it restarts, and when it answers with another range than the one asked for it restarts
     from scratch once. An HTML page (by Content-Type or by its first bytes) is refused.
 
-    `timeout` bounds each network operation (seconds); `deadline` the whole download (default: `10 * timeout`
-    plus the time the file takes at MIN_DOWNLOAD_RATE bytes per second), so that a server trickling bytes cannot
-    keep it waiting forever. Every failure is a one-line CheckpointError.
+    `timeout` bounds each network operation (seconds), and a server that trickles bytes fails too: after the first
+    `timeout` seconds the download must average MIN_DOWNLOAD_RATE bytes per second, and it must end within
+    `deadline` seconds when one is given. Every failure is a one-line CheckpointError; a download that stalls or is
+    cut off keeps its `.part` file, and the next call resumes it.
     """
     target = Path(dest) if dest is not None else url_cache_path(url)
     if target.exists():
@@ -253,8 +254,6 @@ def _fetch(
             offset = 0  # the whole file: a server that ignores Range, or a fresh download
             total = length
         chunked = bool(getattr(response, "chunked", False))
-        if deadline is None:
-            deadline = 10 * timeout + (total or 0) / MIN_DOWNLOAD_RATE
         written = offset
         try:
             with (
@@ -275,19 +274,21 @@ def _fetch(
                     written += len(chunk)
                     bar.update(len(chunk))
                     elapsed = time.monotonic() - start
-                    if elapsed > deadline:
+                    slow = elapsed > timeout and written - offset < MIN_DOWNLOAD_RATE * elapsed
+                    if slow or (deadline is not None and elapsed > deadline):
+                        limit = f"its deadline of {deadline:g} s" if not slow else f"{MIN_DOWNLOAD_RATE} bytes/s"
                         raise CheckpointError(
-                            f"{url}: download too slow: {written} bytes in {elapsed:.0f} s, over its deadline of "
-                            f"{deadline:.0f} s; run again to resume"
+                            f"{url}: download stalled: {written - offset} bytes in {elapsed:.1f} s, slower than "
+                            f"{limit}; run again to resume"
                         )
-                    _shorten_timeout(response, min(timeout, max(deadline - elapsed, 0.01)))
+                    if deadline is not None:
+                        _shorten_timeout(response, min(timeout, max(deadline - elapsed, 0.01)))
                 f.flush()
                 os.fsync(f.fileno())
         except (OSError, urllib.error.URLError, http.client.HTTPException) as err:
             reason = type(err).__name__ if not str(err) else " ".join(str(err).split())[:120]
-            elapsed = time.monotonic() - start
-            if elapsed >= deadline:
-                reason = f"{reason}; over its deadline of {deadline:.0f} s"
+            if deadline is not None and time.monotonic() - start >= deadline:
+                reason = f"{reason}; over its deadline of {deadline:g} s"
             raise CheckpointError(
                 f"{url}: download interrupted after {written} bytes ({reason}); run again to resume"
             ) from None
