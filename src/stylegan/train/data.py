@@ -47,11 +47,15 @@ class StreamSampler(torch.utils.data.Sampler[int]):
             pos += 1
 
 
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
 def _ignore_stop_signals(worker_id: int) -> None:
     """DataLoader worker set-up: ignore SIGINT and SIGTERM (the training process handles them), then unblock them."""
-    for s in (signal.SIGINT, signal.SIGTERM):
+    for s in _STOP_SIGNALS:
         signal.signal(s, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
 class BatchStream:
@@ -124,8 +128,10 @@ class BatchStream:
             generator=torch.Generator().manual_seed(0),
             worker_init_fn=_ignore_stop_signals,
         )
-        stop_signals = {signal.SIGINT, signal.SIGTERM}
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+        if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+            yield from loader
+            return
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
         try:
             batches = iter(loader)  # starts the workers, which inherit the blocked mask
         finally:
