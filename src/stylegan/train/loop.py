@@ -15,6 +15,7 @@ Only rank 0 writes files. A SIGINT/SIGTERM finishes the current step, saves the 
 from __future__ import annotations
 
 import copy
+import errno
 import json
 import math
 import os
@@ -586,15 +587,27 @@ def _checksum(*nets: nn.Module) -> float:
 
 
 def restore_state(run: TrainingRun, state: dict[str, Any]) -> None:
-    """Load a state written by `state_dict` into a freshly set-up run."""
+    """Load a state written by `state_dict` into a freshly set-up run (a damaged or mismatched state is a
+    one-line StyleGANError)."""
     try:
         run.G.load_state_dict(state["G"])
         run.D.load_state_dict(state["D"])
         run.G_ema.load_state_dict(state["G_ema"])
         run.G_opt.load_state_dict(state["G_opt"])
         run.D_opt.load_state_dict(state["D_opt"])
-    except (RuntimeError, ValueError, KeyError) as e:
-        raise StyleGANError(f"the saved training state does not match this configuration: {e}") from None
+    except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as e:
+        detail = " ".join(str(e).split())[:300]
+        raise StyleGANError(f"the saved training state does not match this configuration: {detail}") from None
+    try:
+        _restore_progress(run, state)
+    except (RuntimeError, ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
+        detail = " ".join(str(e).split())[:200]
+        raise StyleGANError(
+            f"{run.run_dir / STATE_FILENAME}: damaged training state ({type(e).__name__}: {detail})"
+        ) from None
+
+
+def _restore_progress(run: TrainingRun, state: dict[str, Any]) -> None:
     progress = state["progress"]
     run.cur_nimg = int(progress["cur_nimg"])
     run.batch_idx = int(progress["batch_idx"])
@@ -735,26 +748,53 @@ def train(
     lock = RunLock(run_dir)
     refused = None
     if dist_info.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
         try:
+            run_dir.mkdir(parents=True, exist_ok=True)
             lock.acquire()
         except StyleGANError as e:
             refused = str(e)
+        except OSError as e:  # a read-only or full disk, a file in the way
+            refused = f"{run_dir}: cannot train in this folder ({e.strerror or e})"
     refused = gather_objects(refused)[0]  # every rank stops when rank 0 may not train here
     if refused is not None:
         raise StyleGANError(refused)
     try:
-        reporter = reporter if reporter is not None else Reporter(run_dir, enabled=dist_info.is_main)
-        # Signals are handled from here on: one that arrives while the run is set up stops it after its first step.
-        stop = stop if stop is not None else StopRequest()
-        if stop.reporter is None:
-            stop.reporter = reporter
-        with stop as stop_req:
-            run = setup_run(cfg, run_dir, device=device, dist_info=dist_info, reporter=reporter, resume=resume)
-            stopped = _train_loop(run, stop_req, resume=resume)
-        reporter.log("stopped: state saved, resume with --resume" if stopped else f"done: {run.kimg:.3f} kimg")
-        reporter.close()
-        run.data.close()
+        return _train_locked(cfg, run_dir, device, dist_info, reporter, resume, stop)
+    except OSError as e:  # an unwritable or full disk, a file that vanished: one line naming it
+        if e.filename is None and e.errno not in _DISK_ERRORS:
+            raise
+        where = e.filename if e.filename is not None else run_dir
+        raise StyleGANError(
+            f"{where}: {e.strerror or e}; the files already written (the last snapshot and {STATE_FILENAME}) are "
+            "intact: free some space or fix the folder, then resume"
+        ) from None
     finally:
         lock.release()
+
+
+#: Errors of the disk a run writes to.
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+
+
+def _train_locked(
+    cfg: TrainConfig,
+    run_dir: Path,
+    device: torch.device,
+    dist_info: DistInfo,
+    reporter: Reporter | None,
+    resume: bool,
+    stop: StopRequest | None,
+) -> TrainResult:
+    """`train` once the run folder is locked."""
+    reporter = reporter if reporter is not None else Reporter(run_dir, enabled=dist_info.is_main)
+    # Signals are handled from here on: one that arrives while the run is set up stops it after its first step.
+    stop = stop if stop is not None else StopRequest()
+    if stop.reporter is None:
+        stop.reporter = reporter
+    with stop as stop_req:
+        run = setup_run(cfg, run_dir, device=device, dist_info=dist_info, reporter=reporter, resume=resume)
+        stopped = _train_loop(run, stop_req, resume=resume)
+    reporter.log("stopped: state saved, resume with --resume" if stopped else f"done: {run.kimg:.3f} kimg")
+    reporter.close()
+    run.data.close()
     return TrainResult(run_dir, run.cur_nimg, run.batch_idx, stopped, run.last_snapshot, run.last_state)

@@ -263,6 +263,8 @@ def new_run_dir(outdir: Path, description: str) -> Path:
         except FileExistsError:
             number += 1
             run_dir = outdir / f"{number:05d}-{description}"
+        except OSError as e:
+            raise StyleGANError(f"{outdir}: cannot create a run folder there ({e.strerror or e})") from None
 
 
 @dataclass(frozen=True)
