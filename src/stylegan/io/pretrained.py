@@ -235,7 +235,6 @@ def _fetch(
     with response:
         content_type = response.headers.get("Content-Type", "")
         if "html" in content_type.lower() or "xml" in content_type.lower():
-            part.unlink(missing_ok=True)
             raise CheckpointError(
                 f"{url}: the server sent an HTML page ({content_type}), not a network file; the link may need a "
                 "login or have moved: open it in a browser"
