@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ from stylegan.data import prepare_dataset
 from stylegan.errors import CheckpointError, SettingError, StyleGANError
 from stylegan.io import pretrained
 from stylegan.testing import tiny_generator, write_nvidia_pickle
-from stylegan.train.config import OPTION_RANGES, TrainOptions
+from stylegan.train.config import OPTION_RANGES, TrainConfig, TrainOptions
 from stylegan.train.reporting import Reporter
 from stylegan.train.runs import LOCK_FILENAME, RunLock, find_run_to_resume
 from stylegan.train.state import STATE_FILENAME, load_training_state
@@ -45,9 +46,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
 
     def do_GET(self) -> None:  # http.server's naming
-        server = self.server
-        server.requests.append((self.path, self.headers.get("Range")))  # type: ignore[attr-defined]
-        body, mode = server.routes[self.path]  # type: ignore[attr-defined]
+        server = cast(_Server, self.server)
+        server.requests.append((self.path, self.headers.get("Range")))
+        body, mode = server.routes[self.path]
         rng = self.headers.get("Range")
         start = int(rng.removeprefix("bytes=").split("-")[0]) if rng else 0
         if mode in ("wrong-range", "always-206") and (rng or mode == "always-206"):
@@ -84,16 +85,22 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.routes: dict[str, tuple[bytes, str]] = {}
+        self.requests: list[tuple[str, str | None]] = []
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+
 @pytest.fixture
-def server(private_cache: Path) -> Iterator[ThreadingHTTPServer]:
+def server(private_cache: Path) -> Iterator[_Server]:
     """A loopback HTTP server in a thread (127.0.0.1 only), with a private download cache."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    httpd.routes = {}  # type: ignore[attr-defined]
-    httpd.requests = []  # type: ignore[attr-defined]
+    httpd = _Server()
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
-    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"  # type: ignore[attr-defined]
     yield httpd
     httpd.shutdown()
     httpd.server_close()
@@ -390,7 +397,7 @@ def test_resume_rewinds_stats_and_tensorboard(data16: Path, tmp_path: Path, one_
 
     from stylegan.train import TrainOptions, build_config, train
 
-    def cfg(steps: int):  # type: ignore[no-untyped-def]
+    def cfg(steps: int) -> TrainConfig:
         options = TrainOptions(
             data_path=str(data16), channel_base=256, channel_max=16, kimg=steps * 4 / 1000, kimg_per_tick=0.004, snap=1
         )
