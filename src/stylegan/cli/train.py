@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..presets import PRESETS
 from .common import Command, device_option, pick_device
+
+if TYPE_CHECKING:
+    from ..train.loop import StopRequest
 
 
 def _metric_list(ctx: click.Context, param: click.Parameter, text: str | None) -> tuple[str, ...] | None:
@@ -31,9 +34,9 @@ def _metric_list(ctx: click.Context, param: click.Parameter, text: str | None) -
 @click.option("--mbstd-group", "mbstd_group_size", type=int, help="Minibatch-stddev group size.")
 @click.option("--glr", "G_lr", type=float, help="G learning rate.")
 @click.option("--dlr", "D_lr", type=float, help="D learning rate.")
-@click.option("--pl-weight", type=click.FloatRange(min=0), help="Path length regularisation weight (0 = off).")
-@click.option("--mixing", "style_mixing_prob", type=click.FloatRange(0, 1), help="Style mixing probability (0 = off).")
-@click.option("--ema", "ema_kimg", type=click.FloatRange(min=0, min_open=True), help="G_ema half-life in kimg.")
+@click.option("--pl-weight", type=float, help="Path length regularisation weight (0 = off).")
+@click.option("--mixing", "style_mixing_prob", type=float, help="Style mixing probability (0 = off).")
+@click.option("--ema", "ema_kimg", type=float, help="G_ema half-life in kimg.")
 @click.option("--cond/--no-cond", default=False, show_default=True, help="Train on the dataset's labels.")
 @click.option("--mirror/--no-mirror", default=False, show_default=True, help="Add x-flipped copies of the images.")
 @click.option(
@@ -103,6 +106,16 @@ def train(ctx: click.Context, **params: Any) -> None:
       stylegan train --outdir runs --resume latest
       torchrun --nproc_per_node 2 -m stylegan train --data faces.zip --outdir runs --cfg auto --kimg 1
     """
+    from ..train.loop import StopRequest
+
+    if params["dry_run"]:
+        _plan_and_train(ctx, params, None)
+        return
+    with StopRequest() as stop:  # a signal while the run is prepared stops it after its first step, saved
+        _plan_and_train(ctx, params, stop)
+
+
+def _plan_and_train(ctx: click.Context, params: dict[str, Any], stop: StopRequest | None) -> None:
     from ..train.config import TrainOptions
     from ..train.runs import prepare_run, start_run
 
@@ -126,7 +139,7 @@ def train(ctx: click.Context, **params: Any) -> None:
             click.echo(f"run directory: {plan.run_dir}")
             click.echo(plan.cost())
         return
-    start_run(plan, device)
+    start_run(plan, device, stop)
 
 
 commands: list[click.Command] = [train]

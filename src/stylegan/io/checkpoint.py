@@ -370,10 +370,9 @@ def load(
         CheckpointError: one line naming the file and the problem (unknown format, truncated, hostile, network
             not in the file, ...).
     """
-    from .pretrained import resolve
+    from .pretrained import read_resolved
 
-    path = resolve(source)
-    raw = read_checkpoint(path)
+    path, raw = read_resolved(source, read_checkpoint)
     if which == "all":
         built = {name: _prepare(entry, device) for name, entry in raw.nets.items()}
         G_ema, G, D = built.get("G_ema"), built.get("G"), built.get("D")
@@ -404,10 +403,9 @@ def _count(config: GeneratorConfig | DiscriminatorConfig) -> tuple[int, int]:
 def inspect(source: str | os.PathLike[str]) -> CheckpointInfo:
     """Describe a checkpoint (format, networks, architectures, parameter counts, metadata) without loading
     its weights into networks. Accepts the same sources as `load`."""
-    from .pretrained import resolve
+    from .pretrained import read_resolved
 
-    path = resolve(source)
-    raw = read_checkpoint(path)
+    path, raw = read_resolved(source, read_checkpoint)
     nets = {}
     for name, entry in raw.nets.items():
         params, buffers = _count(entry.config)

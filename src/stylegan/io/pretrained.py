@@ -17,13 +17,16 @@ import hashlib
 import http.client
 import importlib.resources
 import os
+import re
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import CheckpointError
 from ..fileio import looks_like_html
@@ -132,6 +135,15 @@ def url_cache_path(url: str, root: Path | None = None) -> Path:
     return (root or cache_dir()) / "downloads" / digest / filename
 
 
+#: The slowest average rate (bytes per second) a download may keep once its first `timeout` seconds have passed;
+#: slower is a stalled server (a 360 MB network would take ten hours).
+MIN_DOWNLOAD_RATE = 10_000
+
+
+class _Restart(Exception):
+    """The server answered a resumed request with another range: start the download over."""
+
+
 def download(
     url: str,
     *,
@@ -139,21 +151,66 @@ def download(
     dest: str | os.PathLike[str] | None = None,
     progress: bool = True,
     timeout: float = 60.0,
+    deadline: float | None = None,
 ) -> Path:
     """Download `url` into the cache (or to `dest`) and return the local path.
 
-    An existing complete file is reused. A `.part` file left by an interrupted download is resumed with an HTTP
-    Range request (or restarted when the server ignores the range). An HTML page (by Content-Type or by its
-    first bytes) is refused, and a sha256 mismatch deletes the download; both are one-line CheckpointErrors.
-    """
-    from .. import __version__
-    from ..progress import progress_bar
+    An existing complete file is reused. A file enters the cache (is renamed from its `.part` file) only when it
+    is known to be complete: its length matches the server's Content-Length (or the total of a Content-Range), or
+    its chunked transfer ended properly, and its sha256 matches where one is given. A server that gives no length
+    at all is trusted only when `sha256` can check the result; otherwise the download is refused.
 
+    A `.part` file left by an interrupted download is resumed with an HTTP Range request; when the server answers
+    with the whole file it restarts, and when it answers with another range than the one asked for it restarts
+    from scratch once. An HTML page (by Content-Type or by its first bytes) is refused.
+
+    `timeout` bounds each network operation (seconds), and a server that trickles bytes fails too: after the first
+    `timeout` seconds the download must average MIN_DOWNLOAD_RATE bytes per second, and it must end within
+    `deadline` seconds when one is given. Every failure is a one-line CheckpointError; a download that stalls or is
+    cut off keeps its `.part` file, and the next call resumes it.
+    """
     target = Path(dest) if dest is not None else url_cache_path(url)
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
+    start = time.monotonic()
+    try:
+        _fetch(url, part, sha256=sha256, progress=progress, timeout=timeout, deadline=deadline, start=start)
+    except _Restart:
+        part.unlink(missing_ok=True)
+        try:
+            _fetch(url, part, sha256=sha256, progress=progress, timeout=timeout, deadline=deadline, start=start)
+        except _Restart:
+            part.unlink(missing_ok=True)
+            raise CheckpointError(
+                f"{url}: download failed: the server answers with another byte range than the one asked for"
+            ) from None
+    os.replace(part, target)
+    return target
+
+
+def _content_range(header: str) -> tuple[int, int, int | None] | None:
+    """(first, last, total or None) of a `bytes FIRST-LAST/TOTAL` Content-Range; None when it is not one."""
+    m = re.fullmatch(r"\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*", header)
+    if m is None:
+        return None
+    return int(m.group(1)), int(m.group(2)), None if m.group(3) == "*" else int(m.group(3))
+
+
+def _fetch(
+    url: str,
+    part: Path,
+    *,
+    sha256: str | None,
+    progress: bool,
+    timeout: float,
+    deadline: float | None,
+    start: float,
+) -> None:
+    """One download into `part`, resumed from its current size; complete and checked when this returns."""
+    from .. import __version__
+    from ..progress import progress_bar
 
     for attempt in range(2):
         offset = part.stat().st_size if part.exists() else 0
@@ -182,24 +239,31 @@ def download(
                 f"{url}: the server sent an HTML page ({content_type}), not a network file; the link may need a "
                 "login or have moved: open it in a browser"
             )
-        resumed = offset > 0 and response.status == 206
-        if resumed:
-            content_range = response.headers.get("Content-Range", "")
-            if not content_range.startswith(f"bytes {offset}-"):
-                resumed = False
-        if not resumed:
-            offset = 0
-        length = response.headers.get("Content-Length")
-        total = offset + int(length) if length and length.isdigit() else None
+        length_header = response.headers.get("Content-Length", "")
+        length = int(length_header) if length_header.strip().isdigit() else None
+        total: int | None  # the size of the whole file, when the server says it
+        if response.status == 206:
+            rng = _content_range(response.headers.get("Content-Range", ""))
+            if rng is None or rng[0] != offset or (length is not None and length != rng[1] - rng[0] + 1):
+                raise _Restart
+            if rng[2] is not None and rng[1] != rng[2] - 1:
+                raise _Restart  # not the rest of the file
+            total = rng[2]
+        else:
+            offset = 0  # the whole file: a server that ignores Range, or a fresh download
+            total = length
+        chunked = bool(getattr(response, "chunked", False))
         written = offset
         try:
             with (
-                open(part, "ab" if resumed else "wb") as f,
-                progress_bar(total, target.name, unit="B", unit_scale=True, initial=offset, enabled=progress) as bar,
+                open(part, "ab" if offset else "wb") as f,
+                progress_bar(total, part.name[:-5], unit="B", unit_scale=True, initial=offset, enabled=progress) as bar,
             ):
                 first = True
-                while chunk := response.read(1 << 20):
+                while chunk := response.read1(1 << 20):
                     if first and offset == 0 and looks_like_html(chunk[:512]):
+                        f.close()
+                        part.unlink(missing_ok=True)
                         raise CheckpointError(
                             f"{url}: the server sent an HTML page, not a network file; the link may need a login or "
                             "have moved: open it in a browser"
@@ -208,18 +272,36 @@ def download(
                     f.write(chunk)
                     written += len(chunk)
                     bar.update(len(chunk))
+                    elapsed = time.monotonic() - start
+                    slow = elapsed > timeout and written - offset < MIN_DOWNLOAD_RATE * elapsed
+                    if slow or (deadline is not None and elapsed > deadline):
+                        limit = f"its deadline of {deadline:g} s" if not slow else f"{MIN_DOWNLOAD_RATE} bytes/s"
+                        raise CheckpointError(
+                            f"{url}: download stalled: {written - offset} bytes in {elapsed:.1f} s, slower than "
+                            f"{limit}; run again to resume"
+                        )
+                    if deadline is not None:
+                        _shorten_timeout(response, min(timeout, max(deadline - elapsed, 0.01)))
                 f.flush()
                 os.fsync(f.fileno())
-        except CheckpointError:
-            part.unlink(missing_ok=True)
-            raise
         except (OSError, urllib.error.URLError, http.client.HTTPException) as err:
             reason = type(err).__name__ if not str(err) else " ".join(str(err).split())[:120]
+            if deadline is not None and time.monotonic() - start >= deadline:
+                reason = f"{reason}; over its deadline of {deadline:g} s"
             raise CheckpointError(
                 f"{url}: download interrupted after {written} bytes ({reason}); run again to resume"
             ) from None
     if total is not None and written != total:
+        if written > total:
+            part.unlink(missing_ok=True)
+            raise CheckpointError(f"{url}: the server sent {written} bytes, more than the {total} it announced")
         raise CheckpointError(f"{url}: download incomplete ({written} of {total} bytes); run again to resume")
+    if total is None and not chunked and sha256 is None:
+        part.unlink(missing_ok=True)
+        raise CheckpointError(
+            f"{url}: the server did not say how long the file is, so a download cut short cannot be told from a "
+            "complete one, and no sha256 is known to check it; download the file yourself and pass its path"
+        )
     if sha256 is not None:
         digest = file_sha256(part)
         if digest != sha256.lower():
@@ -227,8 +309,13 @@ def download(
             raise CheckpointError(
                 f"{url}: sha256 mismatch (got {digest[:12]}..., expected {sha256[:12]}...); the download was deleted"
             )
-    os.replace(part, target)
-    return target
+
+
+def _shorten_timeout(response: http.client.HTTPResponse, seconds: float) -> None:
+    """Bound the next socket read by `seconds` (what is left of the deadline), where the socket is reachable."""
+    sock = getattr(getattr(response.fp, "raw", None), "_sock", None)
+    if sock is not None:
+        sock.settimeout(seconds)
 
 
 def _entry_path(entry: PretrainedNetwork) -> Path:
@@ -247,6 +334,47 @@ def _entry_path(entry: PretrainedNetwork) -> Path:
         return copy
     assert entry.url is not None
     return download(entry.url, sha256=entry.sha256)
+
+
+def _download_origin(source: str | os.PathLike[str]) -> tuple[str, str | None] | None:
+    """(url, sha256) when `source` is a URL or a registry name that `resolve` downloads into the cache."""
+    if isinstance(source, os.PathLike):
+        return None
+    text = str(source)
+    if _is_url(text):
+        return text, None
+    entry = _REGISTRY.get(text)
+    if entry is None or entry.url is None or Path(text).expanduser().is_file():
+        return None
+    return entry.url, entry.sha256
+
+
+_T = TypeVar("_T")
+
+
+def read_resolved(source: str | os.PathLike[str], read: Callable[[Path], _T]) -> tuple[Path, _T]:
+    """`resolve(source)` and `read` the file. A download that `read` refuses (a CheckpointError) is moved aside to
+    `NAME.bad`, so that the cache never keeps it; one that was in the cache before is downloaded again, once."""
+    origin = _download_origin(source)
+    cached = origin is not None and url_cache_path(origin[0]).is_file()
+    path = resolve(source)
+    try:
+        return path, read(path)
+    except CheckpointError as first:
+        if origin is None:
+            raise
+        bad = path.with_name(path.name + ".bad")
+        os.replace(path, bad)
+        if not cached:
+            raise CheckpointError(f"{first} (the download is kept aside as {bad})") from None
+        print(f"warning: {path} does not load ({first}); moved aside to {bad.name}, downloading again", file=sys.stderr)
+    url, sha256 = origin
+    path = download(url, sha256=sha256)
+    try:
+        return path, read(path)
+    except CheckpointError as second:
+        os.replace(path, bad)
+        raise CheckpointError(f"{second} (downloaded twice from {url}; kept aside as {bad})") from None
 
 
 def resolve(source: str | os.PathLike[str], **download_kwargs: Any) -> Path:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -116,13 +117,22 @@ class TrainConfig:
         if self.batch < 1:
             raise ValueError(f"batch must be >= 1, got {self.batch}")
         if self.batch_gpu is not None and (self.batch_gpu < 1 or self.batch % self.batch_gpu):
-            raise ValueError(f"batch ({self.batch}) must be a multiple of batch_gpu ({self.batch_gpu})")
+            raise SettingError(
+                f"{{batch}} ({self.batch}) must be a multiple of {{batch_gpu}} ({self.batch_gpu})", "batch", "batch_gpu"
+            )
         if self.kimg <= 0 or self.kimg_per_tick <= 0:
             raise ValueError("kimg and kimg_per_tick must be > 0")
         if self.G.img_resolution != self.D.img_resolution or self.G.img_channels != self.D.img_channels:
             raise ValueError("G and D must have the same img_resolution and img_channels")
         if self.G.c_dim != self.D.c_dim:
             raise ValueError(f"G.c_dim ({self.G.c_dim}) and D.c_dim ({self.D.c_dim}) differ")
+        layers = discriminator_layers(self.D)
+        if self.D.freeze_layers > layers:
+            raise SettingError(
+                f"{{freeze_layers}} {self.D.freeze_layers}: D has {layers} layers at "
+                f"{self.D.img_resolution}x{self.D.img_resolution}; freeze at most {layers}",
+                "freeze_layers",
+            )
 
     # ---- derived sizes -----------------------------------------------------------------------------------------
     def per_rank(self, world_size: int) -> tuple[int, int, int]:
@@ -196,6 +206,77 @@ def _setting(*paths: str) -> Any:
     return field(default=None, metadata={"paths": paths})
 
 
+#: The ranges of TrainOptions' numbers: (int or float, lowest, lowest excluded, highest; None = no limit).
+#: Every float must also be finite.
+OPTION_RANGES: dict[str, tuple[type, float, bool, float | None]] = {
+    "max_size": (int, 1, False, None),
+    "workers": (int, 0, False, 256),
+    "channel_base": (int, 1, False, 1 << 20),
+    "channel_max": (int, 1, False, 4096),
+    "mapping_layers": (int, 1, False, 64),
+    "z_dim": (int, 1, False, 4096),
+    "w_dim": (int, 1, False, 4096),
+    "mbstd_group_size": (int, 1, False, 1 << 16),
+    "freeze_layers": (int, 0, False, 1000),
+    "r1_gamma": (float, 0, False, 1e6),
+    "pl_weight": (float, 0, False, 1e6),
+    "style_mixing_prob": (float, 0, False, 1),
+    "G_lr": (float, 0, True, 1),
+    "D_lr": (float, 0, True, 1),
+    "ema_kimg": (float, 0, True, 1e6),
+    "augment_p": (float, 0, False, 1),
+    "augment_target": (float, 0, False, 1),
+    "batch": (int, 1, False, 1 << 16),
+    "batch_gpu": (int, 1, False, 1 << 16),
+    "kimg": (float, 0.001, False, 1e9),  # at least one image
+    "kimg_per_tick": (float, 0, True, 1e9),
+    "snap": (int, 1, False, None),
+    "snap_minutes": (float, 0, False, 1e7),
+    "seed": (int, 0, False, (1 << 32) - 1),
+}
+
+
+def check_range(
+    name: str, value: object, kind: type, low: float, high: float | None, *, low_open: bool = False
+) -> None:
+    """A SettingError naming `name` unless `value` is a `kind` (an int, or a finite number for float) within
+    [low, high] (low excluded when `low_open`; high None = no limit).
+
+    >>> check_range("kimg", 0.5, float, 0, 1e9, low_open=True)
+    >>> check_range("kimg", float("nan"), float, 0, 1e9, low_open=True)
+    Traceback (most recent call last):
+    stylegan.errors.SettingError: kimg must be a finite number in (0, 1e+09], got nan
+    """
+
+    def show(x: float) -> str:
+        return str(int(x)) if kind is int else f"{x:g}"
+
+    interval = f"{'(' if low_open else '['}{show(low)}, {'inf)' if high is None else show(high) + ']'}"
+    if kind is int:
+        typed = isinstance(value, int) and not isinstance(value, bool)
+        what = f"must be an integer in {interval}"
+    else:
+        typed = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        what = f"must be a finite number in {interval}"
+    if typed:
+        assert isinstance(value, (int, float))
+        if value <= low if low_open else value < low:
+            what = f"must be {'>' if low_open else '>='} {show(low)}"
+        elif high is not None and value > high:
+            what = f"must be <= {show(high)}"
+        else:
+            return
+    raise SettingError(f"{{{name}}} must be {what.removeprefix('must be ')}, got {value!r}", name)
+
+
+def discriminator_layers(D: DiscriminatorConfig) -> int:
+    """How many layers D's blocks have (what Freeze-D counts; the 4x4 epilogue is not among them)."""
+    blocks = max(D.img_resolution.bit_length() - 3, 0)  # 2**log2(res) down to 8x8
+    per_block = 2 + (D.architecture == "resnet")  # conv0, conv1 (+ the resnet skip)
+    from_rgb = blocks if D.architecture == "skip" else min(blocks, 1)
+    return blocks * per_block + from_rgb
+
+
 @dataclass(frozen=True)
 class TrainOptions:
     """Settings that replace a preset's values (None = the preset's, or TrainConfig's default). Each is named after
@@ -242,10 +323,15 @@ class TrainOptions:
     resume_from: str | None = _setting("resume_from")
 
     def __post_init__(self) -> None:
-        for name in ("batch", "mbstd_group_size", "channel_base", "channel_max", "mapping_layers", "z_dim", "w_dim"):
+        for name, (kind, low, low_open, high) in OPTION_RANGES.items():
             value = getattr(self, name)
-            if value is not None and value < 1:
-                raise SettingError(f"{{{name}}} must be >= 1, got {value}", name)
+            if value is not None:
+                check_range(name, value, kind, low, high, low_open=low_open)
+        if self.image_grid is not None:
+            if len(self.image_grid) != 2:
+                raise SettingError(f"{{image_grid}} {self.image_grid!r}: expected (rows, columns)", "image_grid")
+            for n in self.image_grid:
+                check_range("image_grid", n, int, 1, 256)
         if self.metrics:  # a typo fails now rather than at the first snapshot
             from ..metrics import parse_metric
 

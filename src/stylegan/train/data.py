@@ -6,6 +6,7 @@ global stream starting at r. The position in the stream is just a count of items
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import numpy as np
@@ -44,6 +45,17 @@ class StreamSampler(torch.utils.data.Sampler[int]):
         while True:
             yield self.index_at(pos)
             pos += 1
+
+
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _ignore_stop_signals(worker_id: int) -> None:
+    """DataLoader worker set-up: ignore SIGINT and SIGTERM (the training process handles them), then unblock them."""
+    for s in _STOP_SIGNALS:
+        signal.signal(s, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
 class BatchStream:
@@ -98,6 +110,10 @@ class BatchStream:
         self._iter = None
 
     def _loader_iter(self) -> Iterator[tuple[Tensor, Tensor]]:
+        """The DataLoader's batches. Its worker processes ignore SIGINT and SIGTERM: a signal to the whole process
+        group (Ctrl-C, `timeout`, Slurm, systemd) is the training process's to handle (finish the step, save the
+        state); workers end when it closes the loader, or soon after it dies. SIGINT and SIGTERM stay blocked while
+        the workers start, so none arrives before they ignore it."""
         sampler = StreamSampler(
             len(self.dataset), seed=self.seed, rank=self.rank, world_size=self.world_size, start=self.pos
         )
@@ -110,8 +126,17 @@ class BatchStream:
             prefetch_factor=2,
             persistent_workers=False,
             generator=torch.Generator().manual_seed(0),
+            worker_init_fn=_ignore_stop_signals,
         )
-        yield from loader
+        if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+            yield from loader
+            return
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            batches = iter(loader)  # starts the workers, which inherit the blocked mask
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        yield from batches
 
     def next(self) -> tuple[Tensor, Tensor]:
         """The next batch of this rank."""

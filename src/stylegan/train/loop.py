@@ -15,9 +15,12 @@ Only rank 0 writes files. A SIGINT/SIGTERM finishes the current step, saves the 
 from __future__ import annotations
 
 import copy
+import errno
 import json
 import math
+import os
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -47,6 +50,7 @@ from .ema import ema_beta
 from .ema import update_ema as ema_update
 from .losses import Phase, StyleGAN2Loss, lazy_regularization_correction
 from .reporting import Reporter, format_duration
+from .runs import RunLock
 from .state import STATE_FILENAME, load_training_state, rng_state, save_training_state, set_rng_state
 
 #: Consecutive steps with NaN/Inf losses after which the run stops (each one is skipped and reported).
@@ -583,15 +587,27 @@ def _checksum(*nets: nn.Module) -> float:
 
 
 def restore_state(run: TrainingRun, state: dict[str, Any]) -> None:
-    """Load a state written by `state_dict` into a freshly set-up run."""
+    """Load a state written by `state_dict` into a freshly set-up run (a damaged or mismatched state is a
+    one-line StyleGANError)."""
     try:
         run.G.load_state_dict(state["G"])
         run.D.load_state_dict(state["D"])
         run.G_ema.load_state_dict(state["G_ema"])
         run.G_opt.load_state_dict(state["G_opt"])
         run.D_opt.load_state_dict(state["D_opt"])
-    except (RuntimeError, ValueError, KeyError) as e:
-        raise StyleGANError(f"the saved training state does not match this configuration: {e}") from None
+    except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as e:
+        detail = " ".join(str(e).split())[:300]
+        raise StyleGANError(f"the saved training state does not match this configuration: {detail}") from None
+    try:
+        _restore_progress(run, state)
+    except (RuntimeError, ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
+        detail = " ".join(str(e).split())[:200]
+        raise StyleGANError(
+            f"{run.run_dir / STATE_FILENAME}: damaged training state ({type(e).__name__}: {detail})"
+        ) from None
+
+
+def _restore_progress(run: TrainingRun, state: dict[str, Any]) -> None:
     progress = state["progress"]
     run.cur_nimg = int(progress["cur_nimg"])
     run.batch_idx = int(progress["batch_idx"])
@@ -617,24 +633,31 @@ def restore_state(run: TrainingRun, state: dict[str, Any]) -> None:
 
 # ---- signals ---------------------------------------------------------------------------------------------------
 class StopRequest:
-    """SIGINT / SIGTERM set a flag checked after every step (a second SIGINT aborts at once)."""
+    """SIGINT / SIGTERM set a flag checked after every step (a second SIGINT aborts at once).
 
-    def __init__(self, reporter: Reporter) -> None:
+    Entered before the run is set up (the CLI enters one before it reads the dataset), so that a signal during the
+    set-up stops the run after its first step, saved. Until `reporter` is set, the note goes to stderr."""
+
+    def __init__(self, reporter: Reporter | None = None) -> None:
         self.requested = False
-        self._reporter = reporter
+        self.reporter = reporter
         self._previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: object) -> None:
         if self.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.requested = True
-        self._reporter.log(
+        note = (
             f"{signal.Signals(signum).name} received: saving the state after this step "
             "(Ctrl-C again to abort without saving)"
         )
+        if self.reporter is not None:
+            self.reporter.log(note)
+        elif os.environ.get("RANK", "0") == "0":
+            print(note, file=sys.stderr, flush=True)
 
     def __enter__(self) -> StopRequest:
-        if threading.current_thread() is threading.main_thread():
+        if threading.current_thread() is threading.main_thread() and not self._previous:
             for s in (signal.SIGINT, signal.SIGTERM):
                 self._previous[s] = signal.signal(s, self._handle)
         return self
@@ -642,6 +665,7 @@ class StopRequest:
     def __exit__(self, *exc: object) -> None:
         for s, h in self._previous.items():
             signal.signal(s, h)
+        self._previous.clear()
 
 
 # ---- the loop --------------------------------------------------------------------------------------------------
@@ -663,6 +687,45 @@ def write_run_files(run: TrainingRun) -> None:
     save_fakes(run, run.run_dir / "fakes_init.png")
 
 
+def _train_loop(run: TrainingRun, stop_req: StopRequest, *, resume: bool) -> bool:
+    """Steps until the run is complete (False) or a stop was requested and the state saved (True)."""
+    cfg, reporter, dist_info, device = run.cfg, run.reporter, run.dist, run.device
+    if resume:
+        reporter.rewind(run.cur_tick, run.cur_nimg)
+        reporter.log(f"resuming {run.run_dir.name} at kimg {run.kimg:.3f} (step {run.batch_idx})")
+    else:
+        write_run_files(run)
+    reporter.log(
+        f"training {cfg.kimg:g} kimg on {run.data.dataset.name} ({len(run.data.dataset)} images), batch "
+        f"{cfg.batch} = {dist_info.world_size} x {run.rounds} x {run.batch_gpu}, device {device}, "
+        f"precision {cfg.precision}"
+    )
+    if device.type == "cpu" and cfg.precision == "fp32" and cpu_has_amx():
+        reporter.log("note: this CPU has AMX units: --precision bf16 trains about 2x faster")
+    stopped = False
+    while run.cur_nimg < run.total_nimg:
+        t0 = time.monotonic()
+        streak = run.nonfinite_streak
+        batch = fetch_batch(run)
+        for i in range(len(run.phases)):
+            run_phase(run, i, batch)
+        update_ema(run)
+        run.cur_nimg += cfg.batch
+        run.batch_idx += 1
+        adjust_ada(run)
+        check_divergence(run, run.nonfinite_streak == streak)
+        show_progress(run, time.monotonic() - t0)
+        done = run.cur_nimg >= run.total_nimg
+        stopped = bool(all_reduce_sum(torch.tensor([1.0 if stop_req.requested else 0.0])).item() > 0)
+        tick_ended = done or stopped or run.cur_nimg >= run.tick_start_nimg + cfg.kimg_per_tick * 1000
+        if tick_ended:
+            end_tick(run)
+        maybe_snapshot(run, tick_ended=tick_ended, force=done or stopped)
+        if stopped:
+            break
+    return stopped
+
+
 def train(
     cfg: TrainConfig,
     run_dir: str | Path,
@@ -682,43 +745,55 @@ def train(
     if device.type == "cuda" and dist_info.world_size > 1:
         device = torch.device("cuda", dist_info.local_rank)
     run_dir = Path(run_dir)
+    lock = RunLock(run_dir)
+    refused = None
     if dist_info.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            lock.acquire()
+        except StyleGANError as e:
+            refused = str(e)
+        except OSError as e:  # a read-only or full disk, a file in the way
+            refused = f"{run_dir}: cannot train in this folder ({e.strerror or e})"
+    refused = gather_objects(refused)[0]  # every rank stops when rank 0 may not train here
+    if refused is not None:
+        raise StyleGANError(refused)
+    try:
+        return _train_locked(cfg, run_dir, device, dist_info, reporter, resume, stop)
+    except OSError as e:  # an unwritable or full disk, a file that vanished: one line naming it
+        if e.filename is None and e.errno not in _DISK_ERRORS:
+            raise
+        where = e.filename if e.filename is not None else run_dir
+        raise StyleGANError(
+            f"{where}: {e.strerror or e}; the files already written (the last snapshot and {STATE_FILENAME}) are "
+            "intact: free some space or fix the folder, then resume"
+        ) from None
+    finally:
+        lock.release()
+
+
+#: Errors of the disk a run writes to.
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+
+
+def _train_locked(
+    cfg: TrainConfig,
+    run_dir: Path,
+    device: torch.device,
+    dist_info: DistInfo,
+    reporter: Reporter | None,
+    resume: bool,
+    stop: StopRequest | None,
+) -> TrainResult:
+    """`train` once the run folder is locked."""
     reporter = reporter if reporter is not None else Reporter(run_dir, enabled=dist_info.is_main)
-    run = setup_run(cfg, run_dir, device=device, dist_info=dist_info, reporter=reporter, resume=resume)
-    if resume:
-        reporter.log(f"resuming {run_dir.name} at kimg {run.kimg:.3f} (step {run.batch_idx})")
-    else:
-        write_run_files(run)
-    reporter.log(
-        f"training {cfg.kimg:g} kimg on {run.data.dataset.name} ({len(run.data.dataset)} images), batch "
-        f"{cfg.batch} = {dist_info.world_size} x {run.rounds} x {run.batch_gpu}, device {device}, "
-        f"precision {cfg.precision}"
-    )
-    if device.type == "cpu" and cfg.precision == "fp32" and cpu_has_amx():
-        reporter.log("note: this CPU has AMX units: --precision bf16 trains about 2x faster")
-    stopped = False
-    with stop if stop is not None else StopRequest(reporter) as stop_req:
-        while run.cur_nimg < run.total_nimg:
-            t0 = time.monotonic()
-            streak = run.nonfinite_streak
-            batch = fetch_batch(run)
-            for i in range(len(run.phases)):
-                run_phase(run, i, batch)
-            update_ema(run)
-            run.cur_nimg += cfg.batch
-            run.batch_idx += 1
-            adjust_ada(run)
-            check_divergence(run, run.nonfinite_streak == streak)
-            show_progress(run, time.monotonic() - t0)
-            done = run.cur_nimg >= run.total_nimg
-            stopped = bool(all_reduce_sum(torch.tensor([1.0 if stop_req.requested else 0.0])).item() > 0)
-            tick_ended = done or stopped or run.cur_nimg >= run.tick_start_nimg + cfg.kimg_per_tick * 1000
-            if tick_ended:
-                end_tick(run)
-            maybe_snapshot(run, tick_ended=tick_ended, force=done or stopped)
-            if stopped:
-                break
+    # Signals are handled from here on: one that arrives while the run is set up stops it after its first step.
+    stop = stop if stop is not None else StopRequest()
+    if stop.reporter is None:
+        stop.reporter = reporter
+    with stop as stop_req:
+        run = setup_run(cfg, run_dir, device=device, dist_info=dist_info, reporter=reporter, resume=resume)
+        stopped = _train_loop(run, stop_req, resume=resume)
     reporter.log("stopped: state saved, resume with --resume" if stopped else f"done: {run.kimg:.3f} kimg")
     reporter.close()
     run.data.close()

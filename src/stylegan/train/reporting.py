@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import torch
 from torch import Tensor
@@ -60,16 +60,11 @@ class Reporter:
         self._acc: dict[str, Tensor] = {}  # name -> [count, sum, sum of squares] (float64)
         self._live_len = 0
         self._last_live = 0.0
-        self._tb = None
+        self._tb: Any = None
+        self._tensorboard = tensorboard
+        self._purge_step: int | None = None
         if enabled and self.run_dir is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            if tensorboard:
-                try:
-                    from torch.utils.tensorboard import SummaryWriter
-
-                    self._tb = SummaryWriter(str(self.run_dir))
-                except ImportError:  # tensorboard is optional
-                    self._tb = None
 
     # ---- statistics --------------------------------------------------------------------------------------------
     def add(self, name: str, value: Tensor | float) -> None:
@@ -136,13 +131,53 @@ class Reporter:
             with open(self.run_dir / "log.txt", "a", encoding="utf-8") as f:
                 f.write(text + "\n")
 
+    def _tensorboard_writer(self) -> Any:
+        """The TensorBoard writer, opened at the first record (None when the package is not installed)."""
+        if self._tb is None and self._tensorboard and self.run_dir is not None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:  # tensorboard is optional
+                self._tensorboard = False
+                return None
+            self._tb = SummaryWriter(str(self.run_dir), purge_step=self._purge_step)
+        return self._tb
+
+    def rewind(self, tick: int, step: int) -> None:
+        """Forget what a previous session wrote after the state it resumes from: stats.jsonl keeps the records of
+        ticks before `tick` (unreadable lines, such as one cut off by a kill, go too), and TensorBoard hides the
+        events of steps after `step` (a new event file with `purge_step`)."""
+        if not self.enabled or self.run_dir is None:
+            return
+        self._purge_step = step + 1
+        if self._tb is not None:
+            self._tb.close()
+            self._tb = None
+        path = self.run_dir / "stats.jsonl"
+        if not path.is_file():
+            return
+        kept, dropped = [], 0
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+                keep = int(record["Progress/tick"]) < tick
+            except (ValueError, KeyError, TypeError):
+                keep = False
+            if keep:
+                kept.append(line + "\n")
+            else:
+                dropped += 1
+        if dropped:
+            from ..fileio import atomic_write_bytes
+
+            atomic_write_bytes(path, "".join(kept).encode("utf-8"))
+
     def write_stats(self, record: dict[str, float], step: int) -> None:
         """Append a record to stats.jsonl and its scalars to TensorBoard (x axis: `step`, e.g. kimg)."""
         if not self.enabled or self.run_dir is None:
             return
         with open(self.run_dir / "stats.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(record, sort_keys=True) + "\n")
-        if self._tb is not None:
+        if self._tensorboard_writer() is not None:
             for name, value in record.items():
                 if isinstance(value, (int, float)) and math.isfinite(value):
                     self._tb.add_scalar(name, value, global_step=step)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import torch
 
@@ -21,6 +22,9 @@ from ..networks.config import DiscriminatorConfig, GeneratorConfig
 from .config import TrainConfig, TrainOptions, build_config, describe_cost
 from .distributed import gather_objects, init_distributed
 from .state import STATE_FILENAME
+
+if TYPE_CHECKING:
+    from .loop import StopRequest
 
 #: Settings (TrainOptions fields) that may change when a run resumes; the others come from its config.json.
 RESUMABLE: tuple[str, ...] = (
@@ -139,30 +143,96 @@ def refuse_on_resume(settings: list[str]) -> None:
         )
 
 
-def find_run_to_resume(target: str, outdir: str | os.PathLike[str] | None) -> Path:
-    """`latest` -> the most recent run under `outdir` that has a training state; otherwise `target` is a run
+def find_run_to_resume(target: str, outdir: str | os.PathLike[str] | None, notify: Notify | None = None) -> Path:
+    """`latest` -> the run under `outdir` whose training state was saved last (a note goes to `notify` when a run
+    folder changed after it has no state: that run stopped before its first save); otherwise `target` is a run
     folder (or its state file)."""
     if target == "latest":
         if outdir is None:
             raise SettingError("{resume} latest needs {outdir} (the folder that holds the runs)", "resume", "outdir")
         root = Path(outdir)
-        runs = (
-            sorted(
-                (d for d in root.glob("*") if (d / STATE_FILENAME).is_file()),
-                key=lambda d: (d / STATE_FILENAME).stat().st_mtime,
-            )
-            if root.is_dir()
-            else []
-        )
+        folders = [d for d in root.glob("*") if d.is_dir()] if root.is_dir() else []
+        runs = sorted((d for d in folders if (d / STATE_FILENAME).is_file()), key=_state_time)
         if not runs:
             raise SettingError(f"{{resume}} latest: no run with a {STATE_FILENAME} under {root}", "resume")
-        return runs[-1]
+        chosen = runs[-1]
+        newer = sorted(
+            (d for d in folders if RUN_NAME.match(d.name) and not (d / STATE_FILENAME).exists()),
+            key=lambda d: d.stat().st_mtime,
+        )
+        newer = [d for d in newer if d.stat().st_mtime > _state_time(chosen)]
+        if newer and notify is not None:
+            notify(
+                f"note: {newer[-1].name} is newer but has no {STATE_FILENAME} (it stopped before its first save); "
+                f"resuming {chosen.name}"
+            )
+        return chosen
     p = Path(target)
     if p.is_file() and p.name == STATE_FILENAME:
         return p.parent
     if not (p / STATE_FILENAME).is_file():
         raise SettingError(f"{{resume}} {p}: not a run folder with a {STATE_FILENAME}", "resume")
     return p
+
+
+#: The name of a run folder: its number, a dash, its description.
+RUN_NAME = re.compile(r"^(\d+)-")
+
+
+def _state_time(run_dir: Path) -> float:
+    return (run_dir / STATE_FILENAME).stat().st_mtime
+
+
+#: The lock file of a run folder; a process that trains in the folder holds an exclusive lock on it.
+LOCK_FILENAME = "train.lock"
+
+
+class RunLock:
+    """An exclusive lock on a run folder while a process trains in it: `train.lock`, holding the pid, with an
+    `fcntl.flock` lock. The operating system releases the lock when the process ends, however it ends, so the file
+    a killed process leaves behind does not block the next run. Where `fcntl` is missing (Windows) nothing is
+    locked."""
+
+    def __init__(self, run_dir: str | os.PathLike[str]) -> None:
+        self.path = Path(run_dir) / LOCK_FILENAME
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> None:
+        """Take the lock, or raise a StyleGANError naming the process that holds it."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            return
+        f = open(self.path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            pid = f.read().strip() or "?"
+            f.close()
+            raise StyleGANError(
+                f"{self.path.parent}: another process (pid {pid}) is training in this run folder; wait for it to end "
+                "or stop it (Ctrl-C or SIGTERM saves its state), then resume"
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        self._file = f
+
+    def release(self) -> None:
+        """Give the lock up (the file stays, empty)."""
+        if self._file is not None:
+            self._file.truncate(0)
+            self._file.close()  # closing releases the flock
+            self._file = None
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 def run_description(cfg: TrainConfig, extra: str | None = None) -> str:
@@ -177,8 +247,24 @@ def run_description(cfg: TrainConfig, extra: str | None = None) -> str:
 
 def next_run_dir(outdir: Path, description: str) -> Path:
     """`outdir/NNNNN-description`, numbered one past the highest run number under `outdir` (from 00000)."""
-    ids = [int(m.group(1)) for d in outdir.glob("*") if (m := re.match(r"^(\d+)-", d.name)) and d.is_dir()]
+    ids = [int(m.group(1)) for d in outdir.glob("*") if (m := RUN_NAME.match(d.name)) and d.is_dir()]
     return outdir / f"{max(ids, default=-1) + 1:05d}-{description}"
+
+
+def new_run_dir(outdir: Path, description: str) -> Path:
+    """Create and return the next free `outdir/NNNNN-description` (two runs started together get different
+    numbers)."""
+    run_dir = next_run_dir(outdir, description)
+    number = int(run_dir.name.split("-", 1)[0])
+    while True:
+        try:
+            run_dir.mkdir(parents=True)
+            return run_dir
+        except FileExistsError:
+            number += 1
+            run_dir = outdir / f"{number:05d}-{description}"
+        except OSError as e:
+            raise StyleGANError(f"{outdir}: cannot create a run folder there ({e.strerror or e})") from None
 
 
 @dataclass(frozen=True)
@@ -231,7 +317,7 @@ def prepare_run(
             )
         given = options.given() + (["preset"] if preset else []) + (["description"] if description else [])
         refuse_on_resume(given)
-        run_dir = find_run_to_resume(resume, outdir)
+        run_dir = find_run_to_resume(resume, outdir, notify if dist_info.is_main else None)
         cfg = resume_config(run_dir, options)
         return RunPlan(cfg, run_dir, None, dist_info.world_size, dist_info.is_main)
     if not options.data_path or not outdir:
@@ -242,12 +328,13 @@ def prepare_run(
     return RunPlan(cfg, Path(outdir), run_description(cfg, description), dist_info.world_size, dist_info.is_main)
 
 
-def start_run(plan: RunPlan, device: torch.device) -> Path:
-    """Train the planned run (a new run gets the next free number under its folder); returns the run folder."""
+def start_run(plan: RunPlan, device: torch.device, stop: StopRequest | None = None) -> Path:
+    """Train the planned run (a new run gets the next free number under its folder); returns the run folder.
+    `stop`: the signal handler to use (see `StopRequest`), when the caller entered one already."""
     from .loop import train
 
     run_dir = plan.folder
     if plan.description is not None:
-        run_dir = gather_objects(next_run_dir(plan.folder, plan.description) if plan.is_main else None)[0]
-    train(plan.config, run_dir, device=device, resume=plan.resume)
+        run_dir = gather_objects(new_run_dir(plan.folder, plan.description) if plan.is_main else None)[0]
+    train(plan.config, run_dir, device=device, resume=plan.resume, stop=stop)
     return run_dir

@@ -56,7 +56,13 @@ def load_training_state(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # truncated file, foreign pickle, ...
-        raise StyleGANError(f"{p}: not a readable training state ({type(e).__name__}: {e})") from None
+        detail = " ".join(str(e).split())
+        if "WeightsUnpickler error:" in detail:  # torch's advice to load unsafely is not ours to give
+            detail = detail.split("WeightsUnpickler error:", 1)[1].split(" Check the documentation")[0].strip()
+        raise StyleGANError(
+            f"{p}: not a readable training state ({type(e).__name__}: {detail[:200]}); resume from an intact run "
+            "folder or start a new run"
+        ) from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise StyleGANError(f"{p}: not a stylegan training state (format {STATE_FORMAT!r} expected)")
     return state
