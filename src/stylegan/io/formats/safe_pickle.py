@@ -103,12 +103,15 @@ class PersistentObject:
         """The tensors a `state_dict()` of the original module would hold, by walking parameters, persistent
         buffers and sub-modules."""
         out: dict[str, Tensor] = {}
-        self._collect("", out, where, depth=0)
+        self._collect("", out, where, depth=0, seen=set())
         return out
 
-    def _collect(self, prefix: str, out: dict[str, Tensor], where: str, depth: int) -> None:
+    def _collect(self, prefix: str, out: dict[str, Tensor], where: str, depth: int, seen: set[int]) -> None:
         if depth > 64:
             raise CheckpointError(f"{where}: module nesting too deep; the file is not a StyleGAN2 network")
+        if id(self) in seen:  # a module tree never shares a module: walking shared ones could take forever
+            raise CheckpointError(f"{where}: sub-module {prefix.rstrip('.')} appears twice; the file is damaged")
+        seen.add(id(self))
         skip = self.state.get("_non_persistent_buffers_set") or set()
         for group in ("_parameters", "_buffers"):
             tensors = self.state.get(group) or {}
@@ -119,13 +122,13 @@ class PersistentObject:
                     continue
                 if not isinstance(value, Tensor):
                     raise CheckpointError(f"{where}: {prefix}{name} is a {type(value).__name__}, not a tensor")
-                out[prefix + name] = value
+                out[f"{prefix}{name}"] = value
         for name, child in self.modules.items():
             if child is None:
                 continue
             if not isinstance(child, PersistentObject):
                 raise CheckpointError(f"{where}: sub-module {prefix}{name} is not a network module")
-            child._collect(f"{prefix}{name}.", out, where, depth + 1)
+            child._collect(f"{prefix}{name}.", out, where, depth + 1, seen)
 
 
 class TFNetworkStub:
@@ -142,20 +145,24 @@ class TFNetworkStub:
             raise BadPickleContent("a TF network's state is not a dict")
         self.state = state
 
+    def _get(self, key: str, kind: type, default: Any) -> Any:
+        value = self.state.get(key, default)
+        return value if isinstance(value, kind) and not isinstance(value, bool) else default
+
     @property
     def version(self) -> int:
         """Pickle state version (4 for StyleGAN2-era networks)."""
-        return int(self.state.get("version", 0))
+        return int(self._get("version", int, 0))
 
     @property
     def name(self) -> str:
         """Network name: 'G', 'D', 'Gs', 'G_mapping', ..."""
-        return str(self.state.get("name", "?"))
+        return str(self._get("name", str, "?"))
 
     @property
     def build_func_name(self) -> str:
         """Name of the TF build function (G_main, D_stylegan2, G_style, ...)."""
-        return str(self.state.get("build_func_name", ""))
+        return str(self._get("build_func_name", str, ""))
 
     @property
     def static_kwargs(self) -> dict[str, Any]:
@@ -188,12 +195,10 @@ def _reconstruct_persistent_obj(meta: Any) -> PersistentObject:
     state = meta.get("state")
     if not isinstance(state, dict):
         raise BadPickleContent("torch_utils.persistence record without a state dict")
-    return PersistentObject(
-        class_name=str(meta.get("class_name", "")),
-        module_src=str(meta.get("module_src", "")),
-        state=state,
-        version=int(meta.get("version", 0)),
-    )
+    class_name, module_src, version = meta.get("class_name", ""), meta.get("module_src", ""), meta.get("version", 0)
+    if not isinstance(class_name, str) or not isinstance(module_src, str) or not isinstance(version, int):
+        raise BadPickleContent("torch_utils.persistence record with a malformed class name, source or version")
+    return PersistentObject(class_name=class_name, module_src=module_src, state=state, version=version)
 
 
 def refused_global(message: str) -> str | None:
@@ -261,13 +266,17 @@ def _np_scalar(dtype: Any, data: Any = None) -> Any:
 def _np_reconstruct(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
     if subtype is not np.ndarray:
         raise BadPickleContent("numpy array of an unexpected subclass")
-    return np.ndarray.__new__(np.ndarray, shape, dtype)
+    if shape not in ((0,), [0]):  # numpy pickles an empty array and fills it with __setstate__
+        raise BadPickleContent("numpy array placeholder of an unexpected shape")
+    return np.ndarray.__new__(np.ndarray, (0,), dtype)
 
 
 def _np_frombuffer(buf: Any, dtype: Any, shape: Any, order: str = "C") -> np.ndarray:
     dtype = np.dtype(dtype)
     if dtype.hasobject:
         raise BadPickleContent("numpy object array")
+    if not isinstance(buf, (bytes, bytearray, memoryview)) or order not in ("C", "F", "A"):
+        raise BadPickleContent("numpy array without a data buffer")
     return np.frombuffer(bytes(buf), dtype=dtype).reshape(shape, order=cast(Literal["C", "F", "A"], order)).copy()
 
 
