@@ -263,7 +263,7 @@ def check_tree(
     >>> try:
     ...     check_tree(x, where="f.pkl", what="training_set_kwargs")
     ... except CheckpointError as err:
-    ...     print(str(err)[:59])
+    ...     print(str(err).split(" (")[0])
     f.pkl: training_set_kwargs holds more than 100000 values
     """
     sizes: dict[int, int] = {}
