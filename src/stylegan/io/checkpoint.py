@@ -383,6 +383,7 @@ def _damaged(path: Path) -> Iterator[None]:
         RuntimeError,  # includes RecursionError
         MemoryError,
         EOFError,
+        AssertionError,
     ) as err:
         msg = " ".join(str(err).split())[:160] or type(err).__name__
         raise CheckpointError(
@@ -397,13 +398,19 @@ def check_affordable(config: GeneratorConfig | DiscriminatorConfig, *, where: st
     need, limit = weights_nbytes(config), weights_limit()
     if need > limit:
         raise CheckpointError(
-            f"{where}: the network would need {_size(need)} for its weights, more than the {_size(limit)} allowed on "
-            f"this machine (img_resolution {config.img_resolution}, channel_max {config.channel_max}); the file's "
-            "settings are damaged or absurd"
+            f"{where}: the network would need {format_size(need)} for its weights, more than the "
+            f"{format_size(limit)} allowed on this machine (img_resolution {config.img_resolution}, channel_max "
+            f"{config.channel_max}); the file's settings are damaged or absurd"
         )
 
 
-def _size(nbytes: int) -> str:
+#: `inspect` builds each network up to this size once, so that missing, misshaped or non-float tensors are reported
+#: as `load` would report them; larger networks are described from their configuration alone.
+INSPECT_CHECK_BYTES = 2**30
+
+
+def format_size(nbytes: int) -> str:
+    """A byte count in KiB, MiB, GiB or TiB, one decimal."""
     for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
         if nbytes >= scale:
             return f"{nbytes / scale:.1f} {unit}"
@@ -522,4 +529,8 @@ def inspect(source: str | os.PathLike[str]) -> CheckpointInfo:
     for name, entry in raw.nets.items():
         params, buffers = count_parameters(entry.config)
         nets[name] = NetworkInfo(name, entry.config, params, buffers)
+        if nets[name].nbytes <= INSPECT_CHECK_BYTES:  # prove that the tensors fit the configuration
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                _prepare(entry, "cpu", path=path, name=name)
     return CheckpointInfo(path, raw.source_format, nets, dict(raw.metadata))

@@ -25,6 +25,7 @@ import io
 import os
 import pickle
 import re
+import struct
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -366,6 +367,8 @@ def safe_pickle_load(file: str | os.PathLike[str] | BinaryIO, *, name: str | Non
         OverflowError,
         MemoryError,
         UnicodeDecodeError,
+        AssertionError,
+        struct.error,
     ) as err:
         raise _describe_failure(label, err) from None
 
@@ -395,8 +398,8 @@ def safe_torch_load(path: str | os.PathLike[str]) -> Any:
         raise CheckpointError(f"{label}: cannot read the PyTorch file ({first}); it is damaged or truncated") from None
     except EOFError:
         raise CheckpointError(f"{label}: the file ends too early (truncated download?); download it again") from None
-    except (RuntimeError, ValueError, OSError, KeyError, TypeError) as err:
-        first = " ".join(str(err).split())[:200]
+    except Exception as err:  # torch.load of a damaged file fails in many ways (RuntimeError, AssertionError, ...)
+        first = " ".join(str(err).split())[:200] or type(err).__name__
         if any(s in first.lower() for s in ("central directory", "zip archive", "truncated", "eof", "corrupt")):
             raise CheckpointError(f"{label}: the file is truncated or damaged ({first}); download it again") from None
         raise CheckpointError(f"{label}: cannot read the PyTorch file ({first})") from None
