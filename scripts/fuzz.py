@@ -25,10 +25,12 @@ case with `--replay SEED --target T` (the mutated input is kept under `--keep DI
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
 import random
+import select
 import shutil
 import signal
 import sys
@@ -431,6 +433,16 @@ def dataset_case(rng: random.Random, folder: Path) -> Path:
 
 
 def run_dataset(path: Path) -> None:
+    import logging
+    import warnings
+
+    logging.disable(logging.WARNING)  # the reader's "skipping a bad image" notes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _run_dataset(path)
+
+
+def _run_dataset(path: Path) -> None:
     from stylegan.data.check import check_dataset
     from stylegan.data.dataset import ImageDataset
 
@@ -450,18 +462,28 @@ def run_dataset(path: Path) -> None:
 # Running cases.
 
 
+#: What `run_case` returns when the reader refused the input with a `StyleGANError` (a pass).
+REFUSED = ""
+
+
 class CaseTimeout(BaseException):
     """A case ran past its time limit (raised by SIGALRM in --no-fork mode)."""
 
 
 def _describe(err: BaseException) -> str:
     tb = traceback.extract_tb(err.__traceback__)
-    where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
+    ours = [f for f in tb if f"{os.sep}stylegan{os.sep}" in f.filename]
+    where = ""
+    if ours:
+        where = f" at {'/'.join(Path(ours[-1].filename).parts[-2:])}:{ours[-1].lineno}"
+    if tb and (not ours or ours[-1] is not tb[-1]):
+        where += f" (raised in {Path(tb[-1].filename).name}:{tb[-1].lineno})"
     return f"{type(err).__name__}: {' '.join(str(err).split())[:200]}{where}"
 
 
 def run_case(target: str, case_seed: int, folder: Path, seeds: list[Seed] | None) -> str | None:
-    """Build and run one case in this process; None when it passed, else what went wrong."""
+    """Build and run one case in this process: None when the reader accepted the input, `REFUSED` when it refused it
+    with a `StyleGANError` (both pass), else what went wrong."""
     rng = random.Random(case_seed)
     case_dir = folder / f"c{case_seed}"
     case_dir.mkdir(parents=True, exist_ok=True)
@@ -472,7 +494,7 @@ def run_case(target: str, case_seed: int, folder: Path, seeds: list[Seed] | None
     try:
         run_checkpoint(path) if target == "checkpoint" else run_dataset(path)
     except StyleGANError:
-        return None
+        return REFUSED
     except CaseTimeout:
         return "hang: ran past the time limit"
     except BaseException as err:
@@ -480,40 +502,66 @@ def run_case(target: str, case_seed: int, folder: Path, seeds: list[Seed] | None
     return None
 
 
-def run_forked(target: str, case_seed: int, folder: Path, seeds: list[Seed] | None, timeout: float) -> str | None:
-    """`run_case` in a forked child: a crash or a hang past `timeout` is reported instead of stopping the run."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
-        os.close(read_fd)
-        code = 0
-        try:
-            result = run_case(target, case_seed, folder, seeds)
-            os.write(write_fd, (result or "").encode("utf-8", "replace")[:4000])
-        except BaseException:
-            code = 3
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    deadline = time.monotonic() + timeout
-    status = None
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        time.sleep(0.005)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        os.close(read_fd)
-        return f"hang: ran past {timeout:g} s"
-    with os.fdopen(read_fd, "rb") as f:
-        text = f.read().decode("utf-8", "replace")
-    if status is not None and os.WIFSIGNALED(status):
-        return f"crash: killed by signal {os.WTERMSIG(status)}"
-    if status is not None and os.WEXITSTATUS(status) != 0:
-        return f"crash: exit status {os.WEXITSTATUS(status)}"
-    return text or None
+class Worker:
+    """A forked copy of this process that runs cases one after another and reports each result on a pipe.
+
+    The parent waits for each result at most `timeout` seconds: a worker that hangs (even inside C code, where
+    SIGALRM cannot interrupt it) is killed, one that crashes is noticed, and a fresh worker takes the next case.
+    """
+
+    def __init__(self, target: str, folder: Path, seeds: list[Seed] | None) -> None:
+        to_child_r, self.to_child = os.pipe()
+        self.from_child, from_child_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the worker
+            os.close(self.to_child)
+            os.close(self.from_child)
+            code = 0
+            try:
+                with os.fdopen(to_child_r, "r") as inbox, os.fdopen(from_child_w, "w") as outbox:
+                    for line in inbox:
+                        result = run_case(target, int(line), folder, seeds)
+                        outbox.write(json.dumps(result) + "\n")
+                        outbox.flush()
+            except BaseException:
+                code = 3
+            finally:
+                os._exit(code)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self.buffer = b""
+
+    def run(self, case_seed: int, timeout: float) -> tuple[bool, str | None]:
+        """(worker still usable, result) of one case."""
+        os.write(self.to_child, f"{case_seed}\n".encode())
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.stop()
+                return False, f"hang: ran past {timeout:g} s"
+            ready, _, _ = select.select([self.from_child], [], [], left)
+            if ready:
+                chunk = os.read(self.from_child, 65536)
+                if not chunk:
+                    _, status = os.waitpid(self.pid, 0)
+                    self.pid = 0
+                    if os.WIFSIGNALED(status):
+                        return False, f"crash: killed by signal {os.WTERMSIG(status)}"
+                    return False, f"crash: the worker exited with status {os.WEXITSTATUS(status)}"
+                self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return True, json.loads(line)
+
+    def stop(self) -> None:
+        if self.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.pid = 0
+        for fd in (self.to_child, self.from_child):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 @dataclass
@@ -521,9 +569,13 @@ class Report:
     target: str
     cases: int
     failures: list[tuple[int, str]]
+    refused: int = 0  # cases the reader refused with one clear error (the rest it read)
 
     def summary(self) -> str:
-        return f"{self.target}: {self.cases} cases, {len(self.failures)} failures"
+        return (
+            f"{self.target}: {self.cases} cases, {len(self.failures)} failures "
+            f"({self.refused} refused with a StyleGANError, {self.cases - self.refused - len(self.failures)} read)"
+        )
 
 
 def fuzz(
@@ -545,11 +597,16 @@ def fuzz(
         seeds = checkpoint_seeds(folder) if target == "checkpoint" else None
         start = time.monotonic()
         failures: list[tuple[int, str]] = []
-        n = 0
+        worker: Worker | None = None
+        n = refused = 0
         while (cases is None or n < cases) and (seconds is None or time.monotonic() - start < seconds):
             case_seed = seed * 1_000_003 + n
             if fork:
-                result = run_forked(target, case_seed, folder, seeds, timeout)
+                worker = worker or Worker(target, folder, seeds)
+                usable, result = worker.run(case_seed, timeout)
+                if not usable:
+                    worker.stop()
+                    worker = None
             else:
                 signal.signal(signal.SIGALRM, _alarm)
                 signal.setitimer(signal.ITIMER_REAL, timeout)
@@ -557,7 +614,9 @@ def fuzz(
                     result = run_case(target, case_seed, folder, seeds)
                 finally:
                     signal.setitimer(signal.ITIMER_REAL, 0)
-            if result:
+            if result == REFUSED:
+                refused += 1
+            elif result:
                 failures.append((case_seed, result))
                 log(f"  FAIL {target} seed {case_seed}: {result}")
                 if keep is not None:
@@ -565,7 +624,9 @@ def fuzz(
                     shutil.copytree(folder / f"c{case_seed}", keep / f"{target}-{case_seed}", dirs_exist_ok=True)
             shutil.rmtree(folder / f"c{case_seed}", ignore_errors=True)
             n += 1
-        return Report(target, n, failures)
+        if worker is not None:
+            worker.stop()
+        return Report(target, n, failures, refused)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -592,7 +653,9 @@ def main(argv: list[str] | None = None) -> int:
         for target in targets:
             seeds = checkpoint_seeds(folder) if target == "checkpoint" else None
             result = run_case(target, args.replay, folder, seeds)
-            print(f"{target} seed {args.replay}: {result or 'passed'}")
+            print(
+                f"{target} seed {args.replay}: {result or ('refused (pass)' if result == REFUSED else 'read (pass)')}"
+            )
             if args.keep is not None:
                 shutil.copytree(folder / f"c{args.replay}", args.keep / f"{target}-{args.replay}", dirs_exist_ok=True)
         shutil.rmtree(folder, ignore_errors=True)
@@ -612,6 +675,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{report.summary()} ({time.monotonic() - start:.1f} s)")
         if report.failures:
             print("  failing case seeds: " + " ".join(str(s) for s, _ in report.failures))
+            kinds: dict[str, list[int]] = {}
+            for case_seed, what in report.failures:
+                kinds.setdefault(what.split(": ", 1)[0] + " at " + what.rsplit(" at ", 1)[-1], []).append(case_seed)
+            print("  distinct failures:")
+            for kind, case_seeds in sorted(kinds.items(), key=lambda kv: -len(kv[1])):
+                print(f"    {len(case_seeds):4d} x {kind} (e.g. seed {case_seeds[0]})")
         total += len(report.failures)
     return 1 if total else 0
 

@@ -205,7 +205,7 @@ def detect_format(path: Path) -> Literal["stylegan", "pickle", "torch-zip", "tor
         try:
             with zipfile.ZipFile(path) as zf:
                 names = zf.namelist()
-        except (zipfile.BadZipFile, OSError):
+        except Exception:  # zipfile fails in many ways on damaged archives (BadZipFile, UnicodeDecodeError, ...)
             raise CheckpointError(f"{path}: a zip archive that is truncated or damaged; download it again") from None
         if not any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
             raise CheckpointError(
