@@ -54,7 +54,6 @@ def test_fuzzer_reports_hangs_and_crashes(fuzz, tmp_path, monkeypatch) -> None:
     import signal
     import time
 
-
     def fake_case(target, case_seed, folder, seeds):
         if case_seed == 1:
             time.sleep(60)

@@ -376,3 +376,23 @@ def test_forbidden_global_spliced_into_a_valid_pickle_is_refused(tmp_path: Path)
     (tmp_path / "evil.pkl").write_bytes(evil)
     with pytest.raises(CheckpointError, match="builtins.eval"):
         sio.load(tmp_path / "evil.pkl")
+
+
+def test_a_huge_memo_index_allocates_nothing(tmp_path: Path) -> None:
+    """LONG_BINPUT 2**31-1: the C unpickler would grow its memo array to 16 GiB; ours keeps a dict."""
+    path = tmp_path / "memo.pkl"
+    path.write_bytes(b"\x80\x04Nr\xff\xff\xff\x7f.")
+    start = time.monotonic()
+    with pytest.raises(CheckpointError, match="not an NVIDIA network pickle"):
+        sio.load(path)
+    assert time.monotonic() - start < 2.0
+
+
+def test_build_cannot_modify_a_function_of_the_allowlist(tmp_path: Path) -> None:
+    from stylegan.io.formats import safe_pickle
+
+    path = tmp_path / "build.pkl"
+    path.write_bytes(b"\x80\x04\x8c\x08builtins\x8c\x03set\x93}\x8c\x0c__defaults__\x8c\x01xsb.")
+    with pytest.raises(CheckpointError, match="BUILD applied to a function"):
+        sio.load(path)
+    assert safe_pickle._set.__defaults__ is None

@@ -314,8 +314,30 @@ ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
 }
 
 
-class RestrictedUnpickler(pickle.Unpickler):
-    """`pickle.Unpickler` that resolves only `ALLOWED_GLOBALS`; anything else raises `RefusedGlobal`."""
+#: Python's own pure-Python unpickler (its internals are not in the type stubs). It keeps the memo in a dict, where
+#: the C unpickler grows an array to the largest memo index a file names: one opcode could make it allocate and
+#: clear gigabytes. Reading is as fast (tensor storages dominate).
+_PurePythonUnpickler: Any = pickle._Unpickler
+
+#: Objects a pickle may update with BUILD (`__setstate__` or attribute updates): instances of these types only,
+#: never a class or a function (which BUILD would modify for the rest of the process).
+_BUILDABLE = (TFNetworkStub, _AttrDict, OrderedDict, np.ndarray, np.dtype, np.generic, Tensor)
+
+
+class RestrictedUnpickler(_PurePythonUnpickler):
+    """An unpickler that resolves only `ALLOWED_GLOBALS` (anything else raises `RefusedGlobal`) and applies BUILD
+    to data objects only."""
+
+    dispatch = dict(_PurePythonUnpickler.dispatch)
+
+    def load_build(self) -> None:
+        """BUILD, refused unless its target is an instance of a data type (`_BUILDABLE`)."""
+        inst = self.stack[-2] if len(self.stack) >= 2 else None
+        if isinstance(inst, type) or not isinstance(inst, _BUILDABLE):
+            raise BadPickleContent(f"BUILD applied to a {type(inst).__name__}")
+        super().load_build()
+
+    dispatch[pickle.BUILD[0]] = load_build
 
     def find_class(self, module: str, name: str) -> Any:
         """Resolve a pickled global through `ALLOWED_GLOBALS` only."""
