@@ -60,9 +60,40 @@ def _check_bool(name: str, value: Any) -> None:
         raise TypeError(f"{name} must be true or false, got {type(value).__name__} {_short(value)}")
 
 
-def _short(value: Any) -> str:
-    text = reprlib.repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+class _BoundedRepr(reprlib.Repr):
+    """`reprlib.Repr` that never calls the `repr` of an object it does not know (which could walk a huge or
+    shared structure): containers are shown in part, numbers and strings as such, anything else by type name."""
+
+    def repr_instance(self, x: Any, level: int) -> str:
+        for kind, method in ((dict, self.repr_dict), (list, self.repr_list), (tuple, self.repr_tuple)):
+            if isinstance(x, kind):
+                return method(x, level)
+        if isinstance(x, (int, float, complex, str, bytes, np.generic)) or x is None:
+            return reprlib.Repr.repr_instance(self, x, level)
+        return f"<{type(x).__name__}>"
+
+
+_REPR = _BoundedRepr()
+_REPR.maxlevel = 3
+_REPR.maxstring = 60
+_REPR.maxother = 60
+_REPR.maxlong = 60
+
+
+def short_value(value: Any) -> str:
+    """A short repr of a value read from a file, bounded in length and in time whatever the value holds.
+
+    >>> x = []
+    >>> for _ in range(64):
+    ...     x = [x, x]
+    >>> short_value(x), short_value("a" * 100)[:12], short_value(object())
+    ('[[[[...], [...]], [[...], [...]]], [[[...], [...]], [[...], [...]]]]', "'aaaaaaaaaaa", '<object>')
+    """
+    text = _REPR.repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+_short = short_value
 
 
 def _check_architecture(value: Any) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import math
 import re
-import reprlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -22,6 +21,7 @@ from torch import Tensor, nn
 
 from ...errors import CheckpointError
 from ...networks import DiscriminatorConfig, GeneratorConfig, channels_at
+from ...networks.config import short_value
 
 _Net = TypeVar("_Net", bound=nn.Module)
 
@@ -301,14 +301,7 @@ def check_tree(
 
 def short_repr(value: Any) -> str:
     """A repr of a value read from a file, bounded in length and time (for error messages)."""
-    return _REPR.repr(value)
-
-
-_REPR = reprlib.Repr()
-_REPR.maxlevel = 3
-_REPR.maxstring = 60
-_REPR.maxother = 60
-_REPR.maxlong = 60
+    return short_value(value)
 
 
 def _leaf(value: Any) -> Any:
