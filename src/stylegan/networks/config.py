@@ -65,9 +65,12 @@ class _BoundedRepr(reprlib.Repr):
     shared structure): containers are shown in part, numbers and strings as such, anything else by type name."""
 
     def repr_instance(self, x: Any, level: int) -> str:
-        for kind, method in ((dict, self.repr_dict), (list, self.repr_list), (tuple, self.repr_tuple)):
-            if isinstance(x, kind):
-                return method(x, level)
+        if isinstance(x, dict):
+            return self.repr_dict(x, level)
+        if isinstance(x, list):
+            return self.repr_list(x, level)
+        if isinstance(x, tuple):
+            return self.repr_tuple(x, level)
         if isinstance(x, (int, float, complex, str, bytes, np.generic)) or x is None:
             return reprlib.Repr.repr_instance(self, x, level)
         return f"<{type(x).__name__}>"
