@@ -9,7 +9,11 @@ keys, which are NVIDIA's), and string metadata
     source, license, source_format      plain strings, when known
     <anything else>                     JSON
 
-Loading it runs no code and needs no source tree. Foreign files are recognised by their first bytes, never
+Loading it runs no code and needs no source tree. Every configuration read from a file is checked for type and
+range (`GeneratorConfig` / `DiscriminatorConfig`), and the memory its network needs is computed from it before
+anything is built: `load` refuses a network larger than `stylegan.networks.config.weights_limit()`, and `inspect`
+counts parameters arithmetically (it builds a network, to check its tensors, only below `INSPECT_CHECK_BYTES`).
+Metadata is bounded in size (`MAX_HEADER_BYTES`) and nesting. Foreign files are recognised by their first bytes, never
 by their name, and go through the readers in `stylegan.io.formats`.
 """
 

@@ -13,7 +13,10 @@ that builds plain data:
   `torch.storage._load_from_bytes` would use the unrestricted unpickler);
 - numpy arrays and scalars, `OrderedDict`, `set` and `dnnlib.util.EasyDict` become plain values.
 
-Any other name stops the load with a `CheckpointError` that names it. PyTorch files (`torch.save`) go through
+Any other name stops the load with a `CheckpointError` that names it. The unpickler is Python's pure-Python one
+(its memo is a dict: a file cannot make it allocate by naming a huge memo index), and BUILD may only update data
+objects. What the readers walk afterwards is walked with limits (`stylegan.io.formats.check_tree`): shared
+references are never expanded, and nesting depth and size are bounded. PyTorch files (`torch.save`) go through
 `torch.load(weights_only=True)` with `argparse.Namespace` as the only extra allowed class (rosinality
 training checkpoints keep their command-line arguments in one).
 """
