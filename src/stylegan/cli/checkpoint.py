@@ -19,7 +19,9 @@ def _fmt_int(n: int) -> str:
 
 def format_info(info: CheckpointInfo) -> str:
     """A human-readable description of a `stylegan.io.CheckpointInfo`."""
+    from ..io.checkpoint import format_size
     from ..networks import GeneratorConfig
+    from ..networks.config import weights_limit
 
     lines = [
         f"file            {info.path}",
@@ -30,9 +32,10 @@ def format_info(info: CheckpointInfo) -> str:
         cfg = net.config
         res = cfg.img_resolution
         lines.append("")
+        too_big = " (more than this machine can load)" if net.nbytes > weights_limit() else ""
         lines.append(
             f"{name:<15} {net.kind}, {_fmt_int(net.num_params)} parameters "
-            f"(+ {_fmt_int(net.num_buffers)} buffer values)"
+            f"(+ {_fmt_int(net.num_buffers)} buffer values), {format_size(net.nbytes)}{too_big}"
         )
         lines.append(f"  architecture  {cfg.architecture}")
         lines.append(f"  resolution    {res}x{res}, img_channels {cfg.img_channels}")
@@ -81,7 +84,7 @@ def _info_json(info: CheckpointInfo) -> dict[str, Any]:
         "path": str(info.path),
         "source_format": info.source_format,
         "nets": {
-            name: {"kind": net.kind, "num_params": net.num_params, "config": net.config.to_dict()}
+            name: {"kind": net.kind, "num_params": net.num_params, "nbytes": net.nbytes, "config": net.config.to_dict()}
             for name, net in info.nets.items()
         },
         "metadata": info.metadata,

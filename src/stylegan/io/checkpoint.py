@@ -9,16 +9,22 @@ keys, which are NVIDIA's), and string metadata
     source, license, source_format      plain strings, when known
     <anything else>                     JSON
 
-Loading it runs no code and needs no source tree. Foreign files are recognised by their first bytes, never
+Loading it runs no code and needs no source tree. Every configuration read from a file is checked for type and
+range (`GeneratorConfig` / `DiscriminatorConfig`), and the memory its network needs is computed from it before
+anything is built: `load` refuses a network larger than `stylegan.networks.config.weights_limit()`, and `inspect`
+counts parameters arithmetically (it builds a network, to check its tensors, only below `INSPECT_CHECK_BYTES`).
+Metadata is bounded in size (`MAX_HEADER_BYTES`) and nesting. Foreign files are recognised by their first bytes, never
 by their name, and go through the readers in `stylegan.io.formats`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import warnings
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -26,10 +32,11 @@ from typing import Any, Literal, overload
 import torch
 from torch import nn
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, StyleGANError
 from ..fileio import atomic_write_bytes, looks_like_html
 from ..networks import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
-from .formats import NET_NAMES, NetEntry, RawCheckpoint, plain
+from ..networks.config import count_parameters, weights_limit, weights_nbytes
+from .formats import MAX_DEPTH, NET_NAMES, NetEntry, RawCheckpoint, check_float_tensor, check_tree, plain, short_repr
 
 FORMAT = "stylegan/1"
 Which = Literal["G_ema", "G", "D", "all"]
@@ -68,6 +75,11 @@ class NetworkInfo:
     config: GeneratorConfig | DiscriminatorConfig
     num_params: int
     num_buffers: int
+
+    @property
+    def nbytes(self) -> int:
+        """Memory the network's float32 weights and buffers take once built."""
+        return 4 * (self.num_params + self.num_buffers)
 
     @property
     def kind(self) -> str:
@@ -197,7 +209,7 @@ def detect_format(path: Path) -> Literal["stylegan", "pickle", "torch-zip", "tor
         try:
             with zipfile.ZipFile(path) as zf:
                 names = zf.namelist()
-        except (zipfile.BadZipFile, OSError):
+        except Exception:  # zipfile fails in many ways on damaged archives (BadZipFile, UnicodeDecodeError, ...)
             raise CheckpointError(f"{path}: a zip archive that is truncated or damaged; download it again") from None
         if not any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
             raise CheckpointError(
@@ -217,9 +229,32 @@ def detect_format(path: Path) -> Literal["stylegan", "pickle", "torch-zip", "tor
 # Reading.
 
 
+#: The largest safetensors header (tensor table + metadata) read: real checkpoints hold well under 1 MiB.
+MAX_HEADER_BYTES = 16 * 2**20
+
+
+def _json_value(path: Path, key: str, text: str) -> Any:
+    """A metadata value parsed as JSON, refused in one line when it nests too deeply or expands too far."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise CheckpointError(
+            f"{path}: metadata {key!r} is nested more than {MAX_DEPTH} levels deep; the file is damaged or hostile"
+        ) from None
+    check_tree(value, where=str(path), what=f"metadata {key!r}")
+    return value
+
+
 def _read_native(path: Path) -> RawCheckpoint:
     from safetensors import SafetensorError, safe_open
 
+    with open(path, "rb") as f:
+        header_len = int.from_bytes(f.read(8), "little")
+    if header_len > MAX_HEADER_BYTES:
+        raise CheckpointError(
+            f"{path}: the safetensors header (tensor table and metadata) is {header_len / 2**20:.0f} MiB, more than "
+            f"the {MAX_HEADER_BYTES // 2**20} MiB a network file needs; the file is damaged or hostile"
+        )
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             raw_meta = f.metadata() or {}
@@ -242,19 +277,25 @@ def _read_native(path: Path) -> RawCheckpoint:
             metadata[key] = value
             continue
         try:
-            metadata[key] = json.loads(value)
-        except json.JSONDecodeError:
+            metadata[key] = _json_value(path, key, value)
+        except ValueError:  # not JSON: kept as the string it is
             metadata[key] = value
 
     def config(name: str, cls: type[GeneratorConfig] | type[DiscriminatorConfig]) -> Any:
+        if name not in raw_meta:
+            raise CheckpointError(f"{path}: metadata has no {name}; the file is damaged")
         try:
-            return cls.from_dict(json.loads(raw_meta[name]))
-        except KeyError:
-            raise CheckpointError(f"{path}: metadata has no {name}; the file is damaged") from None
+            value = _json_value(path, name, raw_meta[name])
+        except ValueError:
+            raise CheckpointError(f"{path}: metadata {name} is not valid JSON; the file is damaged") from None
+        try:
+            return cls.from_dict(value)
         except (ValueError, TypeError) as err:
-            raise CheckpointError(
-                f"{path}: {name} cannot be used ({err}); was it written by a newer stylegan? upgrade stylegan"
-            ) from None
+            if str(err).startswith("unknown"):
+                raise CheckpointError(
+                    f"{path}: {name} cannot be used ({err}); was it written by a newer stylegan? upgrade stylegan"
+                ) from None
+            raise CheckpointError(f"{path}: {name}: {err}; the file is damaged") from None
 
     nets: dict[str, NetEntry] = {}
     present = [n for n in NET_NAMES if any(k.startswith(f"{n}.") for k in keys)]
@@ -275,7 +316,6 @@ def _native_builder(path: Path, name: str, cfg: GeneratorConfig | DiscriminatorC
                 state = {k[len(prefix) :]: f.get_tensor(k) for k in f.keys() if k.startswith(prefix)}
         except (SafetensorError, OSError) as err:
             raise CheckpointError(f"{path}: cannot read {name} tensors ({err})") from None
-        state = {k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}
         own = net.state_dict()
         missing = sorted(set(own) - set(state))
         extra = sorted(set(state) - set(own))
@@ -287,6 +327,8 @@ def _native_builder(path: Path, name: str, cfg: GeneratorConfig | DiscriminatorC
             if tuple(value.shape) != tuple(own[key].shape):
                 shapes = f"{list(value.shape)}, expected {list(own[key].shape)}"
                 raise CheckpointError(f"{path}: {name}.{key} has shape {shapes}")
+            check_float_tensor(value, where=str(path), key=f"{name}.{key}")
+        state = {k: v.float() for k, v in state.items()}
         net.load_state_dict(state, strict=True)
         return net.eval()
 
@@ -300,28 +342,109 @@ def read_checkpoint(path: str | os.PathLike[str]) -> RawCheckpoint:
 
     path = Path(path)
     kind = detect_format(path)
-    if kind == "stylegan":
-        return _read_native(path)
-    label = str(path)
-    if kind == "pickle":
-        data = safe_pickle_load(path)
-        if nvidia_tf.is_tf_pickle(data):
-            return nvidia_tf.read(data, path=label)
-        if isinstance(data, dict) and rosinality.looks_like(data):
+    with _damaged(path):
+        if kind == "stylegan":
+            return _read_native(path)
+        label = str(path)
+        if kind == "pickle":
+            data = safe_pickle_load(path)
+            if nvidia_tf.is_tf_pickle(data):
+                return nvidia_tf.read(data, path=label)
+            if isinstance(data, dict) and rosinality.looks_like(data):
+                return rosinality.read(data, path=label)
+            return nvidia_pytorch.read(data, path=label)
+        data = safe_torch_load(path)
+        if rosinality.looks_like(data):
             return rosinality.read(data, path=label)
-        return nvidia_pytorch.read(data, path=label)
-    data = safe_torch_load(path)
-    if rosinality.looks_like(data):
-        return rosinality.read(data, path=label)
-    keys = ", ".join(sorted(map(str, data))[:8]) if isinstance(data, dict) else type(data).__name__
-    raise CheckpointError(f"{path}: a PyTorch file, but not a StyleGAN2 checkpoint we know (contents: {keys})")
+        keys = (
+            ", ".join(sorted(k[:40] if isinstance(k, str) else short_repr(k) for k in data)[:8])
+            if isinstance(data, dict)
+            else type(data).__name__
+        )
+        raise CheckpointError(f"{path}: a PyTorch file, but not a StyleGAN2 checkpoint we know (contents: {keys})")
 
 
-def _prepare(entry: NetEntry, device: torch.device | str) -> Generator | Discriminator:
-    net = entry.build()
+@contextlib.contextmanager
+def _damaged(path: Path) -> Iterator[None]:
+    """Turn whatever a malformed file makes the readers trip over into one `CheckpointError` line naming it.
+
+    The readers check what they read and say what is wrong; this is the backstop for the combinations they do
+    not name, so that no file can end in a traceback.
+    """
+    try:
+        yield
+    except StyleGANError:
+        raise
+    except (
+        TypeError,
+        ValueError,
+        AttributeError,
+        KeyError,
+        IndexError,
+        LookupError,
+        OverflowError,
+        ZeroDivisionError,
+        RuntimeError,  # includes RecursionError
+        MemoryError,
+        EOFError,
+        AssertionError,
+    ) as err:
+        msg = " ".join(str(err).split())[:160] or type(err).__name__
+        raise CheckpointError(
+            f"{path}: the file's contents are malformed ({type(err).__name__}: {msg}); it is damaged or not a "
+            "StyleGAN2 network file"
+        ) from None
+
+
+def check_affordable(config: GeneratorConfig | DiscriminatorConfig, *, where: str) -> None:
+    """A one-line `CheckpointError` when the network `config` describes would not fit in memory (its float32
+    weights exceed `stylegan.networks.config.weights_limit()`), before anything is allocated."""
+    need, limit = weights_nbytes(config), weights_limit()
+    if need > limit:
+        raise CheckpointError(
+            f"{where}: the network would need {format_size(need)} for its weights, more than the "
+            f"{format_size(limit)} allowed on this machine (img_resolution {config.img_resolution}, channel_max "
+            f"{config.channel_max}); the file's settings are damaged or absurd"
+        )
+
+
+#: `inspect` builds each network up to this size once, so that missing, misshaped or non-float tensors are reported
+#: as `load` would report them; larger networks are described from their configuration alone.
+INSPECT_CHECK_BYTES = 2**30
+
+
+def format_size(nbytes: int) -> str:
+    """A byte count in KiB, MiB, GiB or TiB, one decimal."""
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.1f} {unit}"
+    return f"{nbytes / 2**10:.1f} KiB"
+
+
+def _prepare(entry: NetEntry, device: torch.device | str, *, path: Path, name: str) -> Generator | Discriminator:
+    check_affordable(entry.config, where=f"{path} [{name}]")
+    with _damaged(path):
+        net = entry.build()
     if not isinstance(net, (Generator, Discriminator)):  # pragma: no cover - every reader builds one of the two
         raise TypeError(f"a checkpoint reader built a {type(net).__name__}")
     return net.eval().requires_grad_(False).to(device)
+
+
+def _warn_non_finite(path: Path, nets: Mapping[str, nn.Module]) -> None:
+    """One warning when any loaded weight is NaN or infinite (the network loads, but its outputs will be too)."""
+    bad = [
+        f"{name}.{key}"
+        for name, net in nets.items()
+        for key, value in net.state_dict().items()
+        if value.is_floating_point() and not bool(torch.isfinite(value).all())
+    ]
+    if bad:
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        warnings.warn(
+            f"{path}: tensor {bad[0]}{more} hold NaN or infinite values; the network loads, but its outputs will "
+            "be NaN (the file is damaged or the training diverged)",
+            stacklevel=3,
+        )
 
 
 @overload
@@ -374,7 +497,10 @@ def load(
 
     path, raw = read_resolved(source, read_checkpoint)
     if which == "all":
-        built = {name: _prepare(entry, device) for name, entry in raw.nets.items()}
+        for name, net_entry in raw.nets.items():
+            check_affordable(net_entry.config, where=f"{path} [{name}]")
+        built = {name: _prepare(e, device, path=path, name=name) for name, e in raw.nets.items()}
+        _warn_non_finite(path, built)
         G_ema, G, D = built.get("G_ema"), built.get("G"), built.get("D")
         return LoadedNetworks(
             G_ema=G_ema if isinstance(G_ema, Generator) else None,
@@ -389,25 +515,25 @@ def load(
     if entry is None:
         have = ", ".join(raw.nets) or "no networks"
         raise CheckpointError(f"{path}: has no {which} network (it holds {have}); pass which= one of those")
-    return _prepare(entry, device)
-
-
-def _count(config: GeneratorConfig | DiscriminatorConfig) -> tuple[int, int]:
-    # A freshly initialised network of the same config (the meta device would avoid the allocation, but its
-    # first use costs seconds).
-    with torch.no_grad():
-        net = Generator(config) if isinstance(config, GeneratorConfig) else Discriminator(config)
-    return sum(p.numel() for p in net.parameters()), sum(b.numel() for b in net.buffers())
+    net = _prepare(entry, device, path=path, name=which)
+    _warn_non_finite(path, {which: net})
+    return net
 
 
 def inspect(source: str | os.PathLike[str]) -> CheckpointInfo:
     """Describe a checkpoint (format, networks, architectures, parameter counts, metadata) without loading
-    its weights into networks. Accepts the same sources as `load`."""
+    its weights into networks: the counts are computed from the configurations, and only networks small enough to
+    afford (`INSPECT_CHECK_BYTES`) are built once, to prove that the file's tensors fit them. Accepts the same
+    sources as `load`."""
     from .pretrained import read_resolved
 
     path, raw = read_resolved(source, read_checkpoint)
     nets = {}
     for name, entry in raw.nets.items():
-        params, buffers = _count(entry.config)
+        params, buffers = count_parameters(entry.config)
         nets[name] = NetworkInfo(name, entry.config, params, buffers)
+        if nets[name].nbytes <= INSPECT_CHECK_BYTES:  # prove that the tensors fit the configuration
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                _prepare(entry, "cpu", path=path, name=name)
     return CheckpointInfo(path, raw.source_format, nets, dict(raw.metadata))

@@ -8,19 +8,121 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
+import os
+import reprlib
 from dataclasses import dataclass
 from typing import Any, Literal
+
+import numpy as np
 
 Architecture = Literal["orig", "skip", "resnet"]
 ARCHITECTURES: tuple[str, ...] = ("orig", "skip", "resnet")
 
 
-def _check_resolution(name: str, res: int) -> None:
-    if res < 4 or res & (res - 1):
+#: Ranges every configuration is checked against, whoever builds it (a preset, a user, a file being read), so
+#: that nonsense values fail at once with a message naming the field instead of allocating without bound.
+MAX_RESOLUTION = 2**13
+MAX_FEATURES = 2**14  # z_dim, w_dim, channel_max, mapping widths, cmap_dim
+MAX_CHANNEL_BASE = 2**27
+MAX_IMG_CHANNELS = 64
+MAX_C_DIM = 2**17
+MAX_MAPPING_LAYERS = 64
+MAX_FILTER_TAPS = 16
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_int(name: str, value: Any, lo: int, hi: int, *, optional: bool = False) -> None:
+    if optional and value is None:
+        return
+    if not _is_int(value):
+        none = " or null" if optional else ""
+        raise TypeError(f"{name} must be an integer{none}, got {type(value).__name__} {_short(value)}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+
+
+def _check_real(name: str, value: Any, lo: float, hi: float, *, optional: bool = False) -> None:
+    if optional and value is None:
+        return
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        none = " or null" if optional else ""
+        raise TypeError(f"{name} must be a number{none}, got {type(value).__name__} {_short(value)}")
+    if not (math.isfinite(value) and lo <= float(value) <= hi):
+        raise ValueError(f"{name} must be a finite number in [{lo:g}, {hi:g}], got {value}")
+
+
+def _check_bool(name: str, value: Any) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be true or false, got {type(value).__name__} {_short(value)}")
+
+
+class _BoundedRepr(reprlib.Repr):
+    """`reprlib.Repr` that never calls the `repr` of an object it does not know (which could walk a huge or
+    shared structure): containers are shown in part, numbers and strings as such, anything else by type name."""
+
+    def repr_instance(self, x: Any, level: int) -> str:
+        if isinstance(x, dict):
+            return self.repr_dict(x, level)
+        if isinstance(x, list):
+            return self.repr_list(x, level)
+        if isinstance(x, tuple):
+            return self.repr_tuple(x, level)
+        if isinstance(x, (int, float, complex, str, bytes, np.generic)) or x is None:
+            return reprlib.Repr.repr_instance(self, x, level)
+        return f"<{type(x).__name__}>"
+
+
+_REPR = _BoundedRepr()
+_REPR.maxlevel = 3
+_REPR.maxstring = 60
+_REPR.maxother = 60
+_REPR.maxlong = 60
+
+
+def short_value(value: Any) -> str:
+    """A short repr of a value read from a file, bounded in length and in time whatever the value holds.
+
+    >>> x = []
+    >>> for _ in range(64):
+    ...     x = [x, x]
+    >>> short_value(x), short_value("a" * 100)[:12], short_value(object())
+    ('[[[[...], [...]], [[...], [...]]], [[[...], [...]], [[...], [...]]]]', "'aaaaaaaaaaa", '<object>')
+    """
+    text = _REPR.repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+_short = short_value
+
+
+def _check_architecture(value: Any) -> None:
+    if not isinstance(value, str) or value not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {_short(value)}")
+
+
+def _check_filter(value: Any) -> tuple[Any, ...]:
+    if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= MAX_FILTER_TAPS:
+        raise ValueError(f"resample_filter must be a list of 1 to {MAX_FILTER_TAPS} numbers, got {_short(value)}")
+    for tap in value:
+        _check_real("resample_filter", tap, -1e6, 1e6)
+    if sum(value) == 0:
+        raise ValueError(f"resample_filter {list(value)} sums to zero; it cannot be normalised")
+    return tuple(value)
+
+
+def _check_resolution(name: str, res: Any) -> None:
+    _check_int(name, res, 4, MAX_RESOLUTION)
+    if res & (res - 1):
         raise ValueError(f"{name} must be a power of two >= 4, got {res}")
 
 
-def _check_channels(channel_base: int, channel_max: int, res: int) -> None:
+def _check_channels(channel_base: Any, channel_max: Any, res: int) -> None:
+    _check_int("channel_base", channel_base, 1, MAX_CHANNEL_BASE)
+    _check_int("channel_max", channel_max, 1, MAX_FEATURES)
     if channel_max < 1 or channel_base // res < 1:
         raise ValueError(
             f"channel_base={channel_base} gives no channels at {res}x{res}: it must be >= the resolution "
@@ -59,13 +161,19 @@ class GeneratorConfig:
     def __post_init__(self) -> None:
         _check_resolution("img_resolution", self.img_resolution)
         _check_channels(self.channel_base, self.channel_max, self.img_resolution)
-        if self.architecture not in ARCHITECTURES:
-            raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
-        if self.img_channels < 1:
-            raise ValueError(f"img_channels must be >= 1, got {self.img_channels}")
-        if self.c_dim < 0 or self.z_dim < 1 or self.w_dim < 1 or self.mapping_layers < 1:
-            raise ValueError("z_dim, w_dim and mapping_layers must be >= 1 and c_dim >= 0")
-        object.__setattr__(self, "resample_filter", tuple(self.resample_filter))
+        _check_architecture(self.architecture)
+        _check_int("img_channels", self.img_channels, 1, MAX_IMG_CHANNELS)
+        _check_int("z_dim", self.z_dim, 1, MAX_FEATURES)
+        _check_int("w_dim", self.w_dim, 1, MAX_FEATURES)
+        _check_int("c_dim", self.c_dim, 0, MAX_C_DIM)
+        _check_int("mapping_layers", self.mapping_layers, 1, MAX_MAPPING_LAYERS)
+        _check_int("mapping_embed_features", self.mapping_embed_features, 1, MAX_FEATURES, optional=True)
+        _check_int("mapping_layer_features", self.mapping_layer_features, 1, MAX_FEATURES, optional=True)
+        _check_real("mapping_lr_multiplier", self.mapping_lr_multiplier, 1e-12, 1e6)
+        _check_real("w_avg_beta", self.w_avg_beta, 0, 1, optional=True)
+        _check_real("conv_clamp", self.conv_clamp, 0, 1e12, optional=True)
+        _check_bool("use_noise", self.use_noise)
+        object.__setattr__(self, "resample_filter", _check_filter(self.resample_filter))
 
     @property
     def num_ws(self) -> int:
@@ -102,9 +210,17 @@ class DiscriminatorConfig:
     def __post_init__(self) -> None:
         _check_resolution("img_resolution", self.img_resolution)
         _check_channels(self.channel_base, self.channel_max, self.img_resolution)
-        if self.architecture not in ARCHITECTURES:
-            raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
-        object.__setattr__(self, "resample_filter", tuple(self.resample_filter))
+        _check_architecture(self.architecture)
+        _check_int("img_channels", self.img_channels, 1, MAX_IMG_CHANNELS)
+        _check_int("c_dim", self.c_dim, 0, MAX_C_DIM)
+        _check_real("conv_clamp", self.conv_clamp, 0, 1e12, optional=True)
+        _check_int("cmap_dim", self.cmap_dim, 1, MAX_FEATURES, optional=True)
+        _check_int("mbstd_group_size", self.mbstd_group_size, 1, 2**16, optional=True)
+        _check_int("mbstd_num_channels", self.mbstd_num_channels, 0, MAX_FEATURES)
+        _check_int("mapping_layers", self.mapping_layers, 0, MAX_MAPPING_LAYERS)
+        _check_real("mapping_lr_multiplier", self.mapping_lr_multiplier, 1e-12, 1e6)
+        _check_int("freeze_layers", self.freeze_layers, 0, 4 * MAX_MAPPING_LAYERS)
+        object.__setattr__(self, "resample_filter", _check_filter(self.resample_filter))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -127,6 +243,134 @@ RETIRED_FIELDS = frozenset({"num_fp16_res"})
 
 
 def _from_dict(cls: type, d: dict[str, Any]) -> Any:
+    if not isinstance(d, dict):
+        raise TypeError(f"a {cls.__name__} must be a JSON object, got {type(d).__name__}")
     kept = {k: v for k, v in d.items() if k not in RETIRED_FIELDS}
     check_fields(cls, list(kept))
     return cls(**kept)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Size of a network, computed from its configuration alone (nothing is allocated).
+
+
+def _linear(fan_in: int, fan_out: int, bias: bool = True) -> int:
+    return fan_in * fan_out + (fan_out if bias else 0)
+
+
+def _mapping_counts(
+    z_dim: int, c_dim: int, w_dim: int, layers: int, embed: int | None, width: int | None, w_avg: bool
+) -> tuple[int, int]:
+    embed_features = (w_dim if embed is None else embed) if c_dim > 0 else 0
+    width = w_dim if width is None else width
+    features = [z_dim + embed_features] + [width] * (layers - 1) + [w_dim]
+    params = _linear(c_dim, embed_features) if c_dim > 0 else 0
+    params += sum(_linear(features[i], features[i + 1]) for i in range(layers))
+    return params, (w_dim if w_avg else 0)
+
+
+DEFAULT_TAPS = 16  # layers built without a resample_filter argument keep the default 4x4 filter as a buffer
+
+
+def count_parameters(cfg: GeneratorConfig | DiscriminatorConfig) -> tuple[int, int]:
+    """(parameters, buffer values) of the network `cfg` describes, computed arithmetically (nothing is built).
+
+    >>> count_parameters(GeneratorConfig())
+    (30370060, 2797104)
+    """
+    taps = len(cfg.resample_filter) ** 2
+    log2 = int(math.log2(cfg.img_resolution))
+
+    def ch(res: int) -> int:
+        return channels_at(res, cfg.channel_base, cfg.channel_max)
+
+    if isinstance(cfg, GeneratorConfig):
+        params, buffers = 0, 0
+        for res in (2**i for i in range(2, log2 + 1)):
+            out_ch = ch(res)
+            buffers += taps  # the block's resample filter
+            layers = [(out_ch, out_ch)]
+            if res == 4:
+                params += out_ch * res * res
+            else:
+                layers.append((ch(res // 2), out_ch))
+                if cfg.architecture == "resnet":
+                    params += ch(res // 2) * out_ch
+                    buffers += taps
+            for in_ch, o in layers:
+                params += _linear(cfg.w_dim, in_ch) + o * in_ch * 9 + o
+                buffers += taps
+                if cfg.use_noise:
+                    params += 1
+                    buffers += res * res
+            if res == cfg.img_resolution or cfg.architecture == "skip":
+                params += _linear(cfg.w_dim, out_ch) + _linear(out_ch, cfg.img_channels)
+        num_ws = 2 * log2 - 2
+        mp, mb = _mapping_counts(
+            cfg.z_dim,
+            cfg.c_dim,
+            cfg.w_dim,
+            cfg.mapping_layers,
+            cfg.mapping_embed_features,
+            cfg.mapping_layer_features,
+            num_ws > 0 and cfg.w_avg_beta is not None,
+        )
+        return params + mp, buffers + mb
+    params, buffers = 0, 0
+    layer_idx = 0
+
+    def conv(n: int, frozen_aware: bool = True) -> None:
+        nonlocal params, buffers, layer_idx
+        if frozen_aware:
+            if layer_idx < cfg.freeze_layers:
+                buffers += n
+            else:
+                params += n
+            layer_idx += 1
+        else:
+            params += n
+
+    for res in (2**i for i in range(log2, 2, -1)):
+        tmp, out = ch(res), ch(res // 2)
+        buffers += taps
+        if res == cfg.img_resolution or cfg.architecture == "skip":
+            conv(_linear(cfg.img_channels, tmp))
+            buffers += DEFAULT_TAPS
+        conv(tmp * tmp * 9 + tmp)
+        conv(out * tmp * 9 + out)
+        buffers += DEFAULT_TAPS + taps
+        if cfg.architecture == "resnet":
+            conv(out * tmp)
+            buffers += taps
+    c4 = ch(4)
+    cmap_dim = (c4 if cfg.cmap_dim is None else cfg.cmap_dim) if cfg.c_dim > 0 else 0
+    if cfg.c_dim > 0:
+        mp, _ = _mapping_counts(0, cfg.c_dim, cmap_dim, cfg.mapping_layers, None, None, False)
+        params += mp
+    if cfg.architecture == "skip" or cfg.img_resolution == 4:
+        params += _linear(cfg.img_channels, c4)
+        buffers += DEFAULT_TAPS
+    params += c4 * (c4 + cfg.mbstd_num_channels) * 9 + c4
+    buffers += DEFAULT_TAPS
+    params += _linear(c4 * 16, c4) + _linear(c4, 1 if cmap_dim == 0 else cmap_dim)
+    return params, buffers
+
+
+def weights_nbytes(cfg: GeneratorConfig | DiscriminatorConfig) -> int:
+    """Bytes the network's float32 weights and buffers take (from `count_parameters`; nothing is built)."""
+    params, buffers = count_parameters(cfg)
+    return 4 * (params + buffers)
+
+
+#: The largest network (float32 weights and buffers) that is built from a file: 16 GiB, or half the machine's
+#: memory when that is less. Published StyleGAN2 networks need well under 1 GiB.
+MAX_WEIGHTS_BYTES = 16 * 2**30
+
+
+def weights_limit() -> int:
+    """`MAX_WEIGHTS_BYTES`, or half of this machine's physical memory when that is smaller."""
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return MAX_WEIGHTS_BYTES
+    return min(MAX_WEIGHTS_BYTES, ram // 2) if ram > 0 else MAX_WEIGHTS_BYTES

@@ -8,17 +8,20 @@ left empty, or a shape disagrees.
 
 from __future__ import annotations
 
+import argparse
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from ...errors import CheckpointError
 from ...networks import DiscriminatorConfig, GeneratorConfig, channels_at
+from ...networks.config import short_value
 
 _Net = TypeVar("_Net", bound=nn.Module)
 
@@ -83,6 +86,7 @@ class MappingTable:
         value = self.source[key]
         if not isinstance(value, Tensor):
             raise CheckpointError(f"{self.where}: {key!r} is a {type(value).__name__}, not a tensor")
+        check_float_tensor(value, where=self.where, key=key)
         return value
 
     def skip(self, key: str) -> None:
@@ -129,6 +133,16 @@ class MappingTable:
         return dict(self.filled)
 
 
+def check_float_tensor(value: Tensor, *, where: str, key: str) -> None:
+    """A one-line `CheckpointError` unless `value` holds floating-point numbers (network weights never hold
+    integers, booleans or complex numbers)."""
+    if not value.is_floating_point():
+        raise CheckpointError(
+            f"{where}: tensor {key!r} has dtype {str(value.dtype).removeprefix('torch.')}; network weights are "
+            "floating point: the file is damaged"
+        )
+
+
 def load_into(module: _Net, state: Mapping[str, Tensor], *, where: str) -> _Net:
     """Copy `state` into `module` (every key must match, as `finish()` guarantees) and return it in eval mode.
 
@@ -173,6 +187,36 @@ def fit_channel_rule(
     return (base, cmax) if fits(base) else None
 
 
+def as_int(value: Any, *, where: str, what: str) -> int:
+    """`value` as an int when it is one (not a bool, float or string), else a one-line `CheckpointError`."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    raise CheckpointError(f"{where}: {what} is {short_repr(value)}, not an integer; the file is damaged")
+
+
+def as_float(value: Any, *, where: str, what: str) -> float:
+    """`value` as a float when it is a number (not a bool or string), else a one-line `CheckpointError`."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+        return float(value)
+    raise CheckpointError(f"{where}: {what} is {short_repr(value)}, not a number; the file is damaged")
+
+
+def as_bool(value: Any, *, where: str, what: str) -> bool:
+    """`value` when it is a bool, else a one-line `CheckpointError`."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise CheckpointError(f"{where}: {what} is {short_repr(value)}, not true or false; the file is damaged")
+
+
+def as_taps(value: Any, *, where: str, what: str) -> tuple[Any, ...]:
+    """A resample filter (a short list of numbers) as a tuple, else a one-line `CheckpointError`."""
+    if isinstance(value, (list, tuple)) and 1 <= len(value) <= 16:
+        for tap in value:
+            as_float(tap, where=where, what=what)
+        return tuple(value)
+    raise CheckpointError(f"{where}: {what} is {short_repr(value)}, not a short list of numbers; the file is damaged")
+
+
 def log2_exact(value: int, *, where: str, what: str) -> int:
     """log2 of a power of two >= 4, or a CheckpointError."""
     if value < 4 or value & (value - 1):
@@ -180,16 +224,116 @@ def log2_exact(value: int, *, where: str, what: str) -> int:
     return int(math.log2(value))
 
 
-def plain(value: Any, depth: int = 0) -> Any:
-    """A JSON-friendly copy of metadata read from a file (dicts, lists, str, numbers, None; the rest as str)."""
-    if depth > 20:
-        return str(value)
+#: The deepest nesting accepted in any structure read from a file (metadata, constructor arguments, JSON). Real
+#: checkpoints nest a few levels; the limit keeps every recursive walk far from Python's recursion limit.
+MAX_DEPTH = 100
+#: The most values a metadata or constructor-argument structure may hold once shared references are counted
+#: as often as they occur (what a JSON dump or a naive copy would produce). Real ones hold a few dozen.
+MAX_TREE_NODES = 100_000
+
+
+def _children(value: Any) -> Iterable[Any]:
     if isinstance(value, Mapping):
-        return {str(k): plain(v, depth + 1) for k, v in value.items()}
+        return [x for kv in value.items() for x in kv]
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [plain(v, depth + 1) for v in value]
-    if isinstance(value, (str, bool, int, float)) or value is None:
         return value
-    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:  # numpy / torch scalars
-        return plain(value.item(), depth + 1)
-    return str(value)
+    if isinstance(value, argparse.Namespace):
+        return list(vars(value).values())
+    return ()
+
+
+def check_tree(
+    value: Any,
+    *,
+    where: str,
+    what: str,
+    max_depth: int = MAX_DEPTH,
+    max_nodes: int = MAX_TREE_NODES,
+) -> int:
+    """The number of values in `value` counted as a tree (a shared sub-structure counts once per reference), or
+    a one-line `CheckpointError` naming `where` and `what` when it nests deeper than `max_depth`, refers to
+    itself, or counts more than `max_nodes`.
+
+    Each distinct container is visited once (sizes are memoised by identity), so the check takes time linear in
+    the file, however many times a structure is shared: `x = [x, x]` nested 64 times is refused at once.
+
+    >>> x = []
+    >>> for _ in range(64):
+    ...     x = [x, x]
+    >>> try:
+    ...     check_tree(x, where="f.pkl", what="training_set_kwargs")
+    ... except CheckpointError as err:
+    ...     print(str(err).split(" (")[0])
+    f.pkl: training_set_kwargs holds more than 100000 values
+    """
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: Any, depth: int) -> int:
+        children = _children(node)
+        if not children:
+            return 1
+        key = id(node)
+        known = sizes.get(key)
+        if known is not None:
+            return known
+        if key in active:
+            raise CheckpointError(f"{where}: {what} refers to itself; the file is damaged or hostile")
+        if depth >= max_depth:
+            raise CheckpointError(
+                f"{where}: {what} is nested more than {max_depth} levels deep; the file is damaged or hostile"
+            )
+        active.add(key)
+        total = 1
+        for child in children:
+            total += size(child, depth + 1)
+            if total > max_nodes:
+                raise CheckpointError(
+                    f"{where}: {what} holds more than {max_nodes} values (shared references expand it); "
+                    "the file is damaged or hostile"
+                )
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    return size(value, 0)
+
+
+def short_repr(value: Any) -> str:
+    """A repr of a value read from a file, bounded in length and time (for error messages)."""
+    return short_value(value)
+
+
+def _leaf(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, (str, float)):
+        return value
+    if isinstance(value, int):
+        return value if value.bit_length() <= 1024 else f"<integer of {value.bit_length()} bits>"
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0 and not isinstance(value, (bytes, bytearray)):
+        try:
+            return _leaf(value.item())  # numpy / torch scalars
+        except (TypeError, ValueError, RuntimeError):
+            return f"<{type(value).__name__}>"
+    if isinstance(value, (torch.Tensor, np.ndarray, np.generic, np.dtype, torch.dtype, complex)):
+        return str(value)[:1000]
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    return f"<{type(value).__name__}>"
+
+
+def plain(value: Any, *, where: str = "metadata", what: str = "metadata") -> Any:
+    """A JSON-friendly copy of metadata read from a file (dicts, lists, str, numbers, None; the rest described
+    as a string). Structures that nest too deeply, refer to themselves or expand beyond `MAX_TREE_NODES` values
+    are refused with a `CheckpointError` naming `where` and `what` (see `check_tree`)."""
+    check_tree(value, where=where, what=what)
+    return _plain(value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(_plain(k)) if not isinstance(k, str) else k: _plain(v) for k, v in value.items()}
+    if isinstance(value, argparse.Namespace):
+        return _plain(vars(value))
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    return _leaf(value)

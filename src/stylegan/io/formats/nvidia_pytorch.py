@@ -22,7 +22,20 @@ from typing import Any
 
 from ...errors import CheckpointError
 from ...networks import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
-from . import NET_NAMES, MappingTable, NetEntry, RawCheckpoint, load_into, plain
+from . import (
+    NET_NAMES,
+    MappingTable,
+    NetEntry,
+    RawCheckpoint,
+    as_bool,
+    as_float,
+    as_int,
+    as_taps,
+    check_tree,
+    load_into,
+    plain,
+    short_repr,
+)
 from .safe_pickle import PersistentObject
 
 FORMAT = "nvidia-pytorch"
@@ -57,6 +70,25 @@ class _Kwargs:
     def pop(self, name: str, default: Any = None) -> Any:
         return self.kwargs.pop(name, default)
 
+    def get_int(self, name: str, default: Any = None) -> Any:
+        """The integer argument `name` (None stays None), checked for type."""
+        value = self.kwargs.pop(name, default)
+        return None if value is None else as_int(value, where=self.where, what=f"{self.what}.{name}")
+
+    def get_float(self, name: str, default: Any = None) -> Any:
+        """The numeric argument `name` as a float (None stays None), checked for type."""
+        value = self.kwargs.pop(name, default)
+        return None if value is None else as_float(value, where=self.where, what=f"{self.what}.{name}")
+
+    def get_bool(self, name: str, default: bool) -> bool:
+        """The true/false argument `name`, checked for type."""
+        return as_bool(self.kwargs.pop(name, default), where=self.where, what=f"{self.what}.{name}")
+
+    def get_taps(self, name: str) -> tuple[Any, ...]:
+        """A resample filter argument, checked for type."""
+        value = self.kwargs.pop(name, (1, 3, 3, 1))
+        return as_taps(value, where=self.where, what=f"{self.what}.{name}")
+
     def sub(self, name: str) -> _Kwargs:
         value = self.kwargs.pop(name, None) or {}
         if not isinstance(value, Mapping):
@@ -65,18 +97,20 @@ class _Kwargs:
 
     def activation(self) -> None:
         act = self.kwargs.pop("activation", "lrelu")
-        if act != "lrelu":
-            raise CheckpointError(f"{self.where}: {self.what} uses activation {act!r}; only 'lrelu' is supported")
+        if not isinstance(act, str) or act != "lrelu":
+            raise CheckpointError(
+                f"{self.where}: {self.what} uses activation {short_repr(act)}; only 'lrelu' is supported"
+            )
 
     def done(self) -> None:
         for name in list(self.kwargs):
             if name in _HARMLESS:
                 self.kwargs.pop(name)
         if self.kwargs:
-            name = sorted(self.kwargs)[0]
+            name = sorted(map(str, self.kwargs))[0]
             raise CheckpointError(
-                f"{self.where}: unknown constructor argument {self.what}.{name}={self.kwargs[name]!r}; this network "
-                "variant is not supported"
+                f"{self.where}: unknown constructor argument {self.what}.{name}={short_repr(self.kwargs[name])}; "
+                "this network variant is not supported"
             )
 
 
@@ -84,16 +118,24 @@ def _init_kwargs(rec: PersistentObject, positional: tuple[str, ...], *, where: s
     kwargs = dict(zip(positional, rec.init_args))
     if len(rec.init_args) > len(positional):
         raise CheckpointError(f"{where}: unexpected positional constructor arguments")
-    kwargs.update(plain_tree(rec.init_kwargs))
+    kwargs.update(plain_tree(rec.init_kwargs, where=where))
     return kwargs
 
 
-def plain_tree(value: Any) -> Any:
-    """Nested EasyDicts -> dicts, lists -> tuples kept as lists (constructor arguments as plain values)."""
+def plain_tree(value: Any, *, where: str = "network record") -> Any:
+    """Nested EasyDicts -> dicts, lists -> tuples kept as lists (constructor arguments as plain values).
+
+    The structure is checked first (`check_tree`): one that refers to itself, nests too deeply or expands beyond
+    `MAX_TREE_NODES` values through shared references is refused with a `CheckpointError` naming `where`."""
+    check_tree(value, where=where, what="the constructor arguments")
+    return _plain_tree(value)
+
+
+def _plain_tree(value: Any) -> Any:
     if isinstance(value, Mapping):
-        return {str(k): plain_tree(v) for k, v in value.items()}
+        return {str(k): _plain_tree(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [plain_tree(v) for v in value]
+        return [_plain_tree(v) for v in value]
     if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
         return value.item()
     return value
@@ -135,18 +177,18 @@ def generator_config(rec: PersistentObject, *, where: str) -> tuple[GeneratorCon
     cfg["mapping_layers"] = mapping.pop("num_layers", 8)
     cfg["mapping_embed_features"] = mapping.pop("embed_features", None)
     cfg["mapping_layer_features"] = mapping.pop("layer_features", None)
-    cfg["mapping_lr_multiplier"] = float(mapping.pop("lr_multiplier", 0.01))
+    cfg["mapping_lr_multiplier"] = mapping.get_float("lr_multiplier", 0.01)
     cfg["w_avg_beta"] = mapping.pop("w_avg_beta", 0.995)
     mapping.activation()
     mapping.done()
 
     synth = kw.sub("synthesis_kwargs") if layout == "ada" else kw
-    cfg["channel_base"] = int(synth.pop("channel_base", 32768))
-    cfg["channel_max"] = int(synth.pop("channel_max", 512))
+    cfg["channel_base"] = synth.get_int("channel_base", 32768)
+    cfg["channel_max"] = synth.get_int("channel_max", 512)
     clamp = synth.pop("conv_clamp", None if layout == "ada" else 256)
     cfg["architecture"] = synth.pop("architecture", "skip")
-    cfg["resample_filter"] = tuple(synth.pop("resample_filter", (1, 3, 3, 1)))
-    cfg["use_noise"] = bool(synth.pop("use_noise", True))
+    cfg["resample_filter"] = synth.get_taps("resample_filter")
+    cfg["use_noise"] = synth.get_bool("use_noise", True)
     if synth.pop("kernel_size", 3) != 3:
         raise CheckpointError(f"{where}: only 3x3 synthesis convolutions are supported")
     synth.activation()
@@ -157,7 +199,7 @@ def generator_config(rec: PersistentObject, *, where: str) -> tuple[GeneratorCon
     # What the modules actually ran with wins over defaults (the two repositories' defaults differ).
     layer = rec.find("synthesis.b4.conv1")
     clamp = _attr_or(layer, "conv_clamp", clamp)
-    cfg["conv_clamp"] = float(clamp) if clamp is not None else None
+    cfg["conv_clamp"] = as_float(clamp, where=where, what="conv_clamp") if clamp is not None else None
     cfg["architecture"] = _attr_or(rec.find("synthesis.b4"), "architecture", cfg["architecture"])
     try:
         return GeneratorConfig(**cfg), layout
@@ -175,20 +217,20 @@ def discriminator_config(rec: PersistentObject, *, where: str, layout: str = "ad
     if any(v is None for v in cfg.values()):
         raise CheckpointError(f"{where}: the Discriminator record lacks c_dim/img_resolution/img_channels")
     cfg["architecture"] = kw.pop("architecture", "resnet")
-    cfg["channel_base"] = int(kw.pop("channel_base", 32768))
-    cfg["channel_max"] = int(kw.pop("channel_max", 512))
+    cfg["channel_base"] = kw.get_int("channel_base", 32768)
+    cfg["channel_max"] = kw.get_int("channel_max", 512)
     clamp = kw.pop("conv_clamp", None if layout == "ada" else 256)
     cfg["cmap_dim"] = kw.pop("cmap_dim", None)
 
     block = kw.sub("block_kwargs")
-    cfg["resample_filter"] = tuple(block.pop("resample_filter", (1, 3, 3, 1)))
-    cfg["freeze_layers"] = int(block.pop("freeze_layers", 0))
+    cfg["resample_filter"] = block.get_taps("resample_filter")
+    cfg["freeze_layers"] = block.get_int("freeze_layers", 0)
     block.activation()
     block.done()
 
     mapping = kw.sub("mapping_kwargs")
     cfg["mapping_layers"] = mapping.pop("num_layers", 8)
-    cfg["mapping_lr_multiplier"] = float(mapping.pop("lr_multiplier", 0.01))
+    cfg["mapping_lr_multiplier"] = mapping.get_float("lr_multiplier", 0.01)
     for name in ("embed_features", "layer_features"):
         value = mapping.pop(name, None)
         if value is not None and value != (cfg["cmap_dim"] or value):
@@ -198,14 +240,14 @@ def discriminator_config(rec: PersistentObject, *, where: str, layout: str = "ad
 
     epilogue = kw.sub("epilogue_kwargs")
     cfg["mbstd_group_size"] = epilogue.pop("mbstd_group_size", 4)
-    cfg["mbstd_num_channels"] = int(epilogue.pop("mbstd_num_channels", 1))
+    cfg["mbstd_num_channels"] = epilogue.get_int("mbstd_num_channels", 1)
     epilogue.activation()
     epilogue.done()
     kw.done()
 
     epi = rec.find("b4")
     clamp = _attr_or(rec.find("b4.conv"), "conv_clamp", clamp)
-    cfg["conv_clamp"] = float(clamp) if clamp is not None else None
+    cfg["conv_clamp"] = as_float(clamp, where=where, what="conv_clamp") if clamp is not None else None
     cfg["architecture"] = _attr_or(epi, "architecture", cfg["architecture"])
     cfg["mbstd_group_size"] = _attr_or(rec.find("b4.mbstd"), "group_size", cfg["mbstd_group_size"])
     try:
@@ -254,10 +296,11 @@ def read(data: Any, *, path: str) -> RawCheckpoint:
         "layout": "stylegan3 repository (networks_stylegan2.py)" if layout == "sg3" else "stylegan2-ada-pytorch"
     }
     if isinstance(data.get("training_set_kwargs"), dict):
-        metadata["training_set_kwargs"] = plain(data["training_set_kwargs"])
+        metadata["training_set_kwargs"] = plain(data["training_set_kwargs"], where=path, what="training_set_kwargs")
     if data.get("augment_pipe") is not None:
         metadata["augment_pipe"] = "present (not loaded)"
     for key, value in data.items():
         if key not in (*NET_NAMES, "training_set_kwargs", "augment_pipe") and not isinstance(value, PersistentObject):
-            metadata[str(key)] = plain(value)
+            name = str(plain(key, where=path, what="a metadata key"))
+            metadata[name] = plain(value, where=path, what=f"metadata {short_repr(name)}")
     return RawCheckpoint(f"{FORMAT}/{layout}", nets, metadata)

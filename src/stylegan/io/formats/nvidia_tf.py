@@ -28,7 +28,19 @@ from torch import Tensor
 
 from ...errors import CheckpointError
 from ...networks import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
-from . import MappingTable, NetEntry, RawCheckpoint, load_into, log2_exact
+from . import (
+    MappingTable,
+    NetEntry,
+    RawCheckpoint,
+    as_bool,
+    as_float,
+    as_int,
+    as_taps,
+    check_tree,
+    load_into,
+    log2_exact,
+    short_repr,
+)
 from .safe_pickle import TFNetworkStub
 
 FORMAT = "nvidia-tf"
@@ -51,25 +63,40 @@ _G_IGNORED_KWARGS = {
 _D_IGNORED_KWARGS = {"structure", "dtype", "is_template_graph", "num_fp16_res"}
 
 
-def collect_variables(net: TFNetworkStub, *, where: str, prefix: str = "", depth: int = 0) -> dict[str, Tensor]:
+def collect_variables(
+    net: TFNetworkStub, *, where: str, prefix: str = "", depth: int = 0, seen: set[int] | None = None
+) -> dict[str, Tensor]:
     """All variables of a TF network and its components, named `component/.../variable`, as float32 tensors."""
     if depth > 8:
         raise CheckpointError(f"{where}: sub-networks nested too deeply")
+    seen = set() if seen is None else seen
+    if id(net) in seen:  # walking shared sub-networks again could take forever
+        raise CheckpointError(f"{where}: sub-network {prefix.rstrip('/')} appears twice; the file is damaged")
+    seen.add(id(net))
     out: dict[str, Tensor] = {}
     for name, value in net.variables:
-        try:
-            array = np.asarray(value, dtype=np.float32)
-        except (TypeError, ValueError):
-            raise CheckpointError(f"{where}: variable {prefix}{name} is not numeric") from None
+        if isinstance(value, (np.ndarray, np.generic)):
+            dtype = str(value.dtype) if value.dtype.kind != "f" else None
+        else:
+            dtype = None if isinstance(value, float) else type(value).__name__
+        if dtype is not None:
+            raise CheckpointError(
+                f"{where}: variable {prefix}{name} holds {dtype}; network weights are floating point: the file is "
+                "damaged"
+            )
+        array = np.asarray(value, dtype=np.float32)
         out[prefix + name] = torch.from_numpy(array.copy())
     for comp_name, comp in net.components.items():
-        out.update(collect_variables(comp, where=where, prefix=f"{prefix}{comp_name}/", depth=depth + 1))
+        out.update(collect_variables(comp, where=where, prefix=f"{prefix}{comp_name}/", depth=depth + 1, seen=seen))
     return out
 
 
 class _TFKwargs:
     def __init__(self, kwargs: dict[str, Any], *, where: str, ignored: set[str]) -> None:
-        self.kwargs = {k: (v.item() if hasattr(v, "item") else v) for k, v in kwargs.items()}
+        check_tree(kwargs, where=where, what="static_kwargs")
+        self.kwargs = {
+            str(k): (v.item() if hasattr(v, "item") and getattr(v, "ndim", 1) == 0 else v) for k, v in kwargs.items()
+        }
         self.where = where
         self.ignored = ignored
         self.seen: set[str] = set()
@@ -79,16 +106,26 @@ class _TFKwargs:
         value = self.kwargs.get(name, default)
         return default if value is None else value
 
+    def get_int(self, name: str, default: Any = None) -> Any:
+        """The integer argument `name` (None when absent and no default), checked for type."""
+        value = self.get(name, default)
+        return None if value is None else as_int(value, where=self.where, what=name)
+
+    def get_float(self, name: str, default: Any = None) -> Any:
+        """The numeric argument `name` as a float (None when absent and no default), checked for type."""
+        value = self.get(name, default)
+        return None if value is None else as_float(value, where=self.where, what=name)
+
     def done(self) -> None:
         if self.get("nonlinearity", "lrelu") != "lrelu" or self.get("mapping_nonlinearity", "lrelu") != "lrelu":
             raise CheckpointError(f"{self.where}: only the 'lrelu' nonlinearity is supported")
-        if self.get("fmap_min", 1) != 1 or float(self.get("fmap_decay", 1.0)) != 1.0:
+        if self.get_int("fmap_min", 1) != 1 or self.get_float("fmap_decay", 1.0) != 1.0:
             raise CheckpointError(f"{self.where}: fmap_min/fmap_decay other than 1 are not supported")
         unknown = sorted(set(self.kwargs) - self.seen - self.ignored)
         if unknown:
             raise CheckpointError(
-                f"{self.where}: unknown TF network argument {unknown[0]}={self.kwargs[unknown[0]]!r}; this network "
-                "variant is not supported"
+                f"{self.where}: unknown TF network argument {unknown[0]}={short_repr(self.kwargs[unknown[0]])}; "
+                "this network variant is not supported"
             )
 
 
@@ -129,34 +166,34 @@ def generator_config(net: TFNetworkStub, variables: dict[str, Tensor], *, where:
     if "mapping/LabelConcat/weight" in variables:
         raise CheckpointError(f"{where}: conditional TF StyleGAN2 networks (LabelConcat) are not supported")
     kw = _TFKwargs(net.static_kwargs, where=where, ignored=_G_IGNORED_KWARGS)
-    mapping_layers = int(kw.get("mapping_layers", 8))
-    layer_features = kw.get("mapping_fmaps", None)
+    mapping_layers = kw.get_int("mapping_layers", 8)
+    layer_features = kw.get_int("mapping_fmaps", None)
     if layer_features is None and mapping_layers > 1 and "mapping/Dense0/weight" in variables:
         layer_features = int(variables["mapping/Dense0/weight"].shape[1])
     w_avg_beta = kw.get("w_avg_beta", 0.995)
     cfg = dict(
-        z_dim=int(kw.get("latent_size", 512)),
-        c_dim=int(kw.get("label_size", 0)),
-        w_dim=int(kw.get("dlatent_size", 512)),
-        img_resolution=int(kw.get("resolution", 1024)),
-        img_channels=int(kw.get("num_channels", 3)),
+        z_dim=kw.get_int("latent_size", 512),
+        c_dim=kw.get_int("label_size", 0),
+        w_dim=kw.get_int("dlatent_size", 512),
+        img_resolution=kw.get_int("resolution", 1024),
+        img_channels=kw.get_int("num_channels", 3),
         mapping_layers=mapping_layers,
-        mapping_embed_features=kw.get("label_fmaps", None),
+        mapping_embed_features=kw.get_int("label_fmaps", None),
         mapping_layer_features=layer_features,
-        mapping_lr_multiplier=float(kw.get("mapping_lrmul", 0.01)),
-        w_avg_beta=float(w_avg_beta),
-        channel_base=int(kw.get("fmap_base", 16384)) * 2,
-        channel_max=int(kw.get("fmap_max", 512)),
+        mapping_lr_multiplier=kw.get_float("mapping_lrmul", 0.01),
+        w_avg_beta=as_float(w_avg_beta, where=where, what="w_avg_beta"),
+        channel_base=kw.get_int("fmap_base", 16384) * 2,
+        channel_max=kw.get_int("fmap_max", 512),
         conv_clamp=kw.get("conv_clamp", None),
         architecture=kw.get("architecture", "skip"),
-        resample_filter=tuple(kw.get("resample_kernel", (1, 3, 3, 1))),
-        use_noise=bool(kw.get("use_noise", True)),
+        resample_filter=as_taps(kw.get("resample_kernel", (1, 3, 3, 1)), where=where, what="resample_kernel"),
+        use_noise=as_bool(kw.get("use_noise", True), where=where, what="use_noise"),
     )
     kw.done()
     if cfg["mapping_layer_features"] == cfg["w_dim"]:
         cfg["mapping_layer_features"] = None
     if cfg["conv_clamp"] is not None:
-        cfg["conv_clamp"] = float(cfg["conv_clamp"])
+        cfg["conv_clamp"] = as_float(cfg["conv_clamp"], where=where, what="conv_clamp")
     try:
         return GeneratorConfig(**cfg)
     except (TypeError, ValueError) as err:
@@ -224,24 +261,24 @@ def discriminator_config(net: TFNetworkStub, variables: dict[str, Tensor], *, wh
     cmap = kw.get("mapping_fmaps", None)
     group = kw.get("mbstd_group_size", 4)  # TF's own default (NVIDIA's converter assumes None = whole batch)
     cfg = dict(
-        c_dim=int(kw.get("label_size", 0)),
-        img_resolution=int(kw.get("resolution", 1024)),
-        img_channels=int(kw.get("num_channels", 3)),
+        c_dim=kw.get_int("label_size", 0),
+        img_resolution=kw.get_int("resolution", 1024),
+        img_channels=kw.get_int("num_channels", 3),
         architecture=kw.get("architecture", "resnet"),
-        channel_base=int(kw.get("fmap_base", 16384)) * 2,
-        channel_max=int(kw.get("fmap_max", 512)),
+        channel_base=kw.get_int("fmap_base", 16384) * 2,
+        channel_max=kw.get_int("fmap_max", 512),
         conv_clamp=kw.get("conv_clamp", None),
-        cmap_dim=int(cmap) if cmap is not None else None,
-        mbstd_group_size=int(group) if group else None,
-        mbstd_num_channels=int(kw.get("mbstd_num_features", 1)),
-        mapping_layers=int(kw.get("mapping_layers", 0)),
-        mapping_lr_multiplier=float(kw.get("mapping_lrmul", 0.1)),
-        freeze_layers=int(kw.get("freeze_layers", 0)),
-        resample_filter=tuple(kw.get("resample_kernel", (1, 3, 3, 1))),
+        cmap_dim=as_int(cmap, where=where, what="mapping_fmaps") if cmap is not None else None,
+        mbstd_group_size=as_int(group, where=where, what="mbstd_group_size") if group else None,
+        mbstd_num_channels=kw.get_int("mbstd_num_features", 1),
+        mapping_layers=kw.get_int("mapping_layers", 0),
+        mapping_lr_multiplier=kw.get_float("mapping_lrmul", 0.1),
+        freeze_layers=kw.get_int("freeze_layers", 0),
+        resample_filter=as_taps(kw.get("resample_kernel", (1, 3, 3, 1)), where=where, what="resample_kernel"),
     )
     kw.done()
     if cfg["conv_clamp"] is not None:
-        cfg["conv_clamp"] = float(cfg["conv_clamp"])
+        cfg["conv_clamp"] = as_float(cfg["conv_clamp"], where=where, what="conv_clamp")
     try:
         return DiscriminatorConfig(**cfg)
     except (TypeError, ValueError) as err:

@@ -24,6 +24,7 @@ have no counterpart; they are checked to be the standard [1, 3, 3, 1] filter and
 
 from __future__ import annotations
 
+import argparse
 import math
 import re
 import warnings
@@ -34,7 +35,7 @@ from torch import Tensor
 
 from ...errors import CheckpointError
 from ...networks import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, channels_at
-from . import MappingTable, NetEntry, RawCheckpoint, fit_channel_rule, load_into, plain
+from . import MappingTable, NetEntry, RawCheckpoint, fit_channel_rule, load_into, plain, short_repr
 
 FORMAT = "rosinality"
 
@@ -81,7 +82,10 @@ def _args(data: dict[str, Any]) -> dict[str, Any]:
     args = data.get("args")
     if args is None:
         return {}
-    return {k: v for k, v in vars(args).items()} if hasattr(args, "__dict__") else dict(args)
+    args = vars(args) if isinstance(args, argparse.Namespace) else args
+    if not isinstance(args, dict):
+        raise CheckpointError(f"the training arguments ('args') are a {type(args).__name__}, not a namespace")
+    return {str(k): v for k, v in args.items()}
 
 
 def generator_config(sd: dict[str, Tensor], args: dict[str, Any], *, where: str) -> GeneratorConfig:
@@ -110,8 +114,9 @@ def generator_config(sd: dict[str, Tensor], args: dict[str, Any], *, where: str)
             "rosinality variant cannot be expressed by our networks"
         )
     for name, expected in (("size", res), ("latent", style_dim), ("n_mlp", len(styles))):
-        if name in args and args[name] is not None and int(args[name]) != expected:
-            raise CheckpointError(f"{where}: args.{name}={args[name]} but the tensors say {expected}")
+        value = args.get(name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value != expected):
+            raise CheckpointError(f"{where}: args.{name}={short_repr(value)} but the tensors say {expected}")
     try:
         return GeneratorConfig(
             z_dim=style_dim,
@@ -250,7 +255,10 @@ def read(data: Any, *, path: str) -> RawCheckpoint:
     """A `RawCheckpoint` from a `torch.load`ed rosinality checkpoint."""
     if _is_state_dict(data):  # a bare generator state dict
         data = {"g_ema": data}
-    args = _args(data)
+    try:
+        args = _args(data)
+    except CheckpointError as err:
+        raise CheckpointError(f"{path}: {err}") from None
     latent_avg = data.get("latent_avg")
     if latent_avg is not None and not isinstance(latent_avg, Tensor):
         raise CheckpointError(f"{path}: latent_avg is a {type(latent_avg).__name__}, not a tensor")
@@ -280,9 +288,9 @@ def read(data: Any, *, path: str) -> RawCheckpoint:
     kind = "training" if "args" in data or "g_optim" in data else "converted"
     metadata: dict[str, Any] = {}
     if args:
-        metadata["args"] = plain(args)
+        metadata["args"] = plain(args, where=path, what="args")
     if "ada_aug_p" in data:
-        metadata["ada_aug_p"] = plain(data["ada_aug_p"])
+        metadata["ada_aug_p"] = plain(data["ada_aug_p"], where=path, what="ada_aug_p")
     if estimated:
         nets_text = ", ".join(estimated)
         metadata["w_avg"] = f"estimated from {W_AVG_SAMPLES} samples for {nets_text} (the file has no latent_avg)"

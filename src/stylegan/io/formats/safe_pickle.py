@@ -13,7 +13,10 @@ that builds plain data:
   `torch.storage._load_from_bytes` would use the unrestricted unpickler);
 - numpy arrays and scalars, `OrderedDict`, `set` and `dnnlib.util.EasyDict` become plain values.
 
-Any other name stops the load with a `CheckpointError` that names it. PyTorch files (`torch.save`) go through
+Any other name stops the load with a `CheckpointError` that names it. The unpickler is Python's pure-Python one
+(its memo is a dict: a file cannot make it allocate by naming a huge memo index), and BUILD may only update data
+objects. What the readers walk afterwards is walked with limits (`stylegan.io.formats.check_tree`): shared
+references are never expanded, and nesting depth and size are bounded. PyTorch files (`torch.save`) go through
 `torch.load(weights_only=True)` with `argparse.Namespace` as the only extra allowed class (rosinality
 training checkpoints keep their command-line arguments in one).
 """
@@ -103,12 +106,15 @@ class PersistentObject:
         """The tensors a `state_dict()` of the original module would hold, by walking parameters, persistent
         buffers and sub-modules."""
         out: dict[str, Tensor] = {}
-        self._collect("", out, where, depth=0)
+        self._collect("", out, where, depth=0, seen=set())
         return out
 
-    def _collect(self, prefix: str, out: dict[str, Tensor], where: str, depth: int) -> None:
+    def _collect(self, prefix: str, out: dict[str, Tensor], where: str, depth: int, seen: set[int]) -> None:
         if depth > 64:
             raise CheckpointError(f"{where}: module nesting too deep; the file is not a StyleGAN2 network")
+        if id(self) in seen:  # a module tree never shares a module: walking shared ones could take forever
+            raise CheckpointError(f"{where}: sub-module {prefix.rstrip('.')} appears twice; the file is damaged")
+        seen.add(id(self))
         skip = self.state.get("_non_persistent_buffers_set") or set()
         for group in ("_parameters", "_buffers"):
             tensors = self.state.get(group) or {}
@@ -119,13 +125,13 @@ class PersistentObject:
                     continue
                 if not isinstance(value, Tensor):
                     raise CheckpointError(f"{where}: {prefix}{name} is a {type(value).__name__}, not a tensor")
-                out[prefix + name] = value
+                out[f"{prefix}{name}"] = value
         for name, child in self.modules.items():
             if child is None:
                 continue
             if not isinstance(child, PersistentObject):
                 raise CheckpointError(f"{where}: sub-module {prefix}{name} is not a network module")
-            child._collect(f"{prefix}{name}.", out, where, depth + 1)
+            child._collect(f"{prefix}{name}.", out, where, depth + 1, seen)
 
 
 class TFNetworkStub:
@@ -142,20 +148,24 @@ class TFNetworkStub:
             raise BadPickleContent("a TF network's state is not a dict")
         self.state = state
 
+    def _get(self, key: str, kind: type, default: Any) -> Any:
+        value = self.state.get(key, default)
+        return value if isinstance(value, kind) and not isinstance(value, bool) else default
+
     @property
     def version(self) -> int:
         """Pickle state version (4 for StyleGAN2-era networks)."""
-        return int(self.state.get("version", 0))
+        return int(self._get("version", int, 0))
 
     @property
     def name(self) -> str:
         """Network name: 'G', 'D', 'Gs', 'G_mapping', ..."""
-        return str(self.state.get("name", "?"))
+        return str(self._get("name", str, "?"))
 
     @property
     def build_func_name(self) -> str:
         """Name of the TF build function (G_main, D_stylegan2, G_style, ...)."""
-        return str(self.state.get("build_func_name", ""))
+        return str(self._get("build_func_name", str, ""))
 
     @property
     def static_kwargs(self) -> dict[str, Any]:
@@ -188,12 +198,10 @@ def _reconstruct_persistent_obj(meta: Any) -> PersistentObject:
     state = meta.get("state")
     if not isinstance(state, dict):
         raise BadPickleContent("torch_utils.persistence record without a state dict")
-    return PersistentObject(
-        class_name=str(meta.get("class_name", "")),
-        module_src=str(meta.get("module_src", "")),
-        state=state,
-        version=int(meta.get("version", 0)),
-    )
+    class_name, module_src, version = meta.get("class_name", ""), meta.get("module_src", ""), meta.get("version", 0)
+    if not isinstance(class_name, str) or not isinstance(module_src, str) or not isinstance(version, int):
+        raise BadPickleContent("torch_utils.persistence record with a malformed class name, source or version")
+    return PersistentObject(class_name=class_name, module_src=module_src, state=state, version=version)
 
 
 def refused_global(message: str) -> str | None:
@@ -261,13 +269,17 @@ def _np_scalar(dtype: Any, data: Any = None) -> Any:
 def _np_reconstruct(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
     if subtype is not np.ndarray:
         raise BadPickleContent("numpy array of an unexpected subclass")
-    return np.ndarray.__new__(np.ndarray, shape, dtype)
+    if shape not in ((0,), [0]):  # numpy pickles an empty array and fills it with __setstate__
+        raise BadPickleContent("numpy array placeholder of an unexpected shape")
+    return np.ndarray.__new__(np.ndarray, (0,), dtype)
 
 
 def _np_frombuffer(buf: Any, dtype: Any, shape: Any, order: str = "C") -> np.ndarray:
     dtype = np.dtype(dtype)
     if dtype.hasobject:
         raise BadPickleContent("numpy object array")
+    if not isinstance(buf, (bytes, bytearray, memoryview)) or order not in ("C", "F", "A"):
+        raise BadPickleContent("numpy array without a data buffer")
     return np.frombuffer(bytes(buf), dtype=dtype).reshape(shape, order=cast(Literal["C", "F", "A"], order)).copy()
 
 
@@ -304,8 +316,30 @@ ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
 }
 
 
-class RestrictedUnpickler(pickle.Unpickler):
-    """`pickle.Unpickler` that resolves only `ALLOWED_GLOBALS`; anything else raises `RefusedGlobal`."""
+#: Python's own pure-Python unpickler (its internals are not in the type stubs). It keeps the memo in a dict, where
+#: the C unpickler grows an array to the largest memo index a file names: one opcode could make it allocate and
+#: clear gigabytes. Reading is as fast (tensor storages dominate).
+_PurePythonUnpickler: Any = pickle._Unpickler
+
+#: Objects a pickle may update with BUILD (`__setstate__` or attribute updates): instances of these types only,
+#: never a class or a function (which BUILD would modify for the rest of the process).
+_BUILDABLE = (TFNetworkStub, _AttrDict, OrderedDict, np.ndarray, np.dtype, np.generic, Tensor)
+
+
+class RestrictedUnpickler(_PurePythonUnpickler):
+    """An unpickler that resolves only `ALLOWED_GLOBALS` (anything else raises `RefusedGlobal`) and applies BUILD
+    to data objects only."""
+
+    dispatch = dict(_PurePythonUnpickler.dispatch)
+
+    def load_build(self) -> None:
+        """BUILD, refused unless its target is an instance of a data type (`_BUILDABLE`)."""
+        inst = self.stack[-2] if len(self.stack) >= 2 else None
+        if isinstance(inst, type) or not isinstance(inst, _BUILDABLE):
+            raise BadPickleContent(f"BUILD applied to a {type(inst).__name__}")
+        super().load_build()
+
+    dispatch[pickle.BUILD[0]] = load_build
 
     def find_class(self, module: str, name: str) -> Any:
         """Resolve a pickled global through `ALLOWED_GLOBALS` only."""
@@ -345,19 +379,7 @@ def safe_pickle_load(file: str | os.PathLike[str] | BinaryIO, *, name: str | Non
         return RestrictedUnpickler(file).load()
     except CheckpointError:
         raise
-    except (
-        pickle.UnpicklingError,
-        EOFError,
-        ValueError,
-        TypeError,
-        KeyError,
-        IndexError,
-        AttributeError,
-        RuntimeError,
-        OverflowError,
-        MemoryError,
-        UnicodeDecodeError,
-    ) as err:
+    except Exception as err:  # hostile data makes the allowed constructors (numpy, torch) fail in every way
         raise _describe_failure(label, err) from None
 
 
@@ -386,8 +408,8 @@ def safe_torch_load(path: str | os.PathLike[str]) -> Any:
         raise CheckpointError(f"{label}: cannot read the PyTorch file ({first}); it is damaged or truncated") from None
     except EOFError:
         raise CheckpointError(f"{label}: the file ends too early (truncated download?); download it again") from None
-    except (RuntimeError, ValueError, OSError, KeyError, TypeError) as err:
-        first = " ".join(str(err).split())[:200]
+    except Exception as err:  # torch.load of a damaged file fails in many ways (RuntimeError, AssertionError, ...)
+        first = " ".join(str(err).split())[:200] or type(err).__name__
         if any(s in first.lower() for s in ("central directory", "zip archive", "truncated", "eof", "corrupt")):
             raise CheckpointError(f"{label}: the file is truncated or damaged ({first}); download it again") from None
         raise CheckpointError(f"{label}: cannot read the PyTorch file ({first})") from None
