@@ -201,6 +201,15 @@ def _make_parent(path: Path) -> None:
     _sweep_once(path.parent)
 
 
+def temp_path_beside(path: str | os.PathLike[str]) -> Path:
+    """A fresh temp-file name beside `path` (its folder created, stale temp files there removed) for a writer
+    that must open the file itself (an external program): write there, then `os.replace` it over `path`, and
+    remove it if anything fails. The file is not created."""
+    path = Path(path)
+    _make_parent(path)
+    return _temp_name(path)
+
+
 def _temp_file_beside(path: Path) -> tuple[int, str]:
     """A new temp file in `path`'s folder (created if needed), with normal permissions: (fd, name)."""
     _make_parent(path)
@@ -291,5 +300,6 @@ __all__ = [
     "new_file_mode",
     "output_error",
     "remove_stale_temp_files",
+    "temp_path_beside",
     "writing",
 ]

@@ -89,8 +89,10 @@ def Float(min: float | None = None, max: float | None = None, **kwargs: Any) -> 
 
 #: An RNG seed: NVIDIA's scripts draw z with numpy's RandomState, which takes [0, 2**32).
 SEED = Int(0, 2**32 - 1, what="a seed")
-#: Counts of things made one by one (images, samples, frames): at most this many per call.
-MAX_COUNT = MAX_IMAGES
+#: The most optimisation or training steps of a projection or an encoder run.
+MAX_STEPS = 100_000_000
+#: The longest video, in seconds (a day).
+MAX_DURATION = 86_400.0
 
 
 class RangeList(click.ParamType):
