@@ -163,7 +163,7 @@ def remove_stale_temp_files(folder: str | os.PathLike[str]) -> list[Path]:
     >>> [p.name for p in remove_stale_temp_files(d)], sorted(p.name for p in d.iterdir())
     (['.x.png.123.tmp'], ['x.png'])
     """
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -223,6 +223,14 @@ def _temp_file_beside(path: Path) -> tuple[int, str]:
                 continue
         os.fchmod(fd, new_file_mode())
     return fd, str(tmp)
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Fail now, with the one-line `OutputError`, if `path` cannot be written (its folder is made if needed, and a
+    temp file is created and removed there): for a writer that writes only at the end of a long computation."""
+    fd, tmp = _temp_file_beside(Path(path))
+    os.close(fd)
+    os.unlink(tmp)
 
 
 @contextmanager
@@ -296,6 +304,7 @@ __all__ = [
     "atomic_directory",
     "atomic_open",
     "atomic_write_bytes",
+    "check_writable",
     "looks_like_html",
     "new_file_mode",
     "output_error",

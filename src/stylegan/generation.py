@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator as PythonGenerator
+from collections.abc import Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import torch
 from torch import Tensor
 
 from .errors import SettingError, StyleGANError
+from .fileio import check_writable
 from .images import make_grid, save_image, to_pil, to_uint8
 from .latents import mix_styles, seed_class_labels, seeds_to_z, truncate
 from .networks import Generator
@@ -43,7 +46,7 @@ def check_seeds(seeds: Iterable[int], setting: str = "seeds") -> list[int]:
     Traceback (most recent call last):
     stylegan.errors.SettingError: seeds: seed 4294967296 is out of range: seeds must be in [0, 2**32)
     """
-    out = []
+    out: list[int] = []
     for s in seeds:
         if len(out) >= MAX_IMAGES:
             raise SettingError(f"{{{setting}}}: more than {MAX_IMAGES} seeds in one call; split the work", setting)
@@ -186,7 +189,7 @@ def iter_generate(
     noise_mode: NoiseMode = "const",
     batch_size: int = 8,
     progress: bool | None = None,
-) -> Iterator[GeneratedImages]:
+) -> PythonGenerator[GeneratedImages, None, None]:
     """`generate`, one batch at a time: yields a `GeneratedImages` of up to `batch_size` images as soon as it is
     made (the progress bar counts from the first batch). Seeds are checked (range and count) before any work.
 
@@ -302,6 +305,7 @@ def generate_files(
         rows, cols = _grid_shape(len(seeds), *grid)
         check_grid_pixels(rows, cols, G.img_resolution, G.img_resolution)
         h = w = G.img_resolution
+        check_writable(outdir / grid_name)  # not only after the whole grid is made
         canvas = np.zeros((rows * h, cols * w, G.img_channels), dtype=np.uint8)
     paths: list[Path] = []
     index = 0
@@ -315,14 +319,15 @@ def generate_files(
         batch_size=batch_size,
         progress=progress,
     )
-    for batch in batches:
-        for img, seed in zip(batch.images, batch.seeds):
-            if canvas is not None:
-                r, c = divmod(index, cols)
-                canvas[r * h : (r + 1) * h, c * w : (c + 1) * w] = img
-            else:
-                paths.append(save_image(img, outdir / pattern.format(seed=seed, index=index)))
-            index += 1
+    with closing(batches):  # the progress bar is closed before an error is shown
+        for batch in batches:
+            for img, seed in zip(batch.images, batch.seeds):
+                if canvas is not None:
+                    r, c = divmod(index, cols)
+                    canvas[r * h : (r + 1) * h, c * w : (c + 1) * w] = img
+                else:
+                    paths.append(save_image(img, outdir / pattern.format(seed=seed, index=index)))
+                index += 1
     if canvas is not None:
         paths.append(save_image(canvas, outdir / grid_name))
     return paths

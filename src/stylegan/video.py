@@ -67,6 +67,9 @@ class VideoWriter:
         if fps <= 0:
             raise StyleGANError(f"fps must be positive, got {fps}")
         self.fps = float(fps)
+        from .fileio import check_writable
+
+        check_writable(self.path)  # a GIF is written at the end: fail before its frames are made
         self.loop = int(loop)
         self.crf = int(crf)
         self.frames = 0
@@ -94,11 +97,14 @@ class VideoWriter:
 
         self._discard_mp4()
         text = str(error)
-        if "No space left" in text:
-            return output_error(self.path, OSError(errno.ENOSPC, text))
-        if "Read-only file system" in text:
-            return output_error(self.path, OSError(errno.EROFS, text))
-        return OutputError(f"{self.path}: ffmpeg could not write the video: {text.strip().splitlines()[-1][:200]}")
+        try:
+            full = os.statvfs(self.path.parent).f_bavail == 0
+        except (OSError, AttributeError):
+            full = False
+        if full or "No space left" in text:
+            return output_error(self.path, OSError(errno.ENOSPC, "No space left on device"))
+        first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+        return OutputError(f"{self.path}: ffmpeg could not write the video ({first[:200]})")
 
     def _discard_mp4(self) -> None:
         if self._ffmpeg is not None:
@@ -108,7 +114,10 @@ class VideoWriter:
                 pass
             self._ffmpeg = None
         if self._tmp is not None:
-            self._tmp.unlink(missing_ok=True)
+            try:
+                self._tmp.unlink(missing_ok=True)
+            except OSError:  # a read-only file system, where the temp file could not be made in the first place
+                pass
             self._tmp = None
 
     def _open_mp4(self, h: int, w: int) -> None:
@@ -116,9 +125,11 @@ class VideoWriter:
             import imageio_ffmpeg
         except ImportError:
             raise StyleGANError("MP4 output needs imageio-ffmpeg: pip install 'stylegan[video]'") from None
-        from .fileio import temp_path_beside
+        from .fileio import new_file_mode, temp_path_beside, writing
 
         self._tmp = temp_path_beside(self.path)
+        with writing(self.path):  # made here, so that an unwritable folder is said in one line (ffmpeg overwrites it)
+            os.close(os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, new_file_mode()))
         self._ffmpeg = imageio_ffmpeg.write_frames(
             str(self._tmp),
             (w, h),
