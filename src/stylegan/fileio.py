@@ -228,6 +228,8 @@ def _temp_file_beside(path: Path) -> tuple[int, str]:
 def check_writable(path: str | os.PathLike[str]) -> None:
     """Fail now, with the one-line `OutputError`, if `path` cannot be written (its folder is made if needed, and a
     temp file is created and removed there): for a writer that writes only at the end of a long computation."""
+    if Path(path).is_dir():
+        raise output_error(path, OSError(errno.EISDIR, "Is a directory"))
     fd, tmp = _temp_file_beside(Path(path))
     os.close(fd)
     os.unlink(tmp)

@@ -228,8 +228,8 @@ latent_option = click.option("--latent", "latent", required=True, help=LATENT_HE
 
 
 def outdir_option(help: str) -> Any:
-    """The required `--outdir` folder option."""
-    return click.option("--outdir", type=click.Path(file_okay=False, path_type=Path), required=True, help=help)
+    """The required `--outdir` folder option (a path that is a file is refused by the writer, in one line)."""
+    return click.option("--outdir", type=click.Path(path_type=Path), required=True, help=help)
 
 
 def face_index_option(help: str) -> Any:

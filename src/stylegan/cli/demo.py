@@ -14,7 +14,7 @@ from .generate import network_option
 @network_option
 @click.option(
     "--outdir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=Path("demo"),
     show_default=True,
     help="Where to write grid.png, mix.png, walk.gif and walk.mp4.",

@@ -35,7 +35,7 @@ def directions() -> None:
 @click.option(
     "--images",
     "images_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="Also write seedNNNN.png for a labeller that needs images.",
 )

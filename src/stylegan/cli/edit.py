@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 @class_option
 @noise_option
 @device_option
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="strip.png")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="strip.png")
 @click.option(
     "--video",
     "video_path",

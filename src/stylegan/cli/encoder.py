@@ -53,7 +53,7 @@ def encoder() -> None:
 @device_option
 @click.option(
     "--outdir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     required=True,
     help="Run folder; an existing encoder-state.pt there is resumed.",
 )

@@ -73,7 +73,7 @@ def _list_text() -> str:
 )
 @click.option(
     "--outdir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="Write metrics.jsonl here (default: beside the network file, or the current folder).",
 )

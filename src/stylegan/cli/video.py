@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 @noise_option
 @batch_option
 @device_option
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="walk.mp4 or walk.gif")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="walk.mp4 or walk.gif")
 def video(
     network: str | None,
     seeds: list[int] | None,
