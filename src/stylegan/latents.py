@@ -140,7 +140,10 @@ def layer_preset(name: str, num_ws: int) -> list[int]:
     presets = {"coarse": coarse, "middle": middle, "fine": fine, "all": list(range(num_ws))}
     if name in presets:
         return presets[name]
-    layers = parse_range(name, max_count=10_000)
+    try:
+        layers = parse_range(name, max_count=10_000)
+    except ValueError as e:
+        raise ValueError(f"layers {name[:40]!r}: {e}") from None
     bad = sorted({i for i in layers if not 0 <= i < num_ws})
     if bad:
         shown = ", ".join(map(str, bad[:8])) + (", ..." if len(bad) > 8 else "")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import errno
 import math
 import os
+import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import torch
@@ -75,7 +76,8 @@ class VideoWriter:
         self.frames = 0
         self._bar = progress
         self._gif: list[Any] = []
-        self._ffmpeg: Any = None  # the imageio_ffmpeg.write_frames generator
+        self._ffmpeg: subprocess.Popen[bytes] | None = None  # ffmpeg, reading frames from a pipe
+        self._log: IO[bytes] | None = None  # ffmpeg's messages
         self._tmp: Path | None = None  # where ffmpeg writes the MP4 until it is complete
         self._size: tuple[int, int] | None = None
 
@@ -91,28 +93,42 @@ class VideoWriter:
                 raise
             self.close(discard=True)  # the first error is the one to report
 
-    def _ffmpeg_failed(self, error: BaseException) -> OutputError:
-        """The one-line error of a failed ffmpeg write (a full disk is said as such)."""
+    def _ffmpeg_failed(self, detail: str) -> OutputError:
+        """The one-line error of a failed ffmpeg write (a full disk is said as such); the temp file is removed."""
         from .fileio import output_error
 
+        log = self._ffmpeg_log()
         self._discard_mp4()
-        text = str(error)
         try:
             full = os.statvfs(self.path.parent).f_bavail == 0
         except (OSError, AttributeError):
             full = False
-        if full or "No space left" in text:
+        if full or "No space left" in log:
             return output_error(self.path, OSError(errno.ENOSPC, "No space left on device"))
-        first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
-        return OutputError(f"{self.path}: ffmpeg could not write the video ({first[:200]})")
+        if "Read-only file system" in log:
+            return output_error(self.path, OSError(errno.EROFS, "Read-only file system"))
+        last = log.strip().splitlines()[-1] if log.strip() else detail
+        return OutputError(f"{self.path}: ffmpeg could not write the video ({last[:200]})")
+
+    def _ffmpeg_log(self) -> str:
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
 
     def _discard_mp4(self) -> None:
         if self._ffmpeg is not None:
-            try:
-                self._ffmpeg.close()
-            except Exception:  # ffmpeg already failed; its file is removed below
-                pass
+            if self._ffmpeg.stdin is not None:
+                try:
+                    self._ffmpeg.stdin.close()
+                except OSError:  # ffmpeg already gone
+                    pass
+            self._ffmpeg.kill()
+            self._ffmpeg.wait()
             self._ffmpeg = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
         if self._tmp is not None:
             try:
                 self._tmp.unlink(missing_ok=True)
@@ -121,31 +137,36 @@ class VideoWriter:
             self._tmp = None
 
     def _open_mp4(self, h: int, w: int) -> None:
+        """Start ffmpeg (libx264, yuv420p) reading raw RGB frames from a pipe into a temp file beside the target.
+
+        ffmpeg runs in its own session, so a signal to this process group does not kill it: an interrupted video
+        is finished with the frames made so far. Its messages are kept for the error line, not shown.
+        """
         try:
             import imageio_ffmpeg
         except ImportError:
             raise StyleGANError("MP4 output needs imageio-ffmpeg: pip install 'stylegan[video]'") from None
+        import subprocess
+        import tempfile
+        from fractions import Fraction
+
         from .fileio import new_file_mode, temp_path_beside, writing
 
         self._tmp = temp_path_beside(self.path)
         with writing(self.path):  # made here, so that an unwritable folder is said in one line (ffmpeg overwrites it)
             os.close(os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, new_file_mode()))
-        self._ffmpeg = imageio_ffmpeg.write_frames(
-            str(self._tmp),
-            (w, h),
-            fps=self.fps,
-            codec="libx264",
-            pix_fmt_in="rgb24",
-            pix_fmt_out="yuv420p",
-            quality=None,
-            macro_block_size=1,
-            ffmpeg_log_level="error",
-            output_params=["-crf", str(self.crf), "-f", "mp4"],
+        fps = str(Fraction(self.fps).limit_denominator())
+        cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-f", "rawvideo", "-vcodec", "rawvideo", "-s", f"{w}x{h}"]
+        cmd += ["-pix_fmt", "rgb24", "-r", fps, "-i", "-", "-an", "-vcodec", "libx264", "-pix_fmt", "yuv420p"]
+        cmd += ["-v", "error", "-crf", str(self.crf), "-f", "mp4", str(self._tmp)]
+        self._log = tempfile.TemporaryFile()
+        self._ffmpeg = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            start_new_session=True,
         )
-        try:
-            self._ffmpeg.send(None)  # start the ffmpeg process
-        except (OSError, RuntimeError) as e:
-            raise self._ffmpeg_failed(e) from None
 
     def append(self, frame: np.ndarray) -> None:
         """Add one uint8 frame [H, W, C] (C = 1, 3 or 4; alpha is dropped, grayscale is expanded)."""
@@ -171,10 +192,11 @@ class VideoWriter:
                 frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
             if self._ffmpeg is None:
                 self._open_mp4(*frame.shape[:2])
+            assert self._ffmpeg is not None and self._ffmpeg.stdin is not None
             try:
-                self._ffmpeg.send(np.ascontiguousarray(frame))
-            except (OSError, RuntimeError) as e:
-                raise self._ffmpeg_failed(e) from None
+                self._ffmpeg.stdin.write(np.ascontiguousarray(frame).tobytes())
+            except OSError as e:  # a broken pipe: ffmpeg stopped (a full disk, ...)
+                raise self._ffmpeg_failed(str(e)) from None
         self.frames += 1
         if self._bar is not None:
             self._bar.update(1)
@@ -188,11 +210,17 @@ class VideoWriter:
         if discard:
             self._discard_mp4()
         if self._ffmpeg is not None:
+            assert self._ffmpeg.stdin is not None
             try:
-                self._ffmpeg.close()
-            except (OSError, RuntimeError) as e:
-                raise self._ffmpeg_failed(e) from None
+                self._ffmpeg.stdin.close()
+            except OSError as e:
+                raise self._ffmpeg_failed(str(e)) from None
+            if self._ffmpeg.wait() != 0:
+                raise self._ffmpeg_failed(f"exit status {self._ffmpeg.returncode}")
             self._ffmpeg = None
+            if self._log is not None:
+                self._log.close()
+                self._log = None
             if self._tmp is not None:
                 from .fileio import writing
 
