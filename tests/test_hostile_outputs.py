@@ -141,6 +141,9 @@ ABSURD = [
     ("directions fit", ["--ratio", "2"], "--ratio"),
     ("metrics", ["--batch", "0"], "--batch"),
     ("metrics", ["--seed", "-1"], "--seed"),
+    ("metrics", ["--metrics", "fid1000000000k"], "sample count"),
+    ("metrics", ["--metrics", "fid" + "9" * 5000 + "k"], "sample count"),
+    ("metrics", ["--metrics", "pr50k99999999999"], "neighbourhood"),
     ("encoder train", ["--lr", "nan"], "--lr"),
     ("encoder train", ["--lr", "-1"], "--lr"),
     ("encoder train", ["--lr", "inf"], "--lr"),
@@ -427,3 +430,33 @@ def test_generate_files_streams_batch_by_batch(G: stylegan.Generator, tmp_path: 
     assert all(np.array_equal(np.asarray(Image.open(p)), img) for p, img in zip(paths, expected))
     grid = generate_files(G, range(6), tmp_path, grid=(2, 3), batch_size=4)
     assert np.array_equal(np.asarray(Image.open(grid[0])), generate(G, range(6)).grid(2, 3))
+
+
+@pytest.mark.slow
+def test_a_stopped_video_keeps_the_frames_it_finished(net_file: Path, tmp_path: Path) -> None:
+    """SIGTERM to the process group: the MP4 is finished with the frames made so far (ffmpeg has its own session)."""
+    from stylegan.video import read_video
+
+    out = tmp_path / "w.mp4"
+    args = ["video", "--network", str(net_file), "--seeds", "0-3", "--frames-per-key", "5000", "--out", str(out)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stylegan", *args],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.stat().st_size > 0 for p in tmp_path.glob(".w.mp4.*.tmp")):  # ffmpeg has written frames
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM and "Traceback" not in stderr, stderr
+    frames = read_video(out)
+    assert 1 <= len(frames) < 3 * 5000 + 1 and _temp_files(tmp_path) == []
