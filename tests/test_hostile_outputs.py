@@ -460,3 +460,32 @@ def test_a_stopped_video_keeps_the_frames_it_finished(net_file: Path, tmp_path: 
     assert proc.returncode == 128 + signal.SIGTERM and "Traceback" not in stderr, stderr
     frames = read_video(out)
     assert 1 <= len(frames) < 3 * 5000 + 1 and _temp_files(tmp_path) == []
+
+
+def test_the_library_refuses_oversized_work_before_starting(G: stylegan.Generator, tmp_path: Path) -> None:
+    from stylegan.errors import OutputError, SettingError
+    from stylegan.fileio import atomic_write_bytes
+    from stylegan.generation import generate_files, style_mix
+    from stylegan.video import interpolation_video
+
+    start = time.monotonic()
+    with pytest.raises(SettingError, match="more than 1000000 seeds"):
+        stylegan.generate(G, range(10**9))
+    with pytest.raises(SettingError, match=r"out of range: seeds must be in \[0, 2\*\*32\)"):
+        generate_files(G, [2**40], tmp_path)
+    with pytest.raises(SettingError, match="pixels"):
+        generate_files(G, range(4), tmp_path, grid=(6000, 200))
+    with pytest.raises(SettingError, match="pairs"):
+        style_mix(G, range(2000), range(2000))
+    with pytest.raises(SettingError, match="frames"):
+        interpolation_video(G, tmp_path / "w.mp4", seeds=[1, 2], duration=1e9)
+    with pytest.raises(SettingError, match="GIF frames"):
+        interpolation_video(G, tmp_path / "w.gif", seeds=range(128), frames_per_key=300_000, grid=(8, 8))
+    assert time.monotonic() - start < 10 and list(tmp_path.iterdir()) == []
+    blocker = tmp_path / "f"
+    blocker.write_bytes(b"x")
+    with pytest.raises(OSError) as info:  # an OutputError is also an OSError for code that catches those
+        atomic_write_bytes(blocker / "a.bin", b"y")
+    assert isinstance(info.value, OutputError) and str(info.value) == f"{blocker}/a.bin: cannot write there: " + (
+        f"{blocker} is a file, not a folder"
+    )

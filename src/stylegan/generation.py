@@ -32,8 +32,16 @@ from .progress import progress_bar
 MAX_IMAGES = 1_000_000
 #: The most pixels one grid image may have: 2**28 is a 16x16 grid of 1024x1024 images (768 MiB as RGB).
 MAX_GRID_PIXELS = 2**28
-#: The most bytes of images `generate` returns in memory (more: write them with `generate_files`).
+#: The most bytes of images `generate` returns in memory where the machine's memory cannot be read (elsewhere: half
+#: of the physical memory); more is written with `generate_files` instead.
 MAX_IN_MEMORY_BYTES = 8 * 2**30
+
+
+def _in_memory_limit() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows), or the value is not known
+        return MAX_IN_MEMORY_BYTES
 #: Seeds mapped to latents together (rounded up to whole batches): up to this many, the latents are exactly those of
 #: mapping all seeds at once.
 MAPPING_CHUNK = 1024
@@ -238,8 +246,8 @@ def generate(
     """Generate one image per seed, all in memory (`generate_files` writes them as they are made instead).
 
     Truncation w' = w̄ + psi (w - w̄) on the first `truncation_cutoff` layers (all by default). Seed s gives the
-    same image as NVIDIA's `generate.py --seeds s --noise-mode const` on the same network. More images than fit in
-    `MAX_IN_MEMORY_BYTES` are refused before any work.
+    same image as NVIDIA's `generate.py --seeds s --noise-mode const` on the same network. More images than half the
+    machine's memory holds are refused before any work.
 
     >>> from stylegan.testing import tiny_generator
     >>> imgs = generate(tiny_generator(), seeds=[0, 1, 2], psi=0.7)
@@ -248,7 +256,7 @@ def generate(
     """
     seeds = check_seeds(seeds)
     size = len(seeds) * G.img_resolution**2 * G.img_channels
-    if size > MAX_IN_MEMORY_BYTES:
+    if size > _in_memory_limit():
         raise SettingError(
             f"{{seeds}}: {len(seeds)} images of {G.img_resolution}x{G.img_resolution} take {size / 2**30:.1f} GiB in "
             "memory; write them to files as they are made with generate_files (or iter_generate)",

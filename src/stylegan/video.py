@@ -517,7 +517,7 @@ def interpolation_video(
     >>> read_video(p).shape
     (3, 16, 16, 3)
     """
-    from .generation import check_grid_pixels
+    from .generation import _in_memory_limit, check_grid_pixels
 
     if Path(path).suffix.lower() not in VIDEO_SUFFIXES:
         raise SettingError(f"{{path}} {path}: use a .mp4 or .gif file name", path="path")
@@ -532,6 +532,13 @@ def interpolation_video(
     )
     check_grid_pixels(rows, cols, G.img_resolution, G.img_resolution)
     check_video_memory(path, total, rows * G.img_resolution, cols * G.img_resolution)
+    walk_bytes = total * cells * G.num_ws * G.w_dim * 4  # the latent paths are computed before rendering
+    if walk_bytes > _in_memory_limit():
+        raise SettingError(
+            f"{{frames_per_key}} {frames_per_key}: {total} frames x {cells} walks need {walk_bytes / 2**30:.1f} GiB "
+            "of latents; make fewer frames",
+            "frames_per_key",
+        )
     per_cell = n_keys // cells
     walks = []
     for j in range(cells):
