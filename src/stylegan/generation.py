@@ -42,6 +42,8 @@ def _in_memory_limit() -> int:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
     except (AttributeError, ValueError, OSError):  # no sysconf (Windows), or the value is not known
         return MAX_IN_MEMORY_BYTES
+
+
 #: Seeds mapped to latents together (rounded up to whole batches): up to this many, the latents are exactly those of
 #: mapping all seeds at once.
 MAPPING_CHUNK = 1024
