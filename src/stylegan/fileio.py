@@ -7,10 +7,11 @@ interrupted write leaves nothing behind. What is written has the permissions of 
 0777 for a folder, minus the umask), not the private 0600/0700 of `tempfile`.
 
 Temp names are `.NAME.sg<pid>@<host>_<random>.tmp`. A process killed outright (SIGKILL, a power cut) cannot remove
-its temp file; the first write of a later process into the same folder removes every `.NAME.*.tmp` entry there
-except those of a writer that is still running on this machine (or on another one). A failing write (an output
-path under a file, an unwritable folder, a read-only file system, a full disk) raises `OutputError`: one line naming
-the path, e.g. `out/seed0001.png: no space left on device`.
+its temp file; the first write of a later process into the same folder removes the temp files there except those
+of a writer still running on this machine or on another one (see `remove_stale_temp_files`).
+
+A failing write (an output path under a file, an unwritable folder, a read-only file system, a full disk) raises
+`OutputError`: one line naming the path, e.g. `out/seed0001.png: no space left on device`.
 
 >>> import tempfile
 >>> folder = Path(tempfile.mkdtemp())
@@ -143,10 +144,17 @@ def _pid_running(pid: int) -> bool:
     return True
 
 
-def _is_stale(token: str) -> bool:
+#: Suffixes of the files this package writes: a temp name without this module's token (an older version's) is
+#: only taken for stale when it is for one of these, so other programs' temp files in the same folder are left alone.
+_OUR_SUFFIXES = frozenset(
+    ".png .jpg .jpeg .webp .bmp .gif .mp4 .npz .npy .json .jsonl .csv .safetensors .pt .pkl .zip .txt".split()
+)
+
+
+def _is_stale(name: str, token: str, is_dir: bool) -> bool:
     m = _TOKEN.match(token)
-    if m is None:
-        return True  # not a writer of this module (an older version, or a killed run of another tool's kind)
+    if m is None:  # an older version's temp file (mkstemp's random token)
+        return not is_dir and Path(name).suffix.lower() in _OUR_SUFFIXES
     if m["host"] != _host():
         return False  # another machine's writer on a shared file system: it cannot be checked from here
     pid = int(m["pid"])
@@ -155,7 +163,9 @@ def _is_stale(token: str) -> bool:
 
 def remove_stale_temp_files(folder: str | os.PathLike[str]) -> list[Path]:
     """Remove the temp files (and temp folders) that a killed writer left in `folder`: every `.NAME.TOKEN.tmp`
-    entry except those of a writer still running. Returns what was removed; a folder that cannot be read is skipped.
+    entry of this module except those of a writer still running, and the `.NAME.*.tmp` files of earlier versions
+    for the kinds of file this package writes (images, videos, arrays, checkpoints, JSON). Returns what was
+    removed; a folder that cannot be read is skipped.
 
     >>> import tempfile
     >>> d = Path(tempfile.mkdtemp())
@@ -170,10 +180,16 @@ def remove_stale_temp_files(folder: str | os.PathLike[str]) -> list[Path]:
         return removed
     for entry in entries:
         m = _TEMP_NAME.match(entry.name)
-        if m is None or not _is_stale(m["token"]):
+        if m is None:
             continue
         try:
-            if entry.is_dir(follow_symlinks=False):
+            is_dir = entry.is_dir(follow_symlinks=False)
+        except OSError:
+            continue
+        if not _is_stale(m["name"], m["token"], is_dir):
+            continue
+        try:
+            if is_dir:
                 shutil.rmtree(entry.path)
             else:
                 os.unlink(entry.path)
