@@ -8,7 +8,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .generation import GeneratedImages, StyleMix, generate, style_mix
+from .generation import GeneratedImages, StyleMix, generate, generate_files, iter_generate, style_mix
 from .io import load, save
 from .networks import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
 
@@ -26,6 +26,8 @@ __all__ = [
     "StyleMix",
     "__version__",
     "generate",
+    "generate_files",
+    "iter_generate",
     "load",
     "save",
     "style_mix",

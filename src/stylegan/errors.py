@@ -43,3 +43,16 @@ class SettingError(StyleGANError, ValueError):
         for key, default in self.names.items():
             text = text.replace("{" + key + "}", names.get(key, default))
         return text
+
+
+class OutputError(StyleGANError, OSError):
+    """A file could not be written (a full disk, a read-only file system, a folder that is a file, no permission):
+    one line naming the path. Also an OSError, so code that handles OSError still catches it."""
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message

@@ -1,9 +1,18 @@
-"""User-level generation workflows: images by seed, rendering saved latents, style-mixing figures."""
+"""User-level generation workflows: images by seed, rendering saved latents, style-mixing figures.
+
+`generate` returns the images in memory (for a notebook or a script); `iter_generate` yields them batch by batch and
+`generate_files` writes each batch as soon as it is made (what `stylegan generate` does): the first files appear
+after the first batch, and an interrupted run keeps every file it finished. The size of the work is checked before it
+starts: at most `MAX_IMAGES` images per call, at most `MAX_GRID_PIXELS` pixels in a grid image.
+"""
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Generator as PythonGenerator
 from collections.abc import Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,12 +20,70 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .errors import StyleGANError
+from .errors import SettingError, StyleGANError
+from .fileio import check_writable
 from .images import make_grid, save_image, to_pil, to_uint8
 from .latents import mix_styles, seed_class_labels, seeds_to_z, truncate
 from .networks import Generator
 from .networks.synthesis import NoiseMode
 from .progress import progress_bar
+
+#: The most images one call makes: more is surely a typo (`0-1000000000`) and is refused before any work.
+MAX_IMAGES = 1_000_000
+#: The most pixels one grid image may have: 2**28 is a 16x16 grid of 1024x1024 images (768 MiB as RGB).
+MAX_GRID_PIXELS = 2**28
+#: The most bytes of images `generate` returns in memory where the machine's memory cannot be read (elsewhere: half
+#: of the physical memory); more is written with `generate_files` instead.
+MAX_IN_MEMORY_BYTES = 8 * 2**30
+
+
+def _in_memory_limit() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows), or the value is not known
+        return MAX_IN_MEMORY_BYTES
+
+
+#: Seeds mapped to latents together (rounded up to whole batches): up to this many, the latents are exactly those of
+#: mapping all seeds at once.
+MAPPING_CHUNK = 1024
+
+
+def check_seeds(seeds: Iterable[int], setting: str = "seeds") -> list[int]:
+    """The seeds as a list of ints, each in [0, 2**32) (numpy's RandomState), at most `MAX_IMAGES`, at least one.
+
+    >>> check_seeds([3, 2**32])
+    Traceback (most recent call last):
+    stylegan.errors.SettingError: seeds: seed 4294967296 is out of range: seeds must be in [0, 2**32)
+    """
+    out: list[int] = []
+    for s in seeds:
+        if len(out) >= MAX_IMAGES:
+            raise SettingError(f"{{{setting}}}: more than {MAX_IMAGES} seeds in one call; split the work", setting)
+        seed = int(s)
+        if not 0 <= seed < 2**32:
+            raise SettingError(f"{{{setting}}}: seed {seed} is out of range: seeds must be in [0, 2**32)", setting)
+        out.append(seed)
+    if not out:
+        raise SettingError(f"{{{setting}}}: no seeds given", setting)
+    return out
+
+
+def check_grid_pixels(rows: int, cols: int, height: int, width: int, setting: str = "grid") -> None:
+    """Refuse a grid image of more than `MAX_GRID_PIXELS` pixels before it is allocated.
+
+    >>> check_grid_pixels(16, 16, 1024, 1024)  # the largest grid of 1024x1024 images
+    >>> check_grid_pixels(10**5, 10**5, 16, 16)
+    Traceback (most recent call last):
+    stylegan.errors.SettingError: grid: a 100000x100000 grid of 16x16 images has 2560000000000 pixels, more than ...
+    """
+    pixels = rows * cols * height * width
+    if pixels > MAX_GRID_PIXELS:
+        raise SettingError(
+            f"{{{setting}}}: a {rows}x{cols} grid of {height}x{width} images has {pixels} pixels, more than "
+            f"{MAX_GRID_PIXELS}",
+            setting,
+        )
 
 
 @dataclass
@@ -37,6 +104,7 @@ class GeneratedImages:
     def grid(self, rows: int | None = None, cols: int | None = None) -> np.ndarray:
         """All images tiled row-major into one [rows*H, cols*W, C] array (a near-square grid by default)."""
         rows, cols = _grid_shape(len(self), rows, cols)
+        check_grid_pixels(rows, cols, *self.images.shape[1:3])
         return make_grid(self.images, rows, cols)
 
     def save(self, outdir: str | os.PathLike[str], pattern: str = "seed{seed:04d}.png") -> list[Path]:
@@ -59,6 +127,8 @@ def _grid_shape(n: int, rows: int | None, cols: int | None) -> tuple[int, int]:
         rows = int(np.ceil(n / cols))
     if cols is None:
         cols = int(np.ceil(n / rows))
+    if rows < 1 or cols < 1:
+        raise SettingError(f"{{grid}}: a grid needs at least one row and one column, got {rows}x{cols}", "grid")
     if rows * cols < n:
         raise StyleGANError(f"a {rows}x{cols} grid holds {rows * cols} images but there are {n}")
     return rows, cols
@@ -118,6 +188,52 @@ def synthesize(
     return np.concatenate(out, axis=0)
 
 
+@torch.no_grad()
+def iter_generate(
+    G: Generator,
+    seeds: Iterable[int],
+    *,
+    psi: float = 1.0,
+    truncation_cutoff: int | None = None,
+    class_idx: int | None = None,
+    noise_mode: NoiseMode = "const",
+    batch_size: int = 8,
+    progress: bool | None = None,
+) -> PythonGenerator[GeneratedImages, None, None]:
+    """`generate`, one batch at a time: yields a `GeneratedImages` of up to `batch_size` images as soon as it is
+    made (the progress bar counts from the first batch). Seeds are checked (range and count) before any work.
+
+    >>> from stylegan.testing import tiny_generator
+    >>> [len(b) for b in iter_generate(tiny_generator(), range(5), batch_size=2)]
+    [2, 2, 1]
+    """
+    seeds = check_seeds(seeds)
+    _check_settings(psi, truncation_cutoff, batch_size)
+    device = _device_of(G)
+    chunk = batch_size * max(1, math.ceil(MAPPING_CHUNK / batch_size))  # whole batches: the same ones as before
+    bar = progress_bar(len(seeds), "generating", enabled=progress)
+    try:
+        for first in range(0, len(seeds), chunk):
+            part = seeds[first : first + chunk]
+            ws = seeds_to_ws(G, part, psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx)
+            for start in range(0, len(part), batch_size):
+                w = ws[start : start + batch_size]
+                images = to_uint8(G.synthesis(w.to(device), noise_mode=noise_mode))
+                bar.update(len(images))
+                yield GeneratedImages(images=images, seeds=part[start : start + batch_size], ws=w.cpu())
+    finally:
+        bar.close()
+
+
+def _check_settings(psi: float, truncation_cutoff: int | None, batch_size: int) -> None:
+    if not math.isfinite(psi):
+        raise SettingError(f"{{psi}} {psi}: truncation must be a finite number", "psi")
+    if truncation_cutoff is not None and truncation_cutoff < 0:
+        raise SettingError(f"{{truncation_cutoff}} {truncation_cutoff}: must be >= 0", "truncation_cutoff")
+    if batch_size < 1:
+        raise SettingError(f"{{batch_size}} {batch_size}: must be >= 1", "batch_size")
+
+
 def generate(
     G: Generator,
     seeds: Iterable[int],
@@ -129,20 +245,102 @@ def generate(
     batch_size: int = 8,
     progress: bool | None = None,
 ) -> GeneratedImages:
-    """Generate one image per seed.
+    """Generate one image per seed, all in memory (`generate_files` writes them as they are made instead).
 
     Truncation w' = w̄ + psi (w - w̄) on the first `truncation_cutoff` layers (all by default). Seed s gives the
-    same image as NVIDIA's `generate.py --seeds s --noise-mode const` on the same network.
+    same image as NVIDIA's `generate.py --seeds s --noise-mode const` on the same network. More images than half the
+    machine's memory holds are refused before any work.
 
     >>> from stylegan.testing import tiny_generator
     >>> imgs = generate(tiny_generator(), seeds=[0, 1, 2], psi=0.7)
     >>> imgs.images.shape, imgs.images.dtype.name
     ((3, 16, 16, 3), 'uint8')
     """
-    seeds = [int(s) for s in seeds]
-    ws = seeds_to_ws(G, seeds, psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx)
-    images = synthesize(G, ws, noise_mode=noise_mode, batch_size=batch_size, progress=progress)
-    return GeneratedImages(images=images, seeds=seeds, ws=ws.cpu())
+    seeds = check_seeds(seeds)
+    size = len(seeds) * G.img_resolution**2 * G.img_channels
+    if size > _in_memory_limit():
+        raise SettingError(
+            f"{{seeds}}: {len(seeds)} images of {G.img_resolution}x{G.img_resolution} take {size / 2**30:.1f} GiB in "
+            "memory; write them to files as they are made with generate_files (or iter_generate)",
+            "seeds",
+        )
+    batches = list(
+        iter_generate(
+            G,
+            seeds,
+            psi=psi,
+            truncation_cutoff=truncation_cutoff,
+            class_idx=class_idx,
+            noise_mode=noise_mode,
+            batch_size=batch_size,
+            progress=progress,
+        )
+    )
+    return GeneratedImages(
+        images=np.concatenate([b.images for b in batches], axis=0),
+        seeds=seeds,
+        ws=torch.cat([b.ws for b in batches if b.ws is not None], dim=0),
+    )
+
+
+def generate_files(
+    G: Generator,
+    seeds: Iterable[int],
+    outdir: str | os.PathLike[str],
+    *,
+    pattern: str = "seed{seed:04d}.png",
+    grid: tuple[int, int] | None = None,
+    grid_name: str = "grid.png",
+    psi: float = 1.0,
+    truncation_cutoff: int | None = None,
+    class_idx: int | None = None,
+    noise_mode: NoiseMode = "const",
+    batch_size: int = 8,
+    progress: bool | None = None,
+) -> list[Path]:
+    """Generate one image per seed and write each batch into `outdir` as soon as it is made (`pattern` may use
+    {seed} and {index}); an interrupted run keeps every file it finished. With `grid` (rows, cols), one grid image
+    `grid_name` instead, assembled batch by batch and written at the end (only the grid is held in memory). Returns
+    the paths written. Every file is written atomically; a failing disk gives one line naming the file.
+
+    >>> import tempfile
+    >>> from stylegan.testing import tiny_generator
+    >>> [p.name for p in generate_files(tiny_generator(), [0, 7], tempfile.mkdtemp())]
+    ['seed0000.png', 'seed0007.png']
+    """
+    seeds = check_seeds(seeds)
+    outdir = Path(outdir)
+    canvas = None
+    if grid is not None:
+        rows, cols = _grid_shape(len(seeds), *grid)
+        check_grid_pixels(rows, cols, G.img_resolution, G.img_resolution)
+        h = w = G.img_resolution
+        check_writable(outdir / grid_name)  # not only after the whole grid is made
+        canvas = np.zeros((rows * h, cols * w, G.img_channels), dtype=np.uint8)
+    paths: list[Path] = []
+    index = 0
+    batches = iter_generate(
+        G,
+        seeds,
+        psi=psi,
+        truncation_cutoff=truncation_cutoff,
+        class_idx=class_idx,
+        noise_mode=noise_mode,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    with closing(batches):  # the progress bar is closed before an error is shown
+        for batch in batches:
+            for img, seed in zip(batch.images, batch.seeds):
+                if canvas is not None:
+                    r, c = divmod(index, cols)
+                    canvas[r * h : (r + 1) * h, c * w : (c + 1) * w] = img
+                else:
+                    paths.append(save_image(img, outdir / pattern.format(seed=seed, index=index)))
+                index += 1
+    if canvas is not None:
+        paths.append(save_image(canvas, outdir / grid_name))
+    return paths
 
 
 def load_latents(path: str | os.PathLike[str]) -> Tensor:
@@ -194,8 +392,12 @@ def style_mix(
     noise_mode: NoiseMode = "const",
     batch_size: int = 8,
     progress: bool | None = None,
+    save_to: str | os.PathLike[str] | None = None,
 ) -> StyleMix:
     """Style mixing (StyleGAN §3.1): each row seed's latents with `layers` replaced by each column seed's.
+
+    With `save_to`, each `{row}-{col}.png` is written as soon as its batch is made, and `grid.png` at the end (what
+    `StyleMix.save` writes). The figure's size is checked before any work.
 
     >>> from stylegan.testing import tiny_generator
     >>> mix = style_mix(tiny_generator(), [1, 2], [3, 4, 5], layers=[0, 1])
@@ -205,38 +407,74 @@ def style_mix(
     row_seeds, col_seeds, layers = [int(s) for s in row_seeds], [int(s) for s in col_seeds], [int(i) for i in layers]
     if not row_seeds or not col_seeds:
         raise StyleGANError("style mixing needs at least one row seed and one column seed")
+    check_seeds(row_seeds, "row_seeds"), check_seeds(col_seeds, "col_seeds")
+    if len(row_seeds) * len(col_seeds) > MAX_IMAGES:
+        raise SettingError(
+            f"{{row_seeds}} x {{col_seeds}}: {len(row_seeds) * len(col_seeds)} pairs, more than {MAX_IMAGES}",
+            "row_seeds",
+            "col_seeds",
+        )
+    _check_settings(psi, truncation_cutoff, batch_size)
+    check_grid_pixels(len(row_seeds) + 1, len(col_seeds) + 1, G.img_resolution, G.img_resolution, "row_seeds")
     all_seeds = list(dict.fromkeys(row_seeds + col_seeds))
     ws_all = seeds_to_ws(G, all_seeds, psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx)
     w_of = {s: ws_all[i : i + 1] for i, s in enumerate(all_seeds)}
     try:
-        mixed = [mix_styles(w_of[r], w_of[c], layers) for r in row_seeds for c in col_seeds]
+        mix_styles(w_of[row_seeds[0]], w_of[col_seeds[0]], layers)  # checks the layers once, before any work
     except ValueError as e:
         raise StyleGANError(str(e)) from None
-    ws = torch.cat([ws_all] + mixed, dim=0)
-    imgs = synthesize(G, ws, noise_mode=noise_mode, batch_size=batch_size, progress=progress, desc="mixing")
-    images: dict[tuple[int, int], np.ndarray] = {(s, s): imgs[i] for i, s in enumerate(all_seeds)}
-    k = len(all_seeds)
-    for r in row_seeds:
-        for c in col_seeds:
-            images[(r, c)] = imgs[k]
-            k += 1
-    h, w, ch = imgs.shape[1:]
-    cells = np.zeros(((len(row_seeds) + 1) * (len(col_seeds) + 1), h, w, ch), dtype=np.uint8)
+    jobs = [(s, s) for s in all_seeds] + [(r, c) for r in row_seeds for c in col_seeds]
+    outdir = Path(save_to) if save_to is not None else None
+    device = _device_of(G)
+    images: dict[tuple[int, int], np.ndarray] = {}
+    bar = progress_bar(len(jobs), "mixing", enabled=progress)
+    try:
+        for start in range(0, len(jobs), batch_size):
+            batch = jobs[start : start + batch_size]
+            ws = torch.cat(
+                [
+                    ws_all[start + i : start + i + 1]
+                    if start + i < len(all_seeds)
+                    else mix_styles(w_of[r], w_of[c], layers)
+                    for i, (r, c) in enumerate(batch)
+                ]
+            )
+            imgs = to_uint8(G.synthesis(ws.to(device), noise_mode=noise_mode))
+            for (r, c), img in zip(batch, imgs):
+                images[(r, c)] = img
+                if outdir is not None:
+                    save_image(img, outdir / f"{r}-{c}.png")
+            bar.update(len(imgs))
+    finally:
+        bar.close()
+    h, w, ch = images[jobs[0]].shape
     ncols = len(col_seeds) + 1
+    grid = np.zeros(((len(row_seeds) + 1) * h, ncols * w, ch), dtype=np.uint8)
+
+    def place(i: int, j: int, img: np.ndarray) -> None:
+        grid[i * h : (i + 1) * h, j * w : (j + 1) * w] = img
+
     for j, c in enumerate(col_seeds):
-        cells[j + 1] = images[(c, c)]
+        place(0, j + 1, images[(c, c)])
     for i, r in enumerate(row_seeds):
-        cells[(i + 1) * ncols] = images[(r, r)]
+        place(i + 1, 0, images[(r, r)])
         for j, c in enumerate(col_seeds):
-            cells[(i + 1) * ncols + j + 1] = images[(r, c)]
-    grid = make_grid(cells, len(row_seeds) + 1, ncols)
+            place(i + 1, j + 1, images[(r, c)])
+    if outdir is not None:
+        save_image(grid, outdir / "grid.png")
     return StyleMix(grid=grid, images=images, row_seeds=row_seeds, col_seeds=col_seeds, layers=layers)
 
 
 __all__ = [
+    "MAX_GRID_PIXELS",
+    "MAX_IMAGES",
     "GeneratedImages",
     "StyleMix",
+    "check_grid_pixels",
+    "check_seeds",
     "generate",
+    "generate_files",
+    "iter_generate",
     "load_latents",
     "seeds_to_ws",
     "style_mix",

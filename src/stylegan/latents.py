@@ -9,29 +9,61 @@ import torch
 from torch import Tensor
 
 
-def parse_range(text: str) -> list[int]:
-    """Parse `0-3,7,10-12` into [0, 1, 2, 3, 7, 10, 11, 12] (ranges inclusive, order kept)."""
-    out: list[int] = []
+def _bound(x: int | None, infinite: str) -> str:
+    if x is None:
+        return infinite
+    return f"2**{x.bit_length() - 1}" if x >= 2**16 and x & (x - 1) == 0 else str(x)
+
+
+def parse_range(
+    text: str,
+    *,
+    lo: int | None = None,
+    hi: int | None = None,
+    max_count: int | None = 1_000_000,
+    what: str = "numbers",
+) -> list[int]:
+    """Parse `0-3,7,10-12` into [0, 1, 2, 3, 7, 10, 11, 12] (ranges inclusive, order kept).
+
+    Every number must be in [lo, hi) when those are given, and there may be at most `max_count` numbers in all:
+    both are checked on the range ends, before any list is made.
+
+    >>> parse_range("0-1000000000", max_count=1000)
+    Traceback (most recent call last):
+    ValueError: '0-1000000000' holds 1000000001 numbers, more than 1000
+    >>> parse_range("7,4294967296", lo=0, hi=2**32, what="seeds")
+    Traceback (most recent call last):
+    ValueError: 4294967296 is out of range: seeds must be in [0, 2**32)
+    """
+    pairs: list[tuple[int, int]] = []
+    count = 0
     for part in str(text).replace(" ", "").split(","):
         if not part:
             continue
-        lo, sep, hi = part.partition("-")
-        if sep and lo and hi:
+        first, sep, last = part.partition("-")
+        if sep and first and last:
             try:
-                a, b = int(lo), int(hi)
+                a, b = int(first), int(last)
             except ValueError:
-                raise ValueError(f"not an integer range: {part!r} (expected e.g. 0-3,7)") from None
+                raise ValueError(f"not an integer range: {part[:40]!r} (expected e.g. 0-3,7)") from None
             if b < a:
-                raise ValueError(f"range {part!r} runs backwards")
-            out.extend(range(a, b + 1))
+                raise ValueError(f"range {part[:40]!r} runs backwards")
         else:
             try:
-                out.append(int(part))
+                a = b = int(part)
             except ValueError:
-                raise ValueError(f"not an integer: {part!r} (expected e.g. 0-3,7)") from None
-    if not out:
-        raise ValueError(f"no numbers in {text!r}")
-    return out
+                raise ValueError(f"not an integer: {part[:40]!r} (expected e.g. 0-3,7)") from None
+        for x in (a, b):
+            if (lo is not None and x < lo) or (hi is not None and x >= hi):
+                bounds = f"[{_bound(lo, '-inf')}, {_bound(hi, 'inf')})"
+                raise ValueError(f"{x} is out of range: {what} must be in {bounds}")
+        count += b - a + 1
+        if max_count is not None and count > max_count:
+            raise ValueError(f"{str(text)[:60]!r} holds {count} {what}, more than {max_count}")
+        pairs.append((a, b))
+    if not pairs:
+        raise ValueError(f"no numbers in {str(text)[:40]!r}")
+    return [x for a, b in pairs for x in range(a, b + 1)]
 
 
 def seed_to_z(seed: int, z_dim: int) -> np.ndarray:
@@ -108,10 +140,14 @@ def layer_preset(name: str, num_ws: int) -> list[int]:
     presets = {"coarse": coarse, "middle": middle, "fine": fine, "all": list(range(num_ws))}
     if name in presets:
         return presets[name]
-    layers = parse_range(name)
-    bad = [i for i in layers if not 0 <= i < num_ws]
+    try:
+        layers = parse_range(name, max_count=10_000)
+    except ValueError as e:
+        raise ValueError(f"layers {name[:40]!r}: {e}") from None
+    bad = sorted({i for i in layers if not 0 <= i < num_ws})
     if bad:
-        raise ValueError(f"layer indices {bad} are out of range: this network has layers 0..{num_ws - 1}")
+        shown = ", ".join(map(str, bad[:8])) + (", ..." if len(bad) > 8 else "")
+        raise ValueError(f"layer indices [{shown}] are out of range: this network has layers 0..{num_ws - 1}")
     return layers
 
 

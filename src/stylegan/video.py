@@ -7,16 +7,19 @@ streamed: a writer holds at most one frame (MP4) or the quantised palette images
 
 from __future__ import annotations
 
+import errno
+import math
 import os
+import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from .errors import SettingError, StyleGANError
+from .errors import OutputError, SettingError, StyleGANError
 from .images import make_grid
 from .networks import Generator
 from .networks.synthesis import NoiseMode
@@ -24,13 +27,19 @@ from .progress import ProgressBar, progress_bar
 
 INTERPOLATIONS: tuple[str, ...] = ("lerp-w", "slerp-z", "cubic-w")
 VIDEO_SUFFIXES = (".mp4", ".gif")
+#: The most frames one video may have (9 hours at 30 fps): more is refused before any work.
+MAX_FRAMES = 1_000_000
+#: The most bytes a GIF's frames may take while it is made (1 byte per pixel; an MP4 streams and holds one frame).
+MAX_GIF_BYTES = 4 * 2**30
 
 
 class VideoWriter:
     """Stream uint8 frames [H, W, C] to an .mp4 (H.264) or a .gif file.
 
     Use as a context manager; `append(frame)` per frame. GIF frames are quantised as they arrive, MP4 frames are
-    piped to ffmpeg as they arrive. Frame sides are padded to even sizes for H.264 (yuv420p needs them). Pillow
+    piped to ffmpeg as they arrive (into a temp file beside `path`, renamed over it when complete). When the block
+    ends with an error the file is not written; when it is interrupted (Ctrl-C, SIGTERM) the frames made so far
+    are kept as a shorter video. Frame sides are padded to even sizes for H.264 (yuv420p needs them). Pillow
     merges identical consecutive GIF frames into one longer frame, so a still stretch plays for the same time but
     decodes to fewer frames.
 
@@ -59,39 +68,105 @@ class VideoWriter:
         if fps <= 0:
             raise StyleGANError(f"fps must be positive, got {fps}")
         self.fps = float(fps)
+        from .fileio import check_writable
+
+        check_writable(self.path)  # a GIF is written at the end: fail before its frames are made
         self.loop = int(loop)
         self.crf = int(crf)
         self.frames = 0
         self._bar = progress
         self._gif: list[Any] = []
-        self._ffmpeg: Any = None  # the imageio_ffmpeg.write_frames generator
+        self._ffmpeg: subprocess.Popen[bytes] | None = None  # ffmpeg, reading frames from a pipe
+        self._log: IO[bytes] | None = None  # ffmpeg's messages
+        self._tmp: Path | None = None  # where ffmpeg writes the MP4 until it is complete
         self._size: tuple[int, int] | None = None
 
     def __enter__(self) -> VideoWriter:
         return self
 
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.close(discard=exc_type is not None)
+    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
+        interrupted = exc_type is not None and not issubclass(exc_type, Exception)  # Ctrl-C, SIGTERM, exit
+        try:
+            self.close(discard=exc_type is not None and (not interrupted or self.frames == 0))
+        except Exception:
+            if exc_type is None:
+                raise
+            self.close(discard=True)  # the first error is the one to report
+
+    def _ffmpeg_failed(self, detail: str) -> OutputError:
+        """The one-line error of a failed ffmpeg write (a full disk is said as such); the temp file is removed."""
+        from .fileio import output_error
+
+        log = self._ffmpeg_log()
+        self._discard_mp4()
+        try:
+            full = os.statvfs(self.path.parent).f_bavail == 0
+        except (OSError, AttributeError):
+            full = False
+        if full or "No space left" in log:
+            return output_error(self.path, OSError(errno.ENOSPC, "No space left on device"))
+        if "Read-only file system" in log:
+            return output_error(self.path, OSError(errno.EROFS, "Read-only file system"))
+        last = log.strip().splitlines()[-1] if log.strip() else detail
+        return OutputError(f"{self.path}: ffmpeg could not write the video ({last[:200]})")
+
+    def _ffmpeg_log(self) -> str:
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
+    def _discard_mp4(self) -> None:
+        if self._ffmpeg is not None:
+            if self._ffmpeg.stdin is not None:
+                try:
+                    self._ffmpeg.stdin.close()
+                except OSError:  # ffmpeg already gone
+                    pass
+            self._ffmpeg.kill()
+            self._ffmpeg.wait()
+            self._ffmpeg = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._tmp is not None:
+            try:
+                self._tmp.unlink(missing_ok=True)
+            except OSError:  # a read-only file system, where the temp file could not be made in the first place
+                pass
+            self._tmp = None
 
     def _open_mp4(self, h: int, w: int) -> None:
+        """Start ffmpeg (libx264, yuv420p) reading raw RGB frames from a pipe into a temp file beside the target.
+
+        ffmpeg runs in its own session, so a signal to this process group does not kill it: an interrupted video
+        is finished with the frames made so far. Its messages are kept for the error line, not shown.
+        """
         try:
             import imageio_ffmpeg
         except ImportError:
             raise StyleGANError("MP4 output needs imageio-ffmpeg: pip install 'stylegan[video]'") from None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._ffmpeg = imageio_ffmpeg.write_frames(
-            str(self.path),
-            (w, h),
-            fps=self.fps,
-            codec="libx264",
-            pix_fmt_in="rgb24",
-            pix_fmt_out="yuv420p",
-            quality=None,
-            macro_block_size=1,
-            ffmpeg_log_level="error",
-            output_params=["-crf", str(self.crf)],
+        import subprocess
+        import tempfile
+        from fractions import Fraction
+
+        from .fileio import new_file_mode, temp_path_beside, writing
+
+        self._tmp = temp_path_beside(self.path)
+        with writing(self.path):  # made here, so that an unwritable folder is said in one line (ffmpeg overwrites it)
+            os.close(os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, new_file_mode()))
+        fps = str(Fraction(self.fps).limit_denominator())
+        cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-f", "rawvideo", "-vcodec", "rawvideo", "-s", f"{w}x{h}"]
+        cmd += ["-pix_fmt", "rgb24", "-r", fps, "-i", "-", "-an", "-vcodec", "libx264", "-pix_fmt", "yuv420p"]
+        cmd += ["-v", "error", "-crf", str(self.crf), "-f", "mp4", str(self._tmp)]
+        self._log = tempfile.TemporaryFile()
+        self._ffmpeg = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            start_new_session=True,
         )
-        self._ffmpeg.send(None)  # start the ffmpeg process
 
     def append(self, frame: np.ndarray) -> None:
         """Add one uint8 frame [H, W, C] (C = 1, 3 or 4; alpha is dropped, grayscale is expanded)."""
@@ -117,7 +192,11 @@ class VideoWriter:
                 frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
             if self._ffmpeg is None:
                 self._open_mp4(*frame.shape[:2])
-            self._ffmpeg.send(np.ascontiguousarray(frame))
+            assert self._ffmpeg is not None and self._ffmpeg.stdin is not None
+            try:
+                self._ffmpeg.stdin.write(np.ascontiguousarray(frame).tobytes())
+            except OSError as e:  # a broken pipe: ffmpeg stopped (a full disk, ...)
+                raise self._ffmpeg_failed(str(e)) from None
         self.frames += 1
         if self._bar is not None:
             self._bar.update(1)
@@ -128,9 +207,26 @@ class VideoWriter:
 
     def close(self, discard: bool = False) -> None:
         """Finish the file (or delete it when `discard`)."""
+        if discard:
+            self._discard_mp4()
         if self._ffmpeg is not None:
-            self._ffmpeg.close()
+            assert self._ffmpeg.stdin is not None
+            try:
+                self._ffmpeg.stdin.close()
+            except OSError as e:
+                raise self._ffmpeg_failed(str(e)) from None
+            if self._ffmpeg.wait() != 0:
+                raise self._ffmpeg_failed(f"exit status {self._ffmpeg.returncode}")
             self._ffmpeg = None
+            if self._log is not None:
+                self._log.close()
+                self._log = None
+            if self._tmp is not None:
+                from .fileio import writing
+
+                with writing(self.path):
+                    os.replace(self._tmp, self.path)
+                self._tmp = None
         if self._gif and not discard:
             import io
 
@@ -146,8 +242,6 @@ class VideoWriter:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-        if discard and self.suffix == ".mp4" and self.path.exists():
-            self.path.unlink()
         if not discard and self.frames == 0:
             raise StyleGANError(f"{self.path}: no frames were written")
 
@@ -289,6 +383,17 @@ def interpolation_ws(
     return interpolate_keys(keys, frames_per_key, kind="cubic" if interp == "cubic-w" else "lerp", loop=loop)
 
 
+def check_video_memory(path: str | os.PathLike[str], frames: int, height: int, width: int) -> None:
+    """Refuse a GIF whose frames would not fit `MAX_GIF_BYTES` while it is made."""
+    if Path(path).suffix.lower() == ".gif" and frames * height * width > MAX_GIF_BYTES:
+        size = frames * height * width / 2**30
+        raise SettingError(
+            f"{{path}} {path}: {frames} GIF frames of {width}x{height} take {size:.1f} GiB while the GIF is made; "
+            "write an .mp4 (it streams) or fewer frames",
+            path="path",
+        )
+
+
 def interpolation_frames(
     G: Generator,
     walks: Sequence[Tensor],
@@ -333,6 +438,54 @@ def render_video(
     return write_video(path, frames, fps=fps, total=len(walks[0]), progress=progress, desc=desc)
 
 
+def video_frames(
+    n_keys: int,
+    *,
+    grid: tuple[int, int] = (1, 1),
+    frames_per_key: int = 60,
+    duration: float | None = None,
+    fps: float = 30.0,
+    loop: bool = False,
+) -> tuple[int, int]:
+    """(frames per key, frames in the video) of an interpolation video through `n_keys` keyframes dealt over the
+    grid's cells; settings out of range and videos of more than `MAX_FRAMES` frames are refused before any work.
+
+    >>> video_frames(8, grid=(2, 2), frames_per_key=10)
+    (10, 11)
+    >>> video_frames(2, duration=1e9)
+    Traceback (most recent call last):
+    stylegan.errors.SettingError: duration 1000000000.0 at fps 30.0: 30000000000 frames, more than 1000000
+    """
+    rows, cols = grid
+    if rows < 1 or cols < 1:
+        raise SettingError(f"{{grid}}: a grid needs at least one row and one column, got {rows}x{cols}", "grid")
+    if not (math.isfinite(fps) and fps > 0):
+        raise SettingError(f"{{fps}} {fps}: must be a positive number", "fps")
+    cells = rows * cols
+    if n_keys < 2 * cells:
+        raise StyleGANError(f"a {rows}x{cols} video needs at least {2 * cells} keyframes (2 per cell), got {n_keys}")
+    segments = n_keys // cells - (0 if loop else 1)
+    if duration is not None:  # frames per key so that the whole walk lasts `duration` seconds
+        if not (math.isfinite(duration) and duration > 0):
+            raise SettingError(f"{{duration}} {duration}: must be a positive number of seconds", "duration")
+        if duration * fps > MAX_FRAMES:
+            raise SettingError(
+                f"{{duration}} {duration} at {{fps}} {fps}: {round(duration * fps)} frames, more than {MAX_FRAMES}",
+                "duration",
+                "fps",
+            )
+        frames_per_key = max(1, round(duration * fps / max(1, segments)))
+    if frames_per_key < 1:
+        raise SettingError(f"{{frames_per_key}} {frames_per_key}: must be at least 1", "frames_per_key")
+    total = segments * frames_per_key + (0 if loop else 1)
+    if total > MAX_FRAMES:
+        raise SettingError(
+            f"{{frames_per_key}} {frames_per_key} with {n_keys} keyframes: {total} frames, more than {MAX_FRAMES}",
+            "frames_per_key",
+        )
+    return frames_per_key, total
+
+
 def interpolation_video(
     G: Generator,
     path: str | os.PathLike[str],
@@ -364,6 +517,8 @@ def interpolation_video(
     >>> read_video(p).shape
     (3, 16, 16, 3)
     """
+    from .generation import _in_memory_limit, check_grid_pixels
+
     if Path(path).suffix.lower() not in VIDEO_SUFFIXES:
         raise SettingError(f"{{path}} {path}: use a .mp4 or .gif file name", path="path")
     if (seeds is None) == (latents is None):
@@ -372,10 +527,18 @@ def interpolation_video(
     cells = rows * cols
     keys_seeds = list(seeds) if seeds is not None else None
     n_keys = len(keys_seeds) if keys_seeds is not None else (0 if latents is None else len(latents))
-    if duration is not None:  # frames per key so that the whole walk lasts `duration` seconds
-        frames_per_key = max(1, round(duration * fps / max(1, n_keys // cells - (0 if loop else 1))))
-    if n_keys < 2 * cells:
-        raise StyleGANError(f"a {rows}x{cols} video needs at least {2 * cells} keyframes (2 per cell), got {n_keys}")
+    frames_per_key, total = video_frames(
+        n_keys, grid=grid, frames_per_key=frames_per_key, duration=duration, fps=fps, loop=loop
+    )
+    check_grid_pixels(rows, cols, G.img_resolution, G.img_resolution)
+    check_video_memory(path, total, rows * G.img_resolution, cols * G.img_resolution)
+    walk_bytes = total * cells * G.num_ws * G.w_dim * 4  # the latent paths are computed before rendering
+    if walk_bytes > _in_memory_limit():
+        raise SettingError(
+            f"{{frames_per_key}} {frames_per_key}: {total} frames x {cells} walks need {walk_bytes / 2**30:.1f} GiB "
+            "of latents; make fewer frames",
+            "frames_per_key",
+        )
     per_cell = n_keys // cells
     walks = []
     for j in range(cells):
@@ -413,7 +576,10 @@ __all__ = [
     "interpolation_frames",
     "interpolation_video",
     "interpolation_ws",
+    "MAX_FRAMES",
+    "check_video_memory",
     "read_video",
+    "video_frames",
     "render_video",
     "write_video",
 ]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import Command, face_index_option, outdir_option
+from .common import Command, Float, Int, face_index_option, outdir_option
 
 
 @click.command(cls=Command)
@@ -18,7 +18,7 @@ from .common import Command, face_index_option, outdir_option
     type=click.Path(exists=True, path_type=Path),
     help="A photo or a folder of photos (repeatable).",
 )
-@click.option("--size", type=click.IntRange(min=16), default=1024, show_default=True, help="Output side in pixels.")
+@click.option("--size", type=Int(16, 16384), default=1024, show_default=True, help="Output side in pixels.")
 @face_index_option("Which face when there are several (0 = the largest); default: the largest.")
 @outdir_option("Where to write.")
 def align(inputs: tuple[Path, ...], size: int, face_index: int | None, outdir: Path) -> None:
@@ -57,7 +57,7 @@ def align(inputs: tuple[Path, ...], size: int, face_index: int | None, outdir: P
 )
 @click.option(
     "--feather",
-    type=click.FloatRange(0, 0.5),
+    type=Float(0, 0.5),
     default=0.1,
     show_default=True,
     help="Width of the blend at the face square's border, as a fraction of its side.",

@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING
 import click
 
 from .common import (
+    MAX_STEPS,
     Command,
+    Float,
+    Int,
     class_option,
     device_option,
     load_network_for_cli,
@@ -34,7 +37,9 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Image to judge (repeat for several; they are projected together).",
 )
-@click.option("--threshold", type=float, default=None, help="Distance threshold (default: from a calibration).")
+@click.option(
+    "--threshold", type=Float(-1e6, 1e6), default=None, help="Distance threshold (default: from a calibration)."
+)
 @click.option(
     "--calibration",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -42,7 +47,7 @@ if TYPE_CHECKING:
     help="A calibration JSON from `stylegan attribute-calibrate` (default: the cached one for this network).",
 )
 @click.option(
-    "--steps", type=click.IntRange(min=1), default=None, help="Projection steps (default: the calibration's, else 300)."
+    "--steps", type=Int(1, MAX_STEPS), default=None, help="Projection steps (default: the calibration's, else 300)."
 )
 @loss_option(None, "Projection distance (default: the calibration's, else lpips).")
 @space_option(None, "Latent space (default: the calibration's, else w).")

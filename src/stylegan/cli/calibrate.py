@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING
 import click
 
 from .common import (
+    MAX_BATCH,
+    MAX_STEPS,
     Command,
+    Int,
     device_option,
     load_network_for_cli,
     loss_option,
@@ -32,9 +35,9 @@ if TYPE_CHECKING:
     help="Real images: a folder of images or a dataset (.zip, or a folder with dataset.json).",
 )
 @click.option(
-    "-n", "n", type=click.IntRange(min=1), default=50, show_default=True, help="Images of each kind (generated, real)."
+    "-n", "n", type=Int(1, 100_000), default=50, show_default=True, help="Images of each kind (generated, real)."
 )
-@click.option("--steps", type=click.IntRange(min=1), default=300, show_default=True, help="Projection steps.")
+@click.option("--steps", type=Int(1, MAX_STEPS), default=300, show_default=True, help="Projection steps.")
 @loss_option("lpips")
 @space_option("w")
 @perceptual_option()
@@ -49,7 +52,7 @@ if TYPE_CHECKING:
 @click.option(
     "--batch",
     "batch_size",
-    type=click.IntRange(min=1),
+    type=Int(1, MAX_BATCH),
     default=None,
     help="Project at most this many images at once (default: all).",
 )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import device_option
+from .common import Float, device_option
 from .generate import network_option
 
 
@@ -14,12 +14,20 @@ from .generate import network_option
 @network_option
 @click.option(
     "--outdir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=Path("demo"),
     show_default=True,
     help="Where to write grid.png, mix.png, walk.gif and walk.mp4.",
 )
-@click.option("--trunc", "--psi", "psi", type=float, default=0.7, show_default=True, help="Truncation psi.")
+@click.option(
+    "--trunc",
+    "--psi",
+    "psi",
+    type=Float(-100, 100, what="truncation"),
+    default=0.7,
+    show_default=True,
+    help="Truncation psi.",
+)
 @click.option("--fast", is_flag=True, help="Fewer images and frames: a quick check that everything works.")
 @device_option
 def demo(network: str | None, outdir: Path, psi: float, fast: bool, device: str | None) -> None:

@@ -6,7 +6,19 @@ from pathlib import Path
 
 import click
 
-from .common import Group, class_option, device_option, load_network_for_cli, network_option, trunc_option
+from ..errors import StyleGANError
+from .common import (
+    MAX_IMAGES,
+    SEED,
+    Float,
+    Group,
+    Int,
+    class_option,
+    device_option,
+    load_network_for_cli,
+    network_option,
+    trunc_option,
+)
 
 
 @click.group(cls=Group)
@@ -16,14 +28,14 @@ def directions() -> None:
 
 @directions.command()
 @network_option
-@click.option("-n", "--num", "num", type=click.IntRange(min=1), default=20000, show_default=True)
-@click.option("--seed-start", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("-n", "--num", "num", type=Int(1, MAX_IMAGES), default=20000, show_default=True)
+@click.option("--seed-start", type=SEED, default=0, show_default=True)
 @trunc_option
 @class_option
 @click.option(
     "--images",
     "images_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="Also write seedNNNN.png for a labeller that needs images.",
 )
@@ -47,6 +59,8 @@ def sample(
     """
     from ..editing.directions import make_samples
 
+    if seed_start + num > 2**32:
+        raise StyleGANError(f"--seed-start {seed_start} + --num {num}: seeds must stay below 2**32")
     G = load_network_for_cli(network, device)
     make_samples(G, out, num, seed_start=seed_start, psi=psi, class_idx=class_idx, images_dir=images_dir)
     click.echo(f"wrote {num} samples to {out}" + (f" and images to {images_dir}/" if images_dir else ""))
@@ -87,10 +101,10 @@ def label(network: str | None, samples: Path, stats: str, device: str, out: Path
 @click.option("--attr", default="", help="The labels column to fit (supervised methods).")
 @click.option("--condition", default="", help="Comma-separated attributes to keep unchanged (projected out).")
 @click.option("--layers", default=None, help="Layer mask of the direction (SeFa: layers to factorise). Default all.")
-@click.option("--components", type=click.IntRange(min=1), default=32, show_default=True, help="SeFa / GANSpace.")
+@click.option("--components", type=Int(1, 10_000), default=32, show_default=True, help="SeFa / GANSpace.")
 @click.option(
     "--ratio",
-    type=click.FloatRange(0, 0.5, min_open=True),
+    type=Float(0, 0.5, min_open=True),
     default=0.02,
     show_default=True,
     help="SVM: top and bottom fraction of the samples used.",

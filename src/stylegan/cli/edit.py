@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..errors import StyleGANError
 from .common import (
     Command,
+    Int,
     class_option,
     device_option,
     floats,
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
 @click.option("--direction", "direction_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option(
     "--component",
-    type=click.IntRange(min=0),
+    type=Int(0, 10_000),
     default=0,
     show_default=True,
     help="Which direction of a multi-component file (SeFa / GANSpace).",
@@ -54,7 +56,7 @@ if TYPE_CHECKING:
 @class_option
 @noise_option
 @device_option
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="strip.png")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="strip.png")
 @click.option(
     "--video",
     "video_path",
@@ -62,7 +64,7 @@ if TYPE_CHECKING:
     default=None,
     help="Also render a sweep through the steps to this .mp4 / .gif.",
 )
-@click.option("--frames-per-step", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option("--frames-per-step", type=Int(1, 10_000), default=30, show_default=True)
 @fps_option
 def edit(
     network: str | None,
@@ -92,10 +94,15 @@ def edit(
     """
     from ..editing import Direction, edit, save_edit
     from ..editing.latent_ops import resolve_latent
+    from ..video import MAX_FRAMES
 
+    step_vals = floats(steps, "--steps")
+    if video_path is not None and (len(step_vals) - 1) * frames_per_step > MAX_FRAMES:
+        raise StyleGANError(
+            f"--frames-per-step {frames_per_step} with {len(step_vals)} steps: more than {MAX_FRAMES} frames"
+        )
     G = load_network_for_cli(network, device)
     direction = Direction.load(direction_path)
-    step_vals = floats(steps, "--steps")
     ws = resolve_latent(G, latent, psi=psi, class_idx=class_idx)
     result = edit(
         G,

@@ -6,7 +6,18 @@ from pathlib import Path
 
 import click
 
-from .common import Group, batch_option, class_option, device_option, load_network_for_cli, network_option
+from .common import (
+    MAX_STEPS,
+    SEED,
+    Float,
+    Group,
+    Int,
+    batch_option,
+    class_option,
+    device_option,
+    load_network_for_cli,
+    network_option,
+)
 
 
 @click.group(cls=Group)
@@ -18,21 +29,23 @@ def encoder() -> None:
 @network_option
 @click.option(
     "--steps",
-    type=click.IntRange(min=1),
+    type=Int(1, MAX_STEPS),
     default=10000,
     show_default=True,
     help="Total training steps (a resumed run continues up to this number).",
 )
 @batch_option
-@click.option("--lr", type=float, default=1e-3, show_default=True)
-@click.option("--latent-weight", type=float, default=1.0, show_default=True, help="Weight of MSE(E(img), ws).")
-@click.option("--image-weight", type=float, default=1.0, show_default=True, help="Weight of MSE(G(E(img)), img).")
+@click.option("--lr", type=Float(0, 10, min_open=True), default=1e-3, show_default=True)
+@click.option("--latent-weight", type=Float(0, 1e6), default=1.0, show_default=True, help="Weight of MSE(E(img), ws).")
+@click.option(
+    "--image-weight", type=Float(0, 1e6), default=1.0, show_default=True, help="Weight of MSE(G(E(img)), img)."
+)
 @class_option
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option(
     "--snap",
     "snapshot_every",
-    type=click.IntRange(min=1),
+    type=Int(1, MAX_STEPS),
     default=500,
     show_default=True,
     help="Write encoder.safetensors and encoder-state.pt every N steps.",
@@ -40,7 +53,7 @@ def encoder() -> None:
 @device_option
 @click.option(
     "--outdir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     required=True,
     help="Run folder; an existing encoder-state.pt there is resumed.",
 )

@@ -9,6 +9,7 @@ import click
 
 from ..errors import StyleGANError
 from .common import (
+    Command,
     GridShape,
     RangeList,
     batch_option,
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from ..networks.synthesis import NoiseMode
 
 
-@click.command()
+@click.command(cls=Command)
 @network_option
 @click.option("--seeds", type=RangeList(), default=None, help="Seeds, e.g. 0-3,7.")
 @click.option(
@@ -73,37 +74,44 @@ def generate(
       stylegan generate --network ffhq.pkl --projected-w p/projected_w.npz \\
           --projected-noise p/projected_noise.npz --outdir out
     """
-    from ..generation import generate
+    from ..generation import check_seeds, generate_files
     from ..inversion.projection import render_latent_file
 
-    G = load_network_for_cli(network, device)
     if projected_noise is not None and projected_w is None:
         raise StyleGANError("--projected-noise goes with --projected-w")
-    if projected_w is not None:
-        images = render_latent_file(G, projected_w, projected_noise, noise_mode=noise_mode, batch_size=batch_size)
-        pattern = "proj{index:02d}.png"
-    else:
+    if projected_w is None:
         if seeds is None:
             raise StyleGANError("give --seeds (e.g. --seeds 0-7) or --projected-w FILE")
-        images = generate(
-            G,
-            seeds,
-            psi=psi,
-            truncation_cutoff=truncation_cutoff,
-            class_idx=class_idx,
-            noise_mode=noise_mode,
-            batch_size=batch_size,
-        )
-        pattern = "seed{seed:04d}.png"
+        check_seeds(seeds)  # before the network is loaded
+    G = load_network_for_cli(network, device)
+    if projected_w is not None:
+        images = render_latent_file(G, projected_w, projected_noise, noise_mode=noise_mode, batch_size=batch_size)
+        if grid is not None:
+            path = images.save_grid(outdir / "grid.png", *grid)
+            click.echo(f"wrote a {grid[0]}x{grid[1]} grid of {len(images)} images to {path}")
+        else:
+            paths = images.save(outdir, "proj{index:02d}.png")
+            click.echo(f"wrote {len(paths)} image{'s' if len(paths) != 1 else ''} to {outdir}/")
+        return
+    assert seeds is not None
+    paths = generate_files(
+        G,
+        seeds,
+        outdir,
+        grid=grid,
+        psi=psi,
+        truncation_cutoff=truncation_cutoff,
+        class_idx=class_idx,
+        noise_mode=noise_mode,
+        batch_size=batch_size,
+    )
     if grid is not None:
-        path = images.save_grid(outdir / "grid.png", *grid)
-        click.echo(f"wrote a {grid[0]}x{grid[1]} grid of {len(images)} images to {path}")
+        click.echo(f"wrote a {grid[0]}x{grid[1]} grid of {len(seeds)} images to {paths[0]}")
     else:
-        paths = images.save(outdir, pattern)
         click.echo(f"wrote {len(paths)} image{'s' if len(paths) != 1 else ''} to {outdir}/")
 
 
-@click.command()
+@click.command(cls=Command)
 @network_option
 @click.option("--rows", "row_seeds", type=RangeList(), required=True, help="Row seeds, e.g. 85,100,75.")
 @click.option("--cols", "col_seeds", type=RangeList(), required=True, help="Column seeds, e.g. 55,821,1789.")
@@ -141,9 +149,11 @@ def mix(
     Example:
       stylegan mix --network ffhq.pkl --rows 85,100,75 --cols 55,821,1789 --styles 0-6 --outdir out
     """
-    from ..generation import style_mix
+    from ..generation import MAX_IMAGES, style_mix
     from ..latents import layer_preset
 
+    if len(row_seeds) * len(col_seeds) > MAX_IMAGES:  # before the network is loaded
+        raise StyleGANError(f"--rows x --cols: {len(row_seeds) * len(col_seeds)} pairs, more than {MAX_IMAGES}")
     G = load_network_for_cli(network, device)
     try:
         layers = layer_preset(styles, G.num_ws)
@@ -159,9 +169,9 @@ def mix(
         class_idx=class_idx,
         noise_mode=noise_mode,
         batch_size=batch_size,
+        save_to=outdir,
     )
-    paths = result.save(outdir)
-    click.echo(f"wrote grid.png and {len(paths) - 1} images to {outdir}/ (layers {layers} from the columns)")
+    click.echo(f"wrote grid.png and {len(result.images)} images to {outdir}/ (layers {layers} from the columns)")
 
 
 commands = [generate, mix]

@@ -9,7 +9,10 @@ import click
 
 from .common import (
     LATENT_HELP,
+    SEED,
+    Float,
     Group,
+    Int,
     class_option,
     device_option,
     floats,
@@ -103,10 +106,12 @@ def fuse(
 @latent.command(name="variations")
 @network_option
 @latent_option
-@click.option("-n", "--num", "num", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("-n", "--num", "num", type=Int(1, 10_000), default=8, show_default=True)
 @click.option("--layers", default="0", show_default=True, help="Layers to re-draw (the identity lives in the rest).")
-@click.option("--strength", type=float, default=1.0, show_default=True, help="1 = replace the layers, <1 = blend.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random variation latents.")
+@click.option(
+    "--strength", type=Float(-100, 100), default=1.0, show_default=True, help="1 = replace the layers, <1 = blend."
+)
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the random variation latents.")
 @trunc_option
 @class_option
 @noise_option

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import StyleGANError
-from .common import device_option, load_network_for_cli, network_option
+from .common import MAX_BATCH, SEED, Int, device_option, load_network_for_cli, network_option
 
 
 def _status_lines() -> list[str]:
@@ -73,7 +73,7 @@ def _list_text() -> str:
 )
 @click.option(
     "--outdir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="Write metrics.jsonl here (default: beside the network file, or the current folder).",
 )
@@ -86,12 +86,12 @@ def _list_text() -> str:
 @click.option(
     "--batch",
     "batch_size",
-    type=click.IntRange(min=1),
+    type=Int(1, MAX_BATCH),
     default=32,
     show_default=True,
     help="Images per generator/detector call.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of all sampling.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of all sampling.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cached dataset statistics.")
 @click.option("--list", "list_only", is_flag=True, help="List metric names and where the detectors are, then exit.")
 @device_option

@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING
 import click
 
 from .common import (
+    MAX_STEPS,
+    SEED,
     Command,
+    Int,
     class_option,
     device_option,
     face_index_option,
@@ -37,9 +40,9 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Image to project (repeat for several; each gets its own subfolder).",
 )
-@click.option("--steps", type=click.IntRange(min=0), default=1000, show_default=True, help="Optimisation steps.")
+@click.option("--steps", type=Int(0, MAX_STEPS), default=1000, show_default=True, help="Optimisation steps.")
 @space_option("w", "w: one latent for all layers (the paper); w+: one per layer (closer fit, less editable).")
-@click.option("--seed", type=int, default=303, show_default=True, help="Seed of the initial noise maps.")
+@click.option("--seed", type=SEED, default=303, show_default=True, help="Seed of the initial noise maps.")
 @class_option
 @loss_option("lpips", "lpips: LPIPS-VGG16 distance (NVIDIA's vgg16.pt, else the offline ST-LPIPS); mse: pixel error.")
 @perceptual_option(

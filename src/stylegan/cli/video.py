@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING
 import click
 
 from .common import (
+    MAX_DURATION,
     Command,
+    Float,
     GridShape,
+    Int,
     RangeList,
     batch_option,
     class_option,
@@ -42,10 +45,10 @@ if TYPE_CHECKING:
     show_default=True,
     help="Linear in W, spherical in Z (seeds only), or a cubic spline through the keyframes in W.",
 )
-@click.option("--frames-per-key", type=click.IntRange(min=1), default=60, show_default=True)
+@click.option("--frames-per-key", type=Int(1, 10_000), default=60, show_default=True)
 @click.option(
     "--duration",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Float(0, MAX_DURATION, min_open=True),
     default=None,
     help="Total length in seconds (sets the frames per key from --fps; overrides --frames-per-key).",
 )
@@ -58,7 +61,7 @@ if TYPE_CHECKING:
 @noise_option
 @batch_option
 @device_option
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="walk.mp4 or walk.gif")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="walk.mp4 or walk.gif")
 def video(
     network: str | None,
     seeds: list[int] | None,
@@ -86,8 +89,12 @@ def video(
       stylegan video --network ffhq.pkl --latents a.npz,b.npz --out ab.mp4
     """
     from ..editing.latent_ops import resolve_latents
-    from ..video import interpolation_video
+    from ..video import interpolation_video, video_frames
 
+    if seeds is not None and latents is None:  # the size of the work, before the network is loaded
+        video_frames(
+            len(seeds), grid=grid or (1, 1), frames_per_key=frames_per_key, duration=duration, fps=fps, loop=loop
+        )
     G = load_network_for_cli(network, device)
     keys = None
     if latents is not None:

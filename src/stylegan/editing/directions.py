@@ -214,12 +214,12 @@ def make_samples(
 ) -> dict[str, np.ndarray]:
     """`sample_latents`, saved to `path` with the network's hash; with `images_dir`, also the images
     (seedNNNN.png) for a labeller that needs them. Returns the samples."""
-    from ..generation import generate
+    from ..generation import generate_files
 
     samples = sample_latents(G, n, seed_start=seed_start, psi=psi, class_idx=class_idx)
     save_samples(path, {**samples, "network_hash": np.array(network_hash(G))})
-    if images_dir is not None:
-        generate(G, samples["seeds"].tolist(), psi=psi, class_idx=class_idx).save(images_dir)
+    if images_dir is not None:  # written batch by batch: 20000 images do not fit in memory
+        generate_files(G, samples["seeds"].tolist(), images_dir, psi=psi, class_idx=class_idx)
     return samples
 
 

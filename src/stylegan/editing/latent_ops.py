@@ -39,7 +39,7 @@ def resolve_latent(
     text = str(spec)
     if text.startswith("seed:"):
         try:
-            seeds = parse_range(text[5:])
+            seeds = parse_range(text[5:], lo=0, hi=2**32, what="seeds")
         except ValueError as e:
             raise StyleGANError(f"{text}: {e}") from None
         return seeds_to_ws(G, seeds, psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx).cpu()

@@ -113,10 +113,17 @@ class MetricSpec:
         return {"kind": self.kind, **{k: d[k] for k in keep}}
 
 
+#: The most samples one metric may draw (NVIDIA's protocols use 50k; 200x that is surely a typo).
+MAX_METRIC_SAMPLES = 10_000_000
+
+
 def _count(digits: str, k: str) -> int:
-    n = int(digits) * (1000 if k else 1)
+    n = int(digits[:12]) * (1000 if k else 1) if len(digits) <= 12 else MAX_METRIC_SAMPLES + 1
     if n < 1:
         raise StyleGANError("a metric's sample count must be at least 1")
+    if n > MAX_METRIC_SAMPLES:
+        shown = digits if len(digits) <= 20 else digits[:20] + "..."
+        raise StyleGANError(f"a metric's sample count must be at most {MAX_METRIC_SAMPLES}, got {shown}{k}")
     return n
 
 
@@ -136,9 +143,9 @@ def parse_metric(name: str) -> MetricSpec:
             return MetricSpec(text, kind, num_gen=n, max_real=FULL_MAX_REAL[kind] if m.group(3) else n)
         if kind == "pr":
             n = _count(m.group(1), m.group(2))
-            k = int(m.group(3))
-            if k < 1:
-                raise StyleGANError(f"{name}: the neighbourhood size k must be at least 1")
+            k = int(m.group(3)[:6]) if len(m.group(3)) <= 6 else 10**6
+            if not 1 <= k <= 10_000:
+                raise StyleGANError(f"{name}: the neighbourhood size k must be in [1, 10000]")
             return MetricSpec(text, "pr", num_gen=n, max_real=FULL_MAX_REAL["pr"] if m.group(4) else n, nhood_size=k)
         if kind == "is":
             return MetricSpec(text, "is", num_gen=_count(m.group(1), m.group(2)))
