@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from .common import Command, Float, Int, face_index_option, outdir_option
+from .common import Command, face_index_option, outdir_option
+from .params import Float, Int
 
 
 @click.command(cls=Command)

@@ -8,10 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .common import (
-    MAX_STEPS,
     Command,
-    Float,
-    Int,
     class_option,
     device_option,
     load_network_for_cli,
@@ -21,6 +18,7 @@ from .common import (
     space_option,
     w_avg_samples_option,
 )
+from .params import MAX_STEPS, Float, Int
 
 if TYPE_CHECKING:
     from ..inversion.projection import Loss, Space

@@ -9,9 +9,7 @@ import click
 
 from .common import (
     MAX_BATCH,
-    MAX_STEPS,
     Command,
-    Int,
     device_option,
     load_network_for_cli,
     loss_option,
@@ -20,6 +18,7 @@ from .common import (
     space_option,
     w_avg_samples_option,
 )
+from .params import MAX_STEPS, Int
 
 if TYPE_CHECKING:
     from ..inversion.projection import Loss, Space

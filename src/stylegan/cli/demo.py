@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from .common import Float, device_option
+from .common import device_option
 from .generate import network_option
+from .params import Float
 
 
 @click.command()

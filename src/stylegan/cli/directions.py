@@ -7,18 +7,9 @@ from pathlib import Path
 import click
 
 from ..errors import StyleGANError
-from .common import (
-    MAX_IMAGES,
-    SEED,
-    Float,
-    Group,
-    Int,
-    class_option,
-    device_option,
-    load_network_for_cli,
-    network_option,
-    trunc_option,
-)
+from ..generation import MAX_IMAGES
+from .common import Group, class_option, device_option, load_network_for_cli, network_option, trunc_option
+from .params import SEED, Float, Int
 
 
 @click.group(cls=Group)

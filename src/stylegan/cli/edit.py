@@ -10,10 +10,8 @@ import click
 from ..errors import StyleGANError
 from .common import (
     Command,
-    Int,
     class_option,
     device_option,
-    floats,
     fps_option,
     latent_option,
     load_network_for_cli,
@@ -21,6 +19,7 @@ from .common import (
     noise_option,
     trunc_option,
 )
+from .params import Int, floats
 
 if TYPE_CHECKING:
     from ..networks.synthesis import NoiseMode

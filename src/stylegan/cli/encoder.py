@@ -6,18 +6,8 @@ from pathlib import Path
 
 import click
 
-from .common import (
-    MAX_STEPS,
-    SEED,
-    Float,
-    Group,
-    Int,
-    batch_option,
-    class_option,
-    device_option,
-    load_network_for_cli,
-    network_option,
-)
+from .common import Group, batch_option, class_option, device_option, load_network_for_cli, network_option
+from .params import MAX_STEPS, SEED, Float, Int
 
 
 @click.group(cls=Group)

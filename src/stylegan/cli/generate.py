@@ -10,8 +10,6 @@ import click
 from ..errors import StyleGANError
 from .common import (
     Command,
-    GridShape,
-    RangeList,
     batch_option,
     class_option,
     cutoff_option,
@@ -22,6 +20,7 @@ from .common import (
     outdir_option,
     trunc_option,
 )
+from .params import GridShape, RangeList
 
 if TYPE_CHECKING:
     from ..networks.synthesis import NoiseMode

@@ -9,13 +9,9 @@ import click
 
 from .common import (
     LATENT_HELP,
-    SEED,
-    Float,
     Group,
-    Int,
     class_option,
     device_option,
-    floats,
     latent_option,
     load_network_for_cli,
     network_option,
@@ -23,6 +19,7 @@ from .common import (
     outdir_option,
     trunc_option,
 )
+from .params import SEED, Float, Int, floats
 
 if TYPE_CHECKING:
     from ..networks.synthesis import NoiseMode

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from ..errors import StyleGANError
-from .common import MAX_BATCH, SEED, Int, device_option, load_network_for_cli, network_option
+from .common import MAX_BATCH, device_option, load_network_for_cli, network_option
+from .params import SEED, Int
 
 
 def _status_lines() -> list[str]:

@@ -9,10 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .common import (
-    MAX_STEPS,
-    SEED,
     Command,
-    Int,
     class_option,
     device_option,
     face_index_option,
@@ -24,6 +21,7 @@ from .common import (
     space_option,
     w_avg_samples_option,
 )
+from .params import MAX_STEPS, SEED, Int
 
 if TYPE_CHECKING:
     from ..inversion.projection import Loss, Space

@@ -8,12 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .common import (
-    MAX_DURATION,
     Command,
-    Float,
-    GridShape,
-    Int,
-    RangeList,
     batch_option,
     class_option,
     cutoff_option,
@@ -24,6 +19,7 @@ from .common import (
     noise_option,
     trunc_option,
 )
+from .params import MAX_DURATION, Float, GridShape, Int, RangeList
 
 if TYPE_CHECKING:
     from ..networks.synthesis import NoiseMode
