@@ -37,11 +37,6 @@ def test_checkpoint_readers_survive_300_mutated_files(fuzz, one_thread) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason="the dataset reader is made robust separately (labels of every wrong shape, damaged zip members); "
-    "this harness finds what is left",
-)
 def test_dataset_reader_survives_300_mutated_datasets(fuzz, one_thread) -> None:
     report = fuzz.fuzz("dataset", cases=300, seed=0, timeout=60, log=lambda _: None)
     assert report.cases == 300
