@@ -90,16 +90,19 @@ def read_label_csv(path: str | os.PathLike[str]) -> dict[str, int | str]:
     if not p.is_file():
         raise SettingError(f"{{labels}} {p}: no such file (use 'from-folders' or a CSV of filename,label)", "labels")
     out: dict[str, int | str] = {}
-    with open(p, newline="", encoding="utf-8-sig") as f:
-        for row_no, row in enumerate(csv.reader(f), start=1):
-            if not row or not row[0].strip() or row[0].lstrip().startswith("#"):
-                continue
-            if len(row) < 2:
-                raise StyleGANError(f"{p}:{row_no}: expected 'filename,label', got {','.join(row)!r}")
-            name, label = row[0].strip().replace("\\", "/"), _parse_label(row[1])
-            if row_no == 1 and name.lower() in ("filename", "file", "path", "image", "name"):
-                continue  # header
-            out[name.removeprefix("./")] = label
+    try:
+        with open(p, newline="", encoding="utf-8-sig") as f:
+            for row_no, row in enumerate(csv.reader(f), start=1):
+                if not row or not row[0].strip() or row[0].lstrip().startswith("#"):
+                    continue
+                if len(row) < 2:
+                    raise StyleGANError(f"{p}:{row_no}: expected 'filename,label', got {','.join(row)!r}")
+                name, label = row[0].strip().replace("\\", "/"), _parse_label(row[1])
+                if row_no == 1 and name.lower() in ("filename", "file", "path", "image", "name"):
+                    continue  # header
+                out[name.removeprefix("./")] = label
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise SettingError(f"{{labels}} {p}: not a UTF-8 CSV of filename,label rows ({e})", "labels") from None
     if not out:
         raise StyleGANError(f"{p}: no labels found (expected rows 'filename,label')")
     return out
@@ -187,6 +190,8 @@ def _open_writer(dest: Path) -> Iterator[_Writer]:
         with atomic_open(dest) as f, zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
             yield _Writer(zf, None)
     else:
+        if dest.exists() and not dest.is_dir():
+            raise SettingError(f"{{dest}} {dest}: exists and is not a folder; give a new folder or a .zip name", "dest")
         if dest.exists() and any(dest.iterdir()):
             raise SettingError(f"{{dest}} {dest}: folder exists and is not empty", "dest")
         with atomic_directory(dest) as folder:
