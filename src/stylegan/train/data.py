@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -86,6 +87,7 @@ class BatchStream:
         self.pos = 0
         self._sampler = StreamSampler(len(dataset), seed=seed, rank=rank, world_size=world_size)
         self._iter: Iterator[tuple[Tensor, Tensor]] | None = None
+        self._batches: Any = None  # the DataLoader's iterator, whose workers `close` stops
 
     @classmethod
     def open(cls, cfg: TrainConfig, *, rank: int, world_size: int, batch: int, pin_memory: bool = False) -> BatchStream:
@@ -133,7 +135,7 @@ class BatchStream:
             return
         previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
         try:
-            batches = iter(loader)  # starts the workers, which inherit the blocked mask
+            batches = self._batches = iter(loader)  # starts the workers, which inherit the blocked mask
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         yield from batches
@@ -176,6 +178,13 @@ class BatchStream:
         return out
 
     def close(self) -> None:
-        """Stop worker processes and close files."""
+        """Stop worker processes and close files.
+
+        The workers ignore SIGTERM, so they are stopped here, by the loader's own shutdown (they would outlive an
+        interpreter that exits without it, and its exit would wait for them forever)."""
         self._iter = None
+        batches, self._batches = self._batches, None
+        shutdown = getattr(batches, "_shutdown_workers", None)
+        if shutdown is not None:
+            shutdown()
         self.dataset.close()

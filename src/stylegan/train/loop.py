@@ -793,7 +793,11 @@ def _train_locked(
         stop.reporter = reporter
     with stop as stop_req:
         run = setup_run(cfg, run_dir, device=device, dist_info=dist_info, reporter=reporter, resume=resume)
-        stopped = _train_loop(run, stop_req, resume=resume)
+        try:
+            stopped = _train_loop(run, stop_req, resume=resume)
+        except BaseException:  # a second Ctrl-C, a full disk: the data-loader workers must end with the process
+            run.data.close()
+            raise
     reporter.log("stopped: state saved, resume with --resume" if stopped else f"done: {run.kimg:.3f} kimg")
     reporter.close()
     run.data.close()
