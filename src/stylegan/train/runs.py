@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import re
+import types
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +122,31 @@ def fine_tune_from(cfg: TrainConfig, source: str) -> TrainConfig:
     return dataclasses.replace(cfg, G=G, D=D, resume_from=str(source), ema_rampup=None, augment=augment)
 
 
+def _check_loaded(obj: object, where: str = "") -> None:
+    """ValueError naming the first field of a loaded configuration whose value has the wrong kind: a nested
+    configuration that is not an object, a number that is not finite, text or null where a number belongs."""
+    hints = typing.get_type_hints(type(obj))
+    for f in dataclasses.fields(obj):  # type: ignore[arg-type]
+        value, kind, name = getattr(obj, f.name), hints[f.name], where + f.name
+        if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+            if not isinstance(value, kind):
+                raise ValueError(f"{name} must be an object, got {value!r}")
+            _check_loaded(value, name + ".")
+            continue
+        union = typing.get_origin(kind) in (typing.Union, types.UnionType)
+        allowed = set(typing.get_args(kind)) if union else {kind}
+        if value is None and type(None) in allowed:
+            continue
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if float in allowed and number:
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
+        elif int in allowed and not (number and isinstance(value, int)):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+        elif allowed <= {str, type(None)} and not isinstance(value, str):
+            raise ValueError(f"{name} must be text, got {value!r}")
+
+
 def resume_config(run_dir: Path, options: TrainOptions) -> TrainConfig:
     """The configuration of the run in `run_dir` (its config.json) with the settings `options` gives, which must
     all be RESUMABLE."""
@@ -126,7 +154,8 @@ def resume_config(run_dir: Path, options: TrainOptions) -> TrainConfig:
     try:
         saved = json.loads((run_dir / "config.json").read_text())
         cfg = TrainConfig.from_dict(saved["config"])
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        _check_loaded(cfg)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
         raise StyleGANError(f"{run_dir}/config.json: cannot read the run's configuration ({e})") from None
     return options.apply(cfg)
 
