@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SettingError, StyleGANError
-from ..fileio import atomic_directory, atomic_open
+from ..fileio import atomic_directory, atomic_open, writing
 from .imageops import RESIZE_FILTERS, TRANSFORMS, BadImage, Transform, decode_image, encode_png, fit_image, to_channels
 from .labels import MAX_CLASSES
 from .sources import SourceFile, open_source
@@ -194,7 +194,7 @@ def _open_writer(dest: Path) -> Iterator[_Writer]:
             raise SettingError(f"{{dest}} {dest}: exists and is not a folder; give a new folder or a .zip name", "dest")
         if dest.exists() and any(dest.iterdir()):
             raise SettingError(f"{{dest}} {dest}: folder exists and is not empty", "dest")
-        with atomic_directory(dest) as folder:
+        with atomic_directory(dest) as folder, writing(dest, disk_only=True):  # a full disk: one line naming dest
             yield _Writer(None, folder)
 
 
