@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..errors import SettingError, StyleGANError
+from ..errors import OutputError, SettingError, StyleGANError
 from ..images import from_uint8, make_grid, save_image, to_uint8
 from ..networks import Discriminator, Generator
 from .augment import AdaController, AugmentPipe
@@ -764,8 +764,9 @@ def train(
         if e.filename is None and e.errno not in _DISK_ERRORS:
             raise
         where = e.filename if e.filename is not None else run_dir
+        what = str(e) if isinstance(e, OutputError) else f"{where}: {e.strerror or e}"  # OutputError names its path
         raise StyleGANError(
-            f"{where}: {e.strerror or e}; the files already written (the last snapshot and {STATE_FILENAME}) are "
+            f"{what}; the files already written (the last snapshot and {STATE_FILENAME}) are "
             "intact: free some space or fix the folder, then resume"
         ) from None
     finally:
