@@ -633,20 +633,23 @@ def _restore_progress(run: TrainingRun, state: dict[str, Any]) -> None:
 
 # ---- signals ---------------------------------------------------------------------------------------------------
 class StopRequest:
-    """SIGINT / SIGTERM set a flag checked after every step (a second SIGINT aborts at once).
+    """SIGINT / SIGTERM set a flag checked after every step (a second SIGINT, a second or more later, aborts at once).
 
     Entered before the run is set up (the CLI enters one before it reads the dataset), so that a signal during the
     set-up stops the run after its first step, saved. Until `reporter` is set, the note goes to stderr."""
 
     def __init__(self, reporter: Reporter | None = None) -> None:
         self.requested = False
+        self._since = 0.0  # when the stop was requested
         self.reporter = reporter
         self._previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: object) -> None:
-        if self.requested and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.requested = True
+        if self.requested:  # a repeat within a second (a process group signalled twice, a double tap) is the same
+            if signum == signal.SIGINT and time.monotonic() - self._since >= 1.0:
+                raise KeyboardInterrupt
+            return
+        self.requested, self._since = True, time.monotonic()
         note = (
             f"{signal.Signals(signum).name} received: saving the state after this step "
             "(Ctrl-C again to abort without saving)"
