@@ -387,7 +387,11 @@ def resolve(source: str | os.PathLike[str], **download_kwargs: Any) -> Path:
     path = Path(text).expanduser()
     looks_like_path = os.sep in text or "/" in text or "." in Path(text).name
     # A registry name wins over a folder of the same name (e.g. the output folder of an earlier command).
-    if path.is_file() or (text not in _REGISTRY and (path.exists() or looks_like_path)):
+    try:
+        is_file, exists = path.is_file(), path.exists()
+    except OSError:  # e.g. a name too long for the file system: reading it later says so in one line
+        is_file = exists = False
+    if is_file or (text not in _REGISTRY and (exists or looks_like_path)):
         return path
     return _entry_path(get(text))
 
