@@ -637,11 +637,12 @@ def save_projection(
     (target | projection per step, rendered with the final noise maps; needs G)."""
     import json
 
-    from ..fileio import atomic_write_bytes
+    from ..fileio import atomic_write_bytes, writing
     from ..images import save_image
 
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    with writing(outdir):  # a read-only or full disk, or a file in the way: one line naming the folder
+        outdir.mkdir(parents=True, exist_ok=True)
     paths = []
     paths.append(_save_npz(outdir / "projected_w.npz", w=result.ws[index : index + 1].numpy()))
     paths.append(_save_npz(outdir / "projected_noise.npz", **{k: v.numpy() for k, v in result.noise[index].items()}))
