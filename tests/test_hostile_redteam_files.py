@@ -142,3 +142,9 @@ def test_new_folder_on_read_only_file_system(tmp_path: Path, net_file: Path, com
         else:
             args = ["encoder", "train", "--network", net_file, "--steps", "1", "--outdir", out]
         assert_user_error(run_stylegan(*args, timeout=120), "read-only file system")
+
+
+@pytest.mark.parametrize("url", ["http://[::1/net.pkl", "https://[zz/net.safetensors"])
+def test_malformed_url(tmp_path: Path, url: str) -> None:
+    result = run_stylegan("info", url, timeout=60, STYLEGAN_CACHE=str(tmp_path / "cache"))
+    assert_user_error(result, url, "not a valid URL")

@@ -129,7 +129,10 @@ def _is_url(source: str) -> bool:
 
 def url_cache_path(url: str, root: Path | None = None) -> Path:
     """Where `download(url)` keeps the file: `<cache>/downloads/<hash of url>/<file name>`."""
-    parsed = urllib.parse.urlparse(url)
+    try:
+        parsed = urllib.parse.urlparse(url)
+    except ValueError as e:  # e.g. an unclosed [ of an IPv6 address
+        raise CheckpointError(f"{url}: not a valid URL ({e}); check it") from None
     filename = Path(urllib.parse.unquote(parsed.path)).name or "download"
     digest = hashlib.sha256(url.encode()).hexdigest()[:16]
     return (root or cache_dir()) / "downloads" / digest / filename
