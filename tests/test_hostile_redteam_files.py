@@ -148,3 +148,19 @@ def test_new_folder_on_read_only_file_system(tmp_path: Path, net_file: Path, com
 def test_malformed_url(tmp_path: Path, url: str) -> None:
     result = run_stylegan("info", url, timeout=60, STYLEGAN_CACHE=str(tmp_path / "cache"))
     assert_user_error(result, url, "not a valid URL")
+
+
+def test_interrupt_right_after_the_temp_file_is_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C landing between the temp file's creation and the writer's clean-up block leaves no temp file."""
+    from stylegan import fileio
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fileio.os, "fchmod", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fileio.atomic_write_bytes(tmp_path / "x.png", b"data")
+    monkeypatch.setattr(fileio.os, "chmod", interrupted)
+    with pytest.raises(KeyboardInterrupt), fileio.atomic_directory(tmp_path / "folder"):
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

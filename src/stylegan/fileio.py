@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import glob
 import os
 import re
 import secrets
@@ -261,8 +262,8 @@ def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     For writers that stream (`np.savez`, `torch.save`, `zipfile.ZipFile`); data already in memory can use
     `atomic_write_bytes`.
     """
-    fd, tmp = _temp_file_beside(Path(path))
     try:
+        fd, tmp = _temp_file_beside(Path(path))
         with writing(path, disk_only=True), os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
@@ -270,7 +271,11 @@ def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         with writing(path):
             os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        # Every temp file of this process for `path`, not only `tmp`: Ctrl-C or SIGTERM may arrive after the file
+        # is made but before `tmp` is set.
+        target = Path(path)
+        for own in target.parent.glob(glob.escape(f".{target.name}.sg{os.getpid()}@{_host()}_") + "*.tmp"):
+            own.unlink(missing_ok=True)
         raise
 
 
@@ -302,9 +307,9 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     dest = Path(path)
     _make_parent(dest)
     tmp = _temp_name(dest)
-    with writing(dest):
-        tmp.mkdir(mode=0o700)
-    try:
+    try:  # the folder is made inside: a signal right after mkdir still removes it
+        with writing(dest):
+            tmp.mkdir(mode=0o700)
         with writing(dest):
             os.chmod(tmp, new_file_mode(directory=True))
         yield tmp
