@@ -164,3 +164,22 @@ def test_interrupt_right_after_the_temp_file_is_made(tmp_path: Path, monkeypatch
     with pytest.raises(KeyboardInterrupt), fileio.atomic_directory(tmp_path / "folder"):
         pass
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["generate", "convert"])
+def test_output_name_too_long_for_the_file_system(tmp_path: Path, net_file: Path, command: str) -> None:
+    out = tmp_path / ("b" * 300)
+    if command == "generate":
+        result = run_stylegan("generate", "--network", net_file, "--seeds", "0", "--outdir", out, timeout=60)
+    else:
+        result = run_stylegan("convert", net_file, "--out", f"{out}.safetensors", timeout=60)
+    assert_user_error(result, "name too long")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_long_output_name_that_fits_is_written(tmp_path: Path, net_file: Path) -> None:
+    """A 242-byte name is a valid file name: its temp file's name is shortened to fit, not refused."""
+    out = tmp_path / ("c" * 230 + ".safetensors")
+    result = run_stylegan("convert", net_file, "--out", out, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]

@@ -32,7 +32,7 @@ import secrets
 import shutil
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -208,8 +208,15 @@ def _sweep_once(folder: Path) -> None:
         remove_stale_temp_files(folder)
 
 
+def _temp_stem(path: Path) -> str:
+    """`path`'s name for its temp files: a long name is cut in the middle (its start and suffix kept), so that the
+    temp name fits the 255-byte limit of file names whenever `path`'s name does."""
+    raw = os.fsencode(path.name)
+    return path.name if len(raw) <= 180 else os.fsdecode(raw[:90] + b"~" + raw[-89:])
+
+
 def _temp_name(path: Path) -> Path:
-    return path.parent / f".{path.name}.sg{os.getpid()}@{_host()}_{secrets.token_hex(4)}.tmp"
+    return path.parent / f".{_temp_stem(path)}.sg{os.getpid()}@{_host()}_{secrets.token_hex(4)}.tmp"
 
 
 def _make_parent(path: Path) -> None:
@@ -274,8 +281,9 @@ def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         # Every temp file of this process for `path`, not only `tmp`: Ctrl-C or SIGTERM may arrive after the file
         # is made but before `tmp` is set.
         target = Path(path)
-        for own in target.parent.glob(glob.escape(f".{target.name}.sg{os.getpid()}@{_host()}_") + "*.tmp"):
-            own.unlink(missing_ok=True)
+        with suppress(OSError):  # the folder may not exist, or the name be too long for it
+            for own in target.parent.glob(glob.escape(f".{_temp_stem(target)}.sg{os.getpid()}@{_host()}_") + "*.tmp"):
+                own.unlink(missing_ok=True)
         raise
 
 
