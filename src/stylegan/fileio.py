@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import errno
 import functools
+import glob
 import os
 import re
 import secrets
 import shutil
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -207,8 +208,15 @@ def _sweep_once(folder: Path) -> None:
         remove_stale_temp_files(folder)
 
 
+def _temp_stem(path: Path) -> str:
+    """`path`'s name for its temp files: a long name is cut in the middle (its start and suffix kept), so that the
+    temp name fits the 255-byte limit of file names whenever `path`'s name does."""
+    raw = os.fsencode(path.name)
+    return path.name if len(raw) <= 180 else os.fsdecode(raw[:90] + b"~" + raw[-89:])
+
+
 def _temp_name(path: Path) -> Path:
-    return path.parent / f".{path.name}.sg{os.getpid()}@{_host()}_{secrets.token_hex(4)}.tmp"
+    return path.parent / f".{_temp_stem(path)}.sg{os.getpid()}@{_host()}_{secrets.token_hex(4)}.tmp"
 
 
 def _make_parent(path: Path) -> None:
@@ -261,8 +269,8 @@ def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     For writers that stream (`np.savez`, `torch.save`, `zipfile.ZipFile`); data already in memory can use
     `atomic_write_bytes`.
     """
-    fd, tmp = _temp_file_beside(Path(path))
     try:
+        fd, tmp = _temp_file_beside(Path(path))
         with writing(path, disk_only=True), os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
@@ -270,7 +278,12 @@ def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         with writing(path):
             os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        # Every temp file of this process for `path`, not only `tmp`: Ctrl-C or SIGTERM may arrive after the file
+        # is made but before `tmp` is set.
+        target = Path(path)
+        with suppress(OSError):  # the folder may not exist, or the name be too long for it
+            for own in target.parent.glob(glob.escape(f".{_temp_stem(target)}.sg{os.getpid()}@{_host()}_") + "*.tmp"):
+                own.unlink(missing_ok=True)
         raise
 
 
@@ -302,9 +315,9 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     dest = Path(path)
     _make_parent(dest)
     tmp = _temp_name(dest)
-    with writing(dest):
-        tmp.mkdir(mode=0o700)
-    try:
+    try:  # the folder is made inside: a signal right after mkdir still removes it
+        with writing(dest):
+            tmp.mkdir(mode=0o700)
         with writing(dest):
             os.chmod(tmp, new_file_mode(directory=True))
         yield tmp

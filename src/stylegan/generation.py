@@ -23,7 +23,7 @@ from torch import Tensor
 from .errors import SettingError, StyleGANError
 from .fileio import check_writable
 from .images import make_grid, save_image, to_pil, to_uint8
-from .latents import mix_styles, seed_class_labels, seeds_to_z, truncate
+from .latents import NPZ_ERRORS, mix_styles, seed_class_labels, seeds_to_z, truncate
 from .networks import Generator
 from .networks.synthesis import NoiseMode
 from .progress import progress_bar
@@ -351,9 +351,11 @@ def load_latents(path: str | os.PathLike[str]) -> Tensor:
     try:
         data = np.load(path, allow_pickle=False)
         w = data["w"] if isinstance(data, np.lib.npyio.NpzFile) else data
-    except (KeyError, ValueError, OSError) as e:
+        w = np.asarray(w, dtype=np.float32)
+    except NPZ_ERRORS as e:
         raise StyleGANError(f"{path}: not a latent file with an array 'w' ({e})") from None
-    w = np.asarray(w, dtype=np.float32)
+    if not np.isfinite(w).all():
+        raise StyleGANError(f"{path}: the latents hold NaN or infinite values; the file is damaged")
     if w.ndim == 2:
         w = w[None]
     if w.ndim != 3:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
+
+#: What `np.load` (allow_pickle=False) and reading its arrays raise on a damaged or hostile .npz/.npy file: a
+#: header declaring a huge array fails to allocate (MemoryError), a damaged zip fails in zipfile, an empty one at EOF.
+NPZ_ERRORS = (KeyError, ValueError, OSError, EOFError, MemoryError, zipfile.BadZipFile)
 
 
 def _bound(x: int | None, infinite: str) -> str:

@@ -32,6 +32,7 @@ from torch import Tensor
 
 from ..errors import SettingError, StyleGANError
 from ..io.hashing import network_hash
+from ..latents import NPZ_ERRORS
 from ..networks import Generator
 
 SUPERVISED = ("mean-diff", "logistic", "svm")
@@ -100,9 +101,12 @@ class Direction:
         if not path.is_file():
             raise StyleGANError(f"{path}: no such direction file")
         try:
-            data = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as e:
+            return cls._from_arrays(path, np.load(path, allow_pickle=False))
+        except NPZ_ERRORS as e:
             raise StyleGANError(f"{path}: not a direction file ({e})") from None
+
+    @classmethod
+    def _from_arrays(cls, path: Path, data: Any) -> Direction:
         if not isinstance(data, np.lib.npyio.NpzFile):
             v = np.asarray(data, dtype=np.float32)
             v = v.reshape(1, -1) if v.ndim == 1 or v.shape[0] == 1 else v[None]
@@ -231,7 +235,7 @@ def load_samples(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     try:
         data = np.load(path, allow_pickle=False)
         out = {k: data[k] for k in data.files}
-    except (ValueError, OSError, AttributeError) as e:
+    except (*NPZ_ERRORS, AttributeError) as e:
         raise StyleGANError(f"{path}: not a samples .npz ({e})") from None
     for key in ("seeds", "w"):
         if key not in out:

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from ..errors import SettingError, StyleGANError
+from ..latents import NPZ_ERRORS
 from ..networks import Generator
 from ..networks.synthesis import NoiseMode
 
@@ -49,7 +50,7 @@ def resolve_latent(
     try:
         raw = np.load(path, allow_pickle=False)
         arr = np.asarray(raw["w"] if isinstance(raw, np.lib.npyio.NpzFile) else raw, dtype=np.float32)
-    except (KeyError, ValueError, OSError) as e:
+    except NPZ_ERRORS as e:
         raise StyleGANError(f"{path}: not a latent file with an array 'w' ({e})") from None
     if arr.ndim == 1 or (arr.ndim == 2 and arr.shape[0] != G.num_ws):  # single W vectors: every layer the same
         arr = np.repeat(arr.reshape(-1, 1, arr.shape[-1]), G.num_ws, axis=1)
@@ -78,6 +79,8 @@ def check_latents(G: Generator, ws: Tensor, what: str = "latents") -> None:
     """Refuse latents whose [num_ws, w_dim] do not match the network."""
     if ws.ndim != 3 or ws.shape[1:] != (G.num_ws, G.w_dim):
         raise StyleGANError(f"{what}: shape {list(ws.shape)} does not fit this network ([N, {G.num_ws}, {G.w_dim}])")
+    if not torch.isfinite(ws).all():
+        raise StyleGANError(f"{what}: the latents hold NaN or infinite values; the file is damaged")
 
 
 def parse_layers(text: str | Sequence[int] | None, num_ws: int, default: Sequence[int] = ()) -> list[int]:

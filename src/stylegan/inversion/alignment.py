@@ -220,7 +220,7 @@ def load_rgb(path: str | os.PathLike[str]) -> np.ndarray:
     try:
         with Image.open(path) as im:
             return np.asarray(im.convert("RGB"))
-    except (OSError, FileNotFoundError) as e:
+    except (OSError, Image.DecompressionBombError) as e:  # the bomb: a header declaring billions of pixels
         raise StyleGANError(f"{path}: cannot read the image ({e})") from None
 
 

@@ -205,8 +205,11 @@ def train_encoder(
 
     Returns the encoder and the losses of the steps run in this call.
     """
+    from ..fileio import writing
+
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    with writing(outdir):  # a read-only or full disk, or a file in the way: one line naming the folder
+        outdir.mkdir(parents=True, exist_ok=True)
     device = next(G.parameters()).device
     state_path = outdir / STATE_FILE
     with torch.random.fork_rng(devices=[]):  # seeded initial weights without touching the global RNG

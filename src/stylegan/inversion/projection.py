@@ -37,7 +37,7 @@ from torch import Tensor
 
 from ..errors import SettingError, StyleGANError
 from ..images import from_uint8, to_uint8
-from ..latents import class_labels
+from ..latents import NPZ_ERRORS, class_labels
 from ..networks import Generator
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ def preprocess_target(image: str | os.PathLike[str] | Image, resolution: int, ch
             with Image.open(path) as im:
                 im.load()
                 pil = im.copy()
-        except OSError as e:
+        except (OSError, Image.DecompressionBombError) as e:  # the bomb: a header declaring billions of pixels
             raise StyleGANError(f"{path}: not an image ({e})") from None
     else:
         pil = image
@@ -238,7 +238,7 @@ def load_noise_maps(path: str | os.PathLike[str], G: Generator) -> dict[str, Ten
     try:
         with np.load(path, allow_pickle=False) as data:
             maps = {k: torch.from_numpy(np.asarray(data[k], dtype=np.float32)) for k in data.files}
-    except (OSError, ValueError) as e:
+    except NPZ_ERRORS as e:
         raise StyleGANError(f"{path}: not a noise-map file ({e})") from None
     buffers = dict(G.synthesis.named_buffers())
     for k, v in maps.items():
@@ -637,11 +637,12 @@ def save_projection(
     (target | projection per step, rendered with the final noise maps; needs G)."""
     import json
 
-    from ..fileio import atomic_write_bytes
+    from ..fileio import atomic_write_bytes, writing
     from ..images import save_image
 
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    with writing(outdir):  # a read-only or full disk, or a file in the way: one line naming the folder
+        outdir.mkdir(parents=True, exist_ok=True)
     paths = []
     paths.append(_save_npz(outdir / "projected_w.npz", w=result.ws[index : index + 1].numpy()))
     paths.append(_save_npz(outdir / "projected_noise.npz", **{k: v.numpy() for k, v in result.noise[index].items()}))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import warnings
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -181,7 +182,10 @@ def save(
 def detect_format(path: Path) -> Literal["stylegan", "pickle", "torch-zip", "torch-legacy"]:
     """What kind of file `path` is, from its first bytes; anything we cannot read is a one-line CheckpointError."""
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        size = st.st_size
+        if not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):  # opening a FIFO would wait forever
+            raise CheckpointError(f"{path}: not a regular file (a device, FIFO or socket); give a network file")
         with open(path, "rb") as f:
             head = f.read(64)
     except IsADirectoryError:

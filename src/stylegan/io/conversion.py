@@ -86,7 +86,11 @@ def convert(
     """
     out = Path(out)
     src_path = pretrained.resolve(source)
-    if out.exists() and src_path.exists() and os.path.samefile(out, src_path):
+    try:
+        same = out.exists() and src_path.exists() and os.path.samefile(out, src_path)
+    except OSError:  # e.g. a name too long for the file system: writing `out` says so in one line
+        same = False
+    if same:
         raise SettingError(f"{out}: is the source file; choose another {{out}}", "out")
     nets = load(source, which="all")
     if nets.G_ema is None:

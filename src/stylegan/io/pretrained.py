@@ -129,7 +129,10 @@ def _is_url(source: str) -> bool:
 
 def url_cache_path(url: str, root: Path | None = None) -> Path:
     """Where `download(url)` keeps the file: `<cache>/downloads/<hash of url>/<file name>`."""
-    parsed = urllib.parse.urlparse(url)
+    try:
+        parsed = urllib.parse.urlparse(url)
+    except ValueError as e:  # e.g. an unclosed [ of an IPv6 address
+        raise CheckpointError(f"{url}: not a valid URL ({e}); check it") from None
     filename = Path(urllib.parse.unquote(parsed.path)).name or "download"
     digest = hashlib.sha256(url.encode()).hexdigest()[:16]
     return (root or cache_dir()) / "downloads" / digest / filename
@@ -387,7 +390,11 @@ def resolve(source: str | os.PathLike[str], **download_kwargs: Any) -> Path:
     path = Path(text).expanduser()
     looks_like_path = os.sep in text or "/" in text or "." in Path(text).name
     # A registry name wins over a folder of the same name (e.g. the output folder of an earlier command).
-    if path.is_file() or (text not in _REGISTRY and (path.exists() or looks_like_path)):
+    try:
+        is_file, exists = path.is_file(), path.exists()
+    except OSError:  # e.g. a name too long for the file system: reading it later says so in one line
+        is_file = exists = False
+    if is_file or (text not in _REGISTRY and (exists or looks_like_path)):
         return path
     return _entry_path(get(text))
 
