@@ -250,6 +250,16 @@ def _start(cmd: list[str], outdir: Path) -> tuple[subprocess.Popen[str], Path]:
     raise AssertionError(proc.communicate()[0])
 
 
+def _wait(proc: subprocess.Popen[str], timeout: float = 120) -> str:
+    """The trainer's output once it exits; a trainer still running after `timeout` is killed with its group (so no
+    orphan outlives a failed test) and the test fails."""
+    try:
+        return proc.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError(f"the trainer did not exit within {timeout} s: {proc.communicate()[0][-2000:]}") from None
+
+
 def _train_cmd(data: Path, outdir: Path, *extra: str, torchrun: bool = False) -> list[str]:
     launcher = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"] if torchrun else []
     return [sys.executable, *launcher, "-m", "stylegan", "train", "--data", str(data), "--outdir", str(outdir), *TINY]
@@ -269,7 +279,7 @@ def test_process_group_signal_saves_and_resume_continues(data16: Path, tmp_path:
         assert_user_error(run_stylegan("train", "--outdir", outdir, "--resume", run_dir), "is training in this run")
     t0 = time.monotonic()
     os.killpg(proc.pid, getattr(signal, sig))  # what `timeout`, Slurm, Kubernetes and systemd do
-    out, _ = proc.communicate(timeout=120)
+    out = _wait(proc)
     seconds = time.monotonic() - t0
     assert proc.returncode == 0, out
     assert "Traceback" not in out and f"{sig} received" in out and "stopped: state saved" in out and seconds < 30
@@ -302,7 +312,7 @@ def test_process_group_sigterm_under_torchrun(data16: Path, tmp_path: Path) -> N
     cmd = _train_cmd(data16, outdir, torchrun=True) + ["--kimg", "100", "--tick", "0.004", "--snap", "100000"]
     proc, run_dir = _start([*cmd, "--workers", "2"], outdir)
     os.killpg(proc.pid, signal.SIGTERM)
-    out, _ = proc.communicate(timeout=120)
+    out = _wait(proc)
     # torchrun itself reports the signal it got (its own exit status and traceback); both trainers saved and ended.
     assert "stopped: state saved" in out and "/stylegan/" not in out, out
     state = load_training_state(run_dir / STATE_FILENAME)
