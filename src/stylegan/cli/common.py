@@ -147,6 +147,12 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated(signum)
 
 
+#: click >= 8.2 raises this for a group called without a sub-command (older versions print the help themselves).
+_NO_ARGS_IS_HELP: tuple[type[Exception], ...] = tuple(
+    t for t in [getattr(click.exceptions, "NoArgsIsHelpError", None)] if isinstance(t, type)
+)
+
+
 def run_cli(group: click.Group, argv: Sequence[str]) -> None:
     """Run the click group; a StyleGANError (a user mistake) prints one line `error: ...` and exits with 1.
 
@@ -158,7 +164,19 @@ def run_cli(group: click.Group, argv: Sequence[str]) -> None:
         if signum is not None and signal.getsignal(signum) is signal.SIG_DFL:
             signal.signal(signum, _terminate)
     try:
-        group.main(args=list(argv), prog_name="stylegan", standalone_mode=True)
+        code = group.main(args=list(argv), prog_name="stylegan", standalone_mode=False)
+    except click.Abort:  # Ctrl-C outside a command's own handling, as click reports it
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    except click.ClickException as e:  # a usage mistake (bad option value, unknown option): one line too
+        if isinstance(e, _NO_ARGS_IS_HELP):  # `stylegan` or `stylegan dataset` alone: the help, as click shows it
+            e.show()
+            sys.exit(e.exit_code)
+        message = " ".join(e.format_message().split()).rstrip(".")
+        ctx = getattr(e, "ctx", None)
+        hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
+        click.echo(f"error: {message}{hint}", err=True)
+        sys.exit(e.exit_code)
     except Terminated as e:
         click.echo(f"stopped by {signal.Signals(e.signum).name}", err=True)
         sys.exit(128 + e.signum)
@@ -169,6 +187,7 @@ def run_cli(group: click.Group, argv: Sequence[str]) -> None:
             message = str(e)
         click.echo(f"error: {message}", err=True)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def load_network_for_cli(network: str | None, device: str | None = None) -> Generator:
