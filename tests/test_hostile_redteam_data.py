@@ -110,7 +110,7 @@ def full_disk(tmp_path: Path) -> Iterator[Path]:
     try:
         yield mnt
     finally:
-        subprocess.run(["umount", mnt], check=False)
+        subprocess.run(["umount", "-l", mnt], check=False)
 
 
 def test_prepare_folder_on_full_disk(tiny_zip: Path, full_disk: Path) -> None:

@@ -124,7 +124,7 @@ def _read_only_mount(where: Path) -> Iterator[Path]:
     try:
         yield where
     finally:
-        subprocess.run(["umount", str(where)], check=False)
+        subprocess.run(["umount", "-l", str(where)], check=False)
 
 
 @pytest.mark.slow
