@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import torch
 
-from .networks import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
+from .networks import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, stylegan2_config
 
 _Net = TypeVar("_Net", bound=torch.nn.Module)
 
@@ -204,7 +204,7 @@ def nvidia_init_kwargs(net: Generator | Discriminator, layout: str = "ada", num_
     recorded (NVIDIA's mixed-precision setting, which loaders read past: we always run in float32).
     """
     if isinstance(net, Generator):
-        cfg = net.cfg
+        cfg = stylegan2_config(net, "an NVIDIA PyTorch pickle")
         mapping = _EasyDict(num_layers=cfg.mapping_layers)
         if cfg.mapping_lr_multiplier != 0.01:
             mapping["lr_multiplier"] = cfg.mapping_lr_multiplier
@@ -378,7 +378,7 @@ def tf_generator_variables(G: Generator) -> dict[str, list[tuple[str, Any]]]:
     import numpy as np
 
     sd = {k: v.detach().float() for k, v in G.state_dict().items()}
-    cfg = G.cfg
+    cfg = stylegan2_config(G, "a TF StyleGAN2 pickle")
     f32 = np.float32
     top = [("lod", f32(0.0)), ("dlatent_avg", sd["mapping.w_avg"].numpy())]
     mapping: list[tuple[str, Any]] = []
@@ -478,7 +478,7 @@ def tf_static_kwargs(net: Generator | Discriminator, num_fp16_res: int = 0) -> d
     """The TF constructor arguments (`static_kwargs`) of an equivalent TF StyleGAN2 network (`num_fp16_res` is
     recorded when not 0, as the StyleGAN2-ADA TensorFlow code does)."""
     if isinstance(net, Generator):
-        cfg = net.cfg
+        cfg = stylegan2_config(net, "a TF StyleGAN2 pickle")
         kw: dict[str, Any] = dict(
             num_channels=cfg.img_channels,
             resolution=cfg.img_resolution,
@@ -623,7 +623,7 @@ def write_rosinality_checkpoint(
             mixing=0.9,
             ckpt=None,
             lr=0.002,
-            channel_multiplier=channel_multiplier(G_ema.cfg) or 2,
+            channel_multiplier=channel_multiplier(stylegan2_config(G_ema, "a rosinality checkpoint")) or 2,
             wandb=False,
             local_rank=0,
             augment=False,

@@ -4,8 +4,8 @@ Our format is one `.safetensors` file: tensors named `G_ema.<key>`, `G.<key>`, `
 keys, which are NVIDIA's), and string metadata
 
     format      "stylegan/1"
-    G_config    JSON of GeneratorConfig (shared by G_ema and G)
-    D_config    JSON of DiscriminatorConfig (when D is stored)
+    G_config    JSON of GeneratorConfig (shared by G_ema and G; with "version": 1 for StyleGAN v1)
+    D_config    JSON of DiscriminatorConfig (when D is stored; likewise)
     source, license, source_format      plain strings, when known
     <anything else>                     JSON
 
@@ -35,11 +35,22 @@ from torch import nn
 
 from ..errors import CheckpointError, StyleGANError
 from ..fileio import atomic_write_bytes, looks_like_html
-from ..networks import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
-from ..networks.config import count_parameters, weights_limit, weights_nbytes
+from ..networks import (
+    AnyDiscriminator,
+    Discriminator,
+    Generator,
+    GeneratorConfig,
+    NetworkConfig,
+    build_network,
+    config_from_dict,
+    count_parameters,
+    v1,
+)
+from ..networks.config import weights_limit
 from .formats import MAX_DEPTH, NET_NAMES, NetEntry, RawCheckpoint, check_float_tensor, check_tree, plain, short_repr
 
 FORMAT = "stylegan/1"
+_DISCRIMINATORS = (Discriminator, v1.Discriminator)
 Which = Literal["G_ema", "G", "D", "all"]
 
 _PLAIN_METADATA = ("source", "license", "source_format")
@@ -63,7 +74,7 @@ class LoadedNetworks:
 
     G_ema: Generator | None
     G: Generator | None
-    D: Discriminator | None
+    D: AnyDiscriminator | None
     source_format: str
     metadata: dict[str, Any] = field(default_factory=dict)
 
@@ -73,7 +84,7 @@ class NetworkInfo:
     """One network of a checkpoint, as `inspect()` describes it."""
 
     name: str
-    config: GeneratorConfig | DiscriminatorConfig
+    config: NetworkConfig
     num_params: int
     num_buffers: int
 
@@ -85,7 +96,7 @@ class NetworkInfo:
     @property
     def kind(self) -> str:
         """ "generator" or "discriminator"."""
-        return "generator" if isinstance(self.config, GeneratorConfig) else "discriminator"
+        return "generator" if isinstance(self.config, (GeneratorConfig, v1.GeneratorConfig)) else "discriminator"
 
 
 @dataclass
@@ -112,7 +123,7 @@ def save(
     *,
     G_ema: Generator,
     G: Generator | None = None,
-    D: Discriminator | None = None,
+    D: AnyDiscriminator | None = None,
     metadata: Mapping[str, Any] | None = None,
     dtype: torch.dtype | None = None,
 ) -> Path:
@@ -136,9 +147,9 @@ def save(
     """
     from safetensors.torch import save as st_save
 
-    for name, net, cls in (("G_ema", G_ema, Generator), ("G", G, Generator), ("D", D, Discriminator)):
-        if net is not None and not isinstance(net, cls):
-            raise TypeError(f"{name} must be a stylegan {cls.__name__}, got {type(net).__name__}")
+    for name, net, classes in (("G_ema", G_ema, (Generator,)), ("G", G, (Generator,)), ("D", D, _DISCRIMINATORS)):
+        if net is not None and not isinstance(net, classes):
+            raise TypeError(f"{name} must be a stylegan {classes[0].__name__}, got {type(net).__name__}")
     if G is not None and G.cfg != G_ema.cfg:
         raise ValueError("G and G_ema must have the same GeneratorConfig")
     if dtype is not None and not dtype.is_floating_point:
@@ -285,7 +296,7 @@ def _read_native(path: Path) -> RawCheckpoint:
         except ValueError:  # not JSON: kept as the string it is
             metadata[key] = value
 
-    def config(name: str, cls: type[GeneratorConfig] | type[DiscriminatorConfig]) -> Any:
+    def config(name: str) -> Any:
         if name not in raw_meta:
             raise CheckpointError(f"{path}: metadata has no {name}; the file is damaged")
         try:
@@ -293,7 +304,7 @@ def _read_native(path: Path) -> RawCheckpoint:
         except ValueError:
             raise CheckpointError(f"{path}: metadata {name} is not valid JSON; the file is damaged") from None
         try:
-            return cls.from_dict(value)
+            return config_from_dict(value, name[0])
         except (ValueError, TypeError) as err:
             if str(err).startswith("unknown"):
                 raise CheckpointError(
@@ -304,16 +315,16 @@ def _read_native(path: Path) -> RawCheckpoint:
     nets: dict[str, NetEntry] = {}
     present = [n for n in NET_NAMES if any(k.startswith(f"{n}.") for k in keys)]
     for name in present:
-        cfg = config("D_config", DiscriminatorConfig) if name == "D" else config("G_config", GeneratorConfig)
+        cfg = config("D_config" if name == "D" else "G_config")
         nets[name] = NetEntry(cfg, _native_builder(path, name, cfg))
     return RawCheckpoint(FORMAT, nets, metadata)
 
 
-def _native_builder(path: Path, name: str, cfg: GeneratorConfig | DiscriminatorConfig) -> Any:
+def _native_builder(path: Path, name: str, cfg: NetworkConfig) -> Any:
     def build() -> nn.Module:
         from safetensors import SafetensorError, safe_open
 
-        net: nn.Module = Generator(cfg) if isinstance(cfg, GeneratorConfig) else Discriminator(cfg)
+        net: nn.Module = build_network(cfg)
         prefix = f"{name}."
         try:
             with safe_open(str(path), framework="pt", device="cpu") as f:
@@ -400,10 +411,10 @@ def _damaged(path: Path) -> Iterator[None]:
         ) from None
 
 
-def check_affordable(config: GeneratorConfig | DiscriminatorConfig, *, where: str) -> None:
+def check_affordable(config: NetworkConfig, *, where: str) -> None:
     """A one-line `CheckpointError` when the network `config` describes would not fit in memory (its float32
     weights exceed `stylegan.networks.config.weights_limit()`), before anything is allocated."""
-    need, limit = weights_nbytes(config), weights_limit()
+    need, limit = 4 * sum(count_parameters(config)), weights_limit()
     if need > limit:
         raise CheckpointError(
             f"{where}: the network would need {format_size(need)} for its weights, more than the "
@@ -425,11 +436,11 @@ def format_size(nbytes: int) -> str:
     return f"{nbytes / 2**10:.1f} KiB"
 
 
-def _prepare(entry: NetEntry, device: torch.device | str, *, path: Path, name: str) -> Generator | Discriminator:
+def _prepare(entry: NetEntry, device: torch.device | str, *, path: Path, name: str) -> Generator | AnyDiscriminator:
     check_affordable(entry.config, where=f"{path} [{name}]")
     with _damaged(path):
         net = entry.build()
-    if not isinstance(net, (Generator, Discriminator)):  # pragma: no cover - every reader builds one of the two
+    if not isinstance(net, (Generator, *_DISCRIMINATORS)):  # pragma: no cover - every reader builds one of the two
         raise TypeError(f"a checkpoint reader built a {type(net).__name__}")
     return net.eval().requires_grad_(False).to(device)
 
@@ -460,7 +471,7 @@ def load(
 @overload
 def load(
     source: str | os.PathLike[str], *, which: Literal["D"], device: torch.device | str = "cpu"
-) -> Discriminator: ...
+) -> AnyDiscriminator: ...
 
 
 @overload
@@ -472,7 +483,7 @@ def load(
 @overload
 def load(
     source: str | os.PathLike[str], *, which: Which, device: torch.device | str = "cpu"
-) -> Generator | Discriminator | LoadedNetworks: ...
+) -> Generator | AnyDiscriminator | LoadedNetworks: ...
 
 
 def load(
@@ -480,7 +491,7 @@ def load(
     *,
     which: Which = "G_ema",
     device: torch.device | str = "cpu",
-) -> Generator | Discriminator | LoadedNetworks:
+) -> Generator | AnyDiscriminator | LoadedNetworks:
     """Load a network from any supported checkpoint, running no code from the file.
 
     Args:
@@ -509,7 +520,7 @@ def load(
         return LoadedNetworks(
             G_ema=G_ema if isinstance(G_ema, Generator) else None,
             G=G if isinstance(G, Generator) else None,
-            D=D if isinstance(D, Discriminator) else None,
+            D=D if isinstance(D, _DISCRIMINATORS) else None,
             source_format=raw.source_format,
             metadata=dict(raw.metadata),
         )

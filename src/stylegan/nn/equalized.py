@@ -14,7 +14,9 @@ from .resample import conv2d_resample, setup_filter
 
 
 class EqualizedLinear(nn.Module):
-    """Fully connected layer `act(x @ (w * gain).T + b * lr_mul)` (NVIDIA name: FullyConnectedLayer)."""
+    """Fully connected layer `act(x @ (w * c).T + b * lr_mul)`, c = gain * lr_mul / sqrt(in_features) (NVIDIA name:
+    FullyConnectedLayer). `gain` scales the weights (StyleGAN v1 puts the activation's gain there; StyleGAN2 applies
+    it after the activation, through `activation`)."""
 
     def __init__(
         self,
@@ -25,6 +27,7 @@ class EqualizedLinear(nn.Module):
         activation: Activation = "linear",
         lr_multiplier: float = 1.0,
         bias_init: float = 0.0,
+        gain: float = 1.0,
     ) -> None:
         super().__init__()
         self.in_features = in_features
@@ -32,7 +35,7 @@ class EqualizedLinear(nn.Module):
         self.activation = activation
         self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_multiplier)
         self.bias = nn.Parameter(torch.full([out_features], float(bias_init))) if bias else None
-        self.weight_gain = lr_multiplier / math.sqrt(in_features)
+        self.weight_gain = gain * lr_multiplier / math.sqrt(in_features)  # He's constant, gain / sqrt(fan_in)
         self.bias_gain = lr_multiplier
 
     def forward(self, x: Tensor) -> Tensor:

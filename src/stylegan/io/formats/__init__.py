@@ -20,12 +20,12 @@ import torch
 from torch import Tensor, nn
 
 from ...errors import CheckpointError
-from ...networks import DiscriminatorConfig, GeneratorConfig, channels_at
+from ...networks import NetworkConfig, channels_at
 from ...networks.config import short_value
 
 _Net = TypeVar("_Net", bound=nn.Module)
 
-NetConfig = GeneratorConfig | DiscriminatorConfig
+NetConfig = NetworkConfig
 
 #: The networks a checkpoint can hold, in the order we report them.
 NET_NAMES: tuple[str, ...] = ("G_ema", "G", "D")

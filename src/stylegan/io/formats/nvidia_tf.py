@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 from ...errors import CheckpointError
-from ...networks import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
+from ...networks import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, stylegan2_config
 from . import (
     MappingTable,
     NetEntry,
@@ -212,7 +212,7 @@ def _synthesis_layer(t: MappingTable, src: str, dst: str, noise: str | None, *, 
 
 def generator_table(variables: dict[str, Tensor], G: Generator, *, where: str) -> dict[str, Tensor]:
     """Move a TF generator's variables into our Generator's state dict (every tensor accounted for)."""
-    cfg = G.cfg
+    cfg = stylegan2_config(G)
     t = MappingTable(
         variables,
         G.state_dict(),

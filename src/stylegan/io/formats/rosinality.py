@@ -34,8 +34,16 @@ import torch
 from torch import Tensor
 
 from ...errors import CheckpointError
-from ...networks import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, channels_at
-from . import MappingTable, NetEntry, RawCheckpoint, fit_channel_rule, load_into, plain, short_repr
+from ...networks import (
+    AnyDiscriminator,
+    Discriminator,
+    DiscriminatorConfig,
+    Generator,
+    GeneratorConfig,
+    channels_at,
+    v1,
+)
+from . import MappingTable, NetConfig, NetEntry, RawCheckpoint, fit_channel_rule, load_into, plain, short_repr
 
 FORMAT = "rosinality"
 
@@ -331,7 +339,11 @@ def channel_multiplier(cfg: GeneratorConfig | DiscriminatorConfig) -> int | None
     return None
 
 
-def _check_exportable(cfg: GeneratorConfig | DiscriminatorConfig, what: str, strict: bool) -> int | None:
+def _check_exportable(cfg: NetConfig, what: str, strict: bool) -> int | None:
+    if isinstance(cfg, (v1.GeneratorConfig, v1.DiscriminatorConfig)):
+        raise CheckpointError(
+            f"{what}: StyleGAN (version 1) networks have no rosinality format (it holds StyleGAN2 only)"
+        )
     problems = []
     if cfg.c_dim:
         problems.append("conditional networks (c_dim > 0)")
@@ -428,7 +440,7 @@ def discriminator_to_rosinality(D: Discriminator) -> dict[str, Tensor]:
 
 
 def to_rosinality(
-    G_ema: Generator, G: Generator | None = None, D: Discriminator | None = None, *, strict: bool = True
+    G_ema: Generator, G: Generator | None = None, D: AnyDiscriminator | None = None, *, strict: bool = True
 ) -> dict[str, Any]:
     """`{'g_ema', 'latent_avg'[, 'g', 'd']}` as rosinality's `convert_weight.py` writes it.
 
@@ -443,5 +455,6 @@ def to_rosinality(
         out["g"] = generator_to_rosinality(G)[0]
     if D is not None:
         _check_exportable(D.cfg, "D", strict)
+        assert isinstance(D, Discriminator)
         out["d"] = discriminator_to_rosinality(D)
     return out
