@@ -71,7 +71,7 @@ cutoff_option = click.option(
     "truncation_cutoff",
     type=Int(0, 10_000),
     default=None,
-    help="Truncate only layers < K (default: all layers).",
+    help="Truncate only layers < K (default: all layers; 8 for StyleGAN v1 networks, as NVIDIA's code).",
 )
 class_option = click.option(
     "--class", "class_idx", type=Int(0, 2**31 - 1), default=None, help="Class label for conditional networks."

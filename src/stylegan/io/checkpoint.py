@@ -62,7 +62,7 @@ FORMAT_DESCRIPTIONS: dict[str, str] = {
     "stylegan/1": "stylegan safetensors checkpoint",
     "nvidia-pytorch/ada": "NVIDIA StyleGAN2-ADA-PyTorch network pickle",
     "nvidia-pytorch/sg3": "NVIDIA StyleGAN3-repository network pickle (StyleGAN2 networks)",
-    "nvidia-tf": "NVIDIA TensorFlow StyleGAN2 network pickle (read without TensorFlow)",
+    "nvidia-tf": "NVIDIA TensorFlow StyleGAN / StyleGAN2 network pickle (read without TensorFlow)",
     "rosinality/training": "rosinality stylegan2-pytorch training checkpoint",
     "rosinality/converted": "rosinality stylegan2-pytorch converted checkpoint (g_ema + latent_avg)",
 }

@@ -14,8 +14,9 @@ Conversion rules (TF stores weights unscaled, like us, so only layouts change):
 - `noise{k}` [1, 1, r, r] -> `noise_const` [r, r] with k = 2*log2(r) - 5 for conv0, 2*log2(r) - 4 for conv1;
 - `dlatent_avg` -> `mapping.w_avg`; TF's `fmap_base` is half our `channel_base`.
 
-StyleGAN (v1) pickles, progressive-growing configurations (`ToRGB_lod*`) and TF-StyleGAN2 conditional
-networks (`LabelConcat`) are refused with a clear message.
+StyleGAN (v1) networks (build functions `G_style`, `D_basic`) are read by `nvidia_tf_v1`. StyleGAN2's
+progressive-growing configurations B-D (`ToRGB_lod*`) and conditional TF StyleGAN2 networks (`LabelConcat`) are
+refused with a clear message.
 """
 
 from __future__ import annotations
@@ -130,13 +131,11 @@ class _TFKwargs:
 
 
 def _check_network(net: TFNetworkStub, *, where: str, kind: str) -> None:
-    if net.version < 4 or kind == "G" and net.build_func_name in ("G_style", "G_synthesis"):
+    if net.version < 4:
         raise CheckpointError(
-            f"{where}: TF network pickle version {net.version} ({net.build_func_name or 'unknown builder'}) looks like "
-            "StyleGAN (v1); StyleGAN (v1) networks are not supported yet"
+            f"{where}: TF network pickle version {net.version} built by {net.build_func_name or 'an unknown function'}"
+            "; expected a StyleGAN (G_style, D_basic) or StyleGAN2 network"
         )
-    if kind == "D" and net.build_func_name in ("D_basic",):
-        raise CheckpointError(f"{where}: StyleGAN (v1) discriminators are not supported yet")
 
 
 # Weight layouts: TF -> ours.
@@ -321,6 +320,10 @@ def discriminator_table(variables: dict[str, Tensor], D: Discriminator, *, where
 
 
 def _entry(net: TFNetworkStub, *, where: str, kind: str) -> NetEntry:
+    from . import nvidia_tf_v1
+
+    if nvidia_tf_v1.is_v1(net):
+        return nvidia_tf_v1.entry(net, where=where, kind=kind)
     variables = collect_variables(net, where=where)
     if kind == "G":
         gcfg = generator_config(net, variables, where=where)
