@@ -69,7 +69,7 @@ def test_stylegan2_repository_config_a_and_single_networks_load(tmp_path):
     expected = ref.generator(gv, KW, z, psi=0.6, cutoff=8)
     assert float((ours.double() - expected).abs().max()) < 1e-4 * max(1, float(expected.abs().max()))
     single = fx.write_tf_v1_pickle(tmp_path / "gs.pkl", kwargs=KW, Gs_vars=gv, single="Gs")
-    assert list(sio.load(single, which="all").__dict__["metadata"]["tf_network_names"]) == ["G_ema"]
+    assert list(sio.load(single, which="all").metadata["tf_network_names"]) == ["G_ema"]
     only_d = fx.write_tf_v1_pickle(tmp_path / "d.pkl", kwargs=KW, single="D")
     with pytest.raises(CheckpointError, match="expected G_style"):
         sio.load(only_d)
