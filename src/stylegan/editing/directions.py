@@ -491,7 +491,9 @@ def style_affines(
         w_idx += block.num_conv
     wanted = set(range(G.num_ws) if layers is None else layers)
     return [
-        (f"{name}.affine", layer.affine.weight.detach().cpu().double()) for i, name, layer in consumers if i in wanted
+        (f"{name}.affine", layer.affine.weight.detach().cpu().double())
+        for i, name, layer in consumers
+        if i in wanted and hasattr(layer, "affine")  # StyleGAN v1's ToRGB layers, and its baselines, read no style
     ]
 
 
@@ -503,7 +505,8 @@ def sefa(
     """
     affines = style_affines(G, layers, include_torgb=include_torgb)
     if not affines:
-        raise StyleGANError(f"no style affines read layers {list(layers or [])}")
+        which = f"layers {list(layers)}" if layers else "any layer (a network without styles)"
+        raise StyleGANError(f"no style affines read {which}")
     a = torch.cat([wt.T for _, wt in affines], dim=1).numpy()  # [w_dim, Σout]
     a = a / np.linalg.norm(a, axis=0, keepdims=True)
     vals, vecs = np.linalg.eigh(a @ a.T)
