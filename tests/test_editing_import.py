@@ -9,14 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from click.testing import CliRunner
 
 import stylegan
+from stylegan.cli.main import cli
 from stylegan.editing import Direction, edit, import_direction
 from stylegan.editing.directions import fit_direction
 from stylegan.errors import SettingError, StyleGANError
 from stylegan.generation import seeds_to_ws
 from stylegan.io.hashing import network_hash
 from stylegan.testing import tiny_generator
+
+from tests.conftest import assert_user_error, run_stylegan
 
 
 def _unit_rows(n: int, dim: int, seed: int = 0) -> np.ndarray:
@@ -195,3 +199,56 @@ def test_refusals(G: stylegan.Generator, tmp_path: Path, write, message: str) ->
         import_direction(path, G)
     assert str(info.value).startswith(f"{path}: ") and message in str(info.value), str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_cli_import(net_file: Path, tmp_path: Path, G: stylegan.Generator) -> None:
+    run = CliRunner().invoke
+    comp, stdev = _ganspace_file(tmp_path / "gs.npz", G.w_dim)
+    out = tmp_path / "pc2.npz"
+    args = ["directions", "import", str(tmp_path / "gs.npz"), "--network", str(net_file), "--component", "2"]
+    res = run(cli, [*args, "--name", "pc2", "--layers", "coarse", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert f"wrote {out}: ganspace pc2, 1 direction(s) of shape [32], layers [0, 1, 2, 3]" in res.output
+    assert "stdev: " in res.output and "space: w" in res.output
+    d = Direction.load(out)
+    np.testing.assert_allclose(d.direction, comp[2], rtol=1e-6)
+    assert d.scale.tolist() == pytest.approx([stdev[2]]) and d.network_hash == network_hash(G)
+    res = run(cli, [*args[:-2], "--component", "all", "--out", str(tmp_path / "all.npz")])
+    assert res.exit_code == 0 and Direction.load(tmp_path / "all.npz").vectors.shape == (6, G.w_dim), res.output
+    # The imported file edits like any other: --sigma steps in standard deviations.
+    strip = tmp_path / "strip.png"
+    res = run(
+        cli,
+        ["edit", "--network", str(net_file), "--latent", "seed:1", "--direction", str(out)]
+        + ["--steps", "-2,0,2", "--sigma", "--out", str(strip)],
+    )
+    assert res.exit_code == 0 and strip.is_file(), res.output
+
+
+def test_cli_import_errors(net_file: Path, tmp_path: Path) -> None:
+    np.save(tmp_path / "boundary.npy", _unit_rows(1, 512))
+    res = run_stylegan(
+        "directions", "import", tmp_path / "boundary.npy", "--network", net_file, "--out", tmp_path / "o.npz"
+    )
+    assert_user_error(res, "boundary.npy: an InterFaceGAN boundary of shape [1, 512]", "needs [1, 32] or [32]")
+    assert not (tmp_path / "o.npz").exists()
+    np.save(tmp_path / "obj.npy", np.array([{"x": 1}], dtype=object), allow_pickle=True)
+    res = run_stylegan("directions", "import", tmp_path / "obj.npy", "--network", net_file, "--out", tmp_path / "o.npz")
+    assert_user_error(res, "obj.npy: holds pickled Python objects")
+    res = run_stylegan(
+        "directions", "import", tmp_path / "boundary.npy", "--component", "x", "--out", tmp_path / "o.npz"
+    )
+    assert_user_error(res, "--component: expected a number")
+    np.save(tmp_path / "s.npy", _unit_rows(4, 32))
+    res = run_stylegan(
+        "directions",
+        "import",
+        tmp_path / "s.npy",
+        "--network",
+        net_file,
+        "--component",
+        "9",
+        "--out",
+        tmp_path / "o.npz",
+    )
+    assert_user_error(res, "s.npy: --component 9 is out of range: the file has 4 directions (0-3)")
