@@ -19,7 +19,6 @@ from stylegan.errors import SettingError, StyleGANError
 from stylegan.generation import seeds_to_ws
 from stylegan.io.hashing import network_hash
 from stylegan.testing import tiny_generator
-
 from tests.conftest import assert_user_error, run_stylegan
 
 
