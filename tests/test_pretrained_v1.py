@@ -45,6 +45,8 @@ def test_v1_entries() -> None:
         assert e.license.startswith("CC BY-NC 4.0") and "StyleGAN (v1)" in e.description
         assert e.crop == ((0, 64, 512, 448) if "cars" in name else None)
     assert pretrained.get("karras2019stylegan-cars-512x384").crop == (0, 64, 512, 448)
+    assert pretrained.get("tf-car-config-f").crop == (0, 64, 512, 448)  # StyleGAN2's cars: the same letterbox
+    assert all(e.crop is None for e in entries.values() if "car" not in e.name)
 
 
 def test_crop_for() -> None:

@@ -553,6 +553,7 @@ for _name, _res, _desc in [
         license=_NVIDIA_TF_LICENSE,
         url=f"{_TF}stylegan2-{_name}-config-f.pkl",
         resolution=_res,
+        crop=(0, 64, 512, 448) if _name == "car" else None,  # dataset_tool's create_lsun_wide: rows 64:448
         description=f"original TensorFlow StyleGAN2 (config F): {_desc}",
     )
 
@@ -567,7 +568,7 @@ for _name, _res, _crop, _desc in [
     ("ffhq-1024x1024", 1024, None, "FFHQ faces"),
     ("celebahq-1024x1024", 1024, None, "CelebA-HQ faces"),
     ("bedrooms-256x256", 256, None, "LSUN bedrooms"),
-    ("cars-512x384", 512, (0, 64, 512, 448), "LSUN cars: 512x512 images, the 512x384 middle used (letterboxed)"),
+    ("cars-512x384", 512, (0, 64, 512, 448), "LSUN cars (512x384 content, letterboxed)"),
     ("cats-256x256", 256, None, "LSUN cats"),
 ]:
     register(
