@@ -133,6 +133,15 @@ def test_ganspace_z_and_bad_shapes(G: stylegan.Generator, tmp_path: Path) -> Non
         import_direction(tmp_path / "few.npz", G)
 
 
+def test_ganspace_reads_only_the_latent_arrays(G: stylegan.Generator, tmp_path: Path) -> None:
+    # The activation-space arrays can be large (a convolution layer's PCA); they are never read, even broken ones.
+    comp = _unit_rows(2, G.w_dim)
+    np.savez(tmp_path / "g.npz", lat_comp=comp[:, None], lat_stdev=np.array([1.5, 0.5]), act_comp=np.array([None]))
+    d = import_direction(tmp_path / "g.npz", G, component=1)
+    np.testing.assert_allclose(d.direction, comp[1])
+    assert d.scale.tolist() == [0.5]
+
+
 def test_sefa_matrices(G: stylegan.Generator, tmp_path: Path) -> None:
     vecs = _unit_rows(G.w_dim, G.w_dim, seed=5)  # factorize_weight's eigen_vectors.T: one eigenvector per row
     vals = np.linspace(9.0, 1.0, G.w_dim)

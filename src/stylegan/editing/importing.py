@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,35 +46,67 @@ _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
-def _read_arrays(path: Path) -> dict[str, np.ndarray]:
-    """Every array of a .npy (key "") or .npz, read without unpickling; one-line errors naming the file."""
-    if not path.is_file():
-        raise StyleGANError(f"{path}: no such file")
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-    except OSError as e:
-        raise StyleGANError(f"{path}: cannot be read ({e.strerror or e})") from None
-    pickled = (
-        f"{path}: holds pickled Python objects, which are never loaded (unpickling can run code); save plain "
-        "numbers instead, e.g. np.save(path, np.asarray(x, dtype=np.float32))"
-    )
-    if not head.startswith((_NPY_MAGIC, _ZIP_MAGIC)):
-        if head[:1] == b"\x80":
-            raise StyleGANError(pickled)
-        raise StyleGANError(f"{path}: not a .npy or .npz array file")
-    try:
-        data = np.load(path, allow_pickle=False)
+class _Arrays(Mapping[str, np.ndarray]):
+    """The arrays of a .npy (one, named "") or .npz, each read on first use (a GANSpace file's large activation
+    arrays are never read) without unpickling; every failure is one line naming the file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._cache: dict[str, np.ndarray] = {}
+        self._npz: Any = None
+        if not path.is_file():
+            raise StyleGANError(f"{path}: no such file")
+        try:
+            with open(path, "rb") as f:
+                head = f.read(8)
+        except OSError as e:
+            raise StyleGANError(f"{path}: cannot be read ({e.strerror or e})") from None
+        if not head.startswith((_NPY_MAGIC, _ZIP_MAGIC)):
+            if head[:1] == b"\x80":
+                raise StyleGANError(self._pickled())
+            raise StyleGANError(f"{path}: not a .npy or .npz array file")
+        data = self._guard(lambda: np.load(path, allow_pickle=False))
         if isinstance(data, np.ndarray):
-            return {"": data}
-        with data:
-            return {k: data[k] for k in data.files}
-    except ValueError as e:
-        if "pickle" in str(e).lower() or "object" in str(e).lower():
-            raise StyleGANError(pickled) from None
-        raise StyleGANError(f"{path}: not a readable .npy/.npz file ({e})") from None
-    except (OSError, EOFError, KeyError, MemoryError, zipfile.BadZipFile) as e:
-        raise StyleGANError(f"{path}: not a readable .npy/.npz file ({type(e).__name__}: {e})") from None
+            self._cache[""] = data
+            self._keys = [""]
+        else:
+            self._npz, self._keys = data, list(data.files)
+
+    def _pickled(self) -> str:
+        return (
+            f"{self.path}: holds pickled Python objects, which are never loaded (unpickling can run code); save "
+            "plain numbers instead, e.g. np.save(path, np.asarray(x, dtype=np.float32))"
+        )
+
+    def _guard(self, read: Any) -> Any:
+        try:
+            return read()
+        except ValueError as e:
+            if "pickle" in str(e).lower() or "object" in str(e).lower():
+                raise StyleGANError(self._pickled()) from None
+            raise StyleGANError(f"{self.path}: not a readable .npy/.npz file ({e})") from None
+        except (OSError, EOFError, KeyError, MemoryError, zipfile.BadZipFile) as e:
+            raise StyleGANError(f"{self.path}: not a readable .npy/.npz file ({type(e).__name__}: {e})") from None
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._cache:
+            if key not in self._keys:
+                raise KeyError(key)
+            self._cache[key] = self._guard(lambda: self._npz[key])
+        return self._cache[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def close(self) -> None:
+        if self._npz is not None:
+            self._npz.close()
 
 
 def _numbers(path: Path, name: str, a: np.ndarray) -> np.ndarray:
@@ -96,7 +128,7 @@ def _shape(shape: Sequence[int]) -> str:
     return "[" + ", ".join(str(int(s)) for s in shape) + "]"
 
 
-def _detect(path: Path, arrays: dict[str, np.ndarray], num_ws: int | None) -> str:
+def _detect(path: Path, arrays: Mapping[str, np.ndarray], num_ws: int | None) -> str:
     keys = set(arrays)
     if "lat_comp" in keys:
         return "ganspace"
@@ -165,8 +197,6 @@ def import_direction(
     The result carries G's content hash (so that using it with another network is refused unless forced); a file of
     this toolkit keeps its own hash.
     """
-    from ..io.hashing import network_hash
-    from .latent_ops import parse_layers
 
     path = Path(path)
     if G is not None:
@@ -177,7 +207,30 @@ def import_direction(
         raise SettingError(f"{{format}} {format!r}: use one of {', '.join(FORMATS)}", "format")
     if space is not None and space not in SPACES:
         raise SettingError(f"{{space}} {space!r}: use w or z", "space")
-    arrays = _read_arrays(path)
+    arrays = _Arrays(path)
+    try:
+        return _convert(path, arrays, G, num_ws, w_dim, z_dim, format, space, component, layers, name)
+    finally:
+        arrays.close()
+
+
+def _convert(
+    path: Path,
+    arrays: _Arrays,
+    G: Generator | None,
+    num_ws: int | None,
+    w_dim: int,
+    z_dim: int | None,
+    format: str,
+    space: str | None,
+    component: int | None,
+    layers: str | Sequence[int] | None,
+    name: str,
+) -> Direction:
+    """`import_direction` on the file's arrays."""
+    from ..io.hashing import network_hash
+    from .latent_ops import parse_layers
+
     fmt = _detect(path, arrays, num_ws) if format == "auto" else format
     if space == "z" and fmt not in ("interfacegan", "ganspace"):
         raise SettingError(f"{path}: {{space}} z is for InterFaceGAN boundaries and GANSpace files, not {fmt}", "space")
@@ -276,7 +329,7 @@ def import_direction(
 
 
 def _ganspace(
-    path: Path, arrays: dict[str, np.ndarray], w_dim: int, z_dim: int | None, space: str | None, meta: dict[str, Any]
+    path: Path, arrays: Mapping[str, np.ndarray], w_dim: int, z_dim: int | None, space: str | None, meta: dict[str, Any]
 ) -> tuple[np.ndarray, np.ndarray | None, str]:
     """(unit components [K, dim], stdevs [K] or None, space) of a GANSpace .npz; `meta` gains the mean."""
     if "lat_comp" not in arrays:
