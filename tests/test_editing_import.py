@@ -178,6 +178,9 @@ def test_without_a_network(tmp_path: Path) -> None:
     assert d.network_hash == "" and d.layers.tolist() == [True, True, False, False]
     with pytest.raises(SettingError, match="give the network"):
         import_direction(tmp_path / "b.npy")
+    with pytest.raises(SettingError, match="a direction in Z needs the network G \\(or its z_dim\\)"):
+        import_direction(tmp_path / "b.npy", w_dim=8, space="z")
+    assert import_direction(tmp_path / "b.npy", w_dim=4, z_dim=8, space="z").meta["space"] == "z"
 
 
 @pytest.mark.parametrize(

@@ -155,6 +155,15 @@ def _detect(path: Path, arrays: Mapping[str, np.ndarray], num_ws: int | None) ->
     )
 
 
+def _dim(space: str, w_dim: int, z_dim: int | None) -> int:
+    """The size of a vector in `space`."""
+    if space == "w":
+        return w_dim
+    if z_dim is None:
+        raise SettingError("a direction in Z needs the network {G} (or its {z_dim})", "G", "z_dim")
+    return z_dim
+
+
 def _pick(path: Path, vectors: np.ndarray, component: int | None) -> np.ndarray:
     """The chosen row(s): all with component None, else row `component` (checked)."""
     if component is None:
@@ -197,7 +206,6 @@ def import_direction(
     The result carries G's content hash (so that using it with another network is refused unless forced); a file of
     this toolkit keeps its own hash.
     """
-
     path = Path(path)
     if G is not None:
         num_ws, w_dim, z_dim = G.num_ws, G.w_dim, G.z_dim
@@ -253,7 +261,7 @@ def _convert(
     if fmt == "interfacegan":
         assert single is not None
         space = space or "w"
-        dim = z_dim if space == "z" else w_dim
+        dim = _dim(space, w_dim, z_dim)
         v = _numbers(path, "", single)
         if v.ndim == 0 or v.shape[-1] != dim or v.size != dim:
             raise StyleGANError(
@@ -338,7 +346,7 @@ def _ganspace(
     stdev = _numbers(path, "lat_stdev", arrays["lat_stdev"]).reshape(-1) if "lat_stdev" in arrays else None
     if space is None:
         space = "z" if stdev is not None and np.all(stdev == 1) else "w"
-    dim = z_dim if space == "z" else w_dim
+    dim = _dim(space, w_dim, z_dim)
     if comp.ndim == 3 and comp.shape[1] == 1:
         comp = comp[:, 0]
     if comp.ndim != 2 or comp.shape[1] != dim:
