@@ -190,9 +190,13 @@ def pretrained() -> None:
     """
     from ..io import cache_dir, list_pretrained
 
-    for entry in list_pretrained():
+    entries = list_pretrained()
+    width = max(len(e.name) for e in entries)
+    for entry in entries:
         res = f"{entry.resolution}px" if entry.resolution else ""
-        click.echo(f"{entry.name:<22} {res:>7}  {entry.format:<15} {entry.description}")
+        if entry.crop is not None:  # the size of the images `generate` writes
+            res = f"{entry.crop[2] - entry.crop[0]}x{entry.crop[3] - entry.crop[1]}"
+        click.echo(f"{entry.name:<{width}} {res:>7}  {entry.format:<15} {entry.description}")
     click.echo(f"\ncache: {cache_dir()}  (set STYLEGAN_CACHE to change)")
 
 

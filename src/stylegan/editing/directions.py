@@ -136,7 +136,13 @@ class Direction:
         return lines + [f"  {k}: {v}" for k, v in self.meta.items() if np.asarray(v).ndim == 0]
 
     def check_network(self, G: Generator, *, force: bool = False, what: str = "direction") -> None:
-        """Refuse to use this direction with a network other than the one it was made for, unless forced."""
+        """Refuse to use this direction with a network other than the one it was made for, unless forced, and a
+        direction in Z (an imported InterFaceGAN or GANSpace file): it does not move W latents meaningfully."""
+        if str(self.meta.get("space", "w")) == "z":
+            raise StyleGANError(
+                f"{what} is a direction in Z; editing moves latents in W: import a W-space direction (InterFaceGAN's "
+                "*_w boundaries, GANSpace computed with --use_w)"
+            )
         w_dim = self.vectors.shape[-1]
         if w_dim != G.w_dim:
             raise StyleGANError(f"{what} has w_dim {w_dim} but the network has w_dim {G.w_dim}")
