@@ -540,22 +540,23 @@ for _name, _res, _desc in [
         description=f"NVIDIA NGC (stylegan3 repository): {_desc}",
     )
 
-for _name, _res, _desc in [
-    ("ffhq", 1024, "FFHQ faces"),
-    ("car", 512, "LSUN cars (512x384 content, letterboxed)"),
-    ("cat", 256, "LSUN cats"),
-    ("church", 256, "LSUN churches"),
-    ("horse", 256, "LSUN horses"),
-]:
-    register(
-        f"tf-{_name}-config-f",
-        format="nvidia-tf",
-        license=_NVIDIA_TF_LICENSE,
-        url=f"{_TF}stylegan2-{_name}-config-f.pkl",
-        resolution=_res,
-        crop=(0, 64, 512, 448) if _name == "car" else None,  # dataset_tool's create_lsun_wide: rows 64:448
-        description=f"original TensorFlow StyleGAN2 (config F): {_desc}",
-    )
+for _config, _kind in (("f", "StyleGAN2 (config F)"), ("a", "StyleGAN (v1) network of the StyleGAN2 paper (config A)")):
+    for _name, _res, _desc in [
+        ("ffhq", 1024, "FFHQ faces"),
+        ("car", 512, "LSUN cars (512x384 content, letterboxed)"),
+        ("cat", 256, "LSUN cats"),
+        ("church", 256, "LSUN churches"),
+        ("horse", 256, "LSUN horses"),
+    ]:
+        register(
+            f"tf-{_name}-config-{_config}",
+            format="nvidia-tf",
+            license=_NVIDIA_TF_LICENSE,
+            url=f"{_TF}stylegan2-{_name}-config-{_config}.pkl",
+            resolution=_res,
+            crop=(0, 64, 512, 448) if _name == "car" else None,  # dataset_tool's create_lsun_wide: rows 64:448
+            description=f"original TensorFlow {_kind}: {_desc}",
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------
