@@ -37,14 +37,22 @@ class GrowthTables:
     batch_gpu: int | None = None
     batch_gpu_dict: Mapping[int, int] = field(default_factory=dict)
 
-    def rounded(self, gpus: int) -> GrowthTables:
-        """The minibatches rounded down to a multiple of `gpus` (NVIDIA's rule; never below `gpus`)."""
+    def rounded(self, gpus: int, group: int) -> GrowthTables:
+        """The minibatches rounded down to a multiple of `gpus` (NVIDIA's rule), and of the micro-batch, or the
+        minibatch-stddev `group`, on each GPU (which NVIDIA's tables are for 1, 2, 4 and 8 GPUs, and other counts
+        need); never below one micro-batch or group per GPU."""
 
-        def down(b: int) -> int:
-            return max(b - b % gpus, gpus)
+        def down(b: int, micro: int | None) -> int:
+            step = gpus * (micro or group)
+            return max(b - b % step, step)
+
+        def micro(res: int | None) -> int | None:
+            return self.batch_gpu_dict.get(res, self.batch_gpu) if res is not None else self.batch_gpu
 
         return dataclasses.replace(
-            self, batch=down(self.batch), batch_dict={r: down(b) for r, b in self.batch_dict.items()}
+            self,
+            batch=down(self.batch, micro(None)),
+            batch_dict={r: down(b, micro(r)) for r, b in self.batch_dict.items()},
         )
 
 
@@ -122,7 +130,7 @@ class Preset:
             return None
         counts = sorted(self.growth)
         fitting = [n for n in counts if n <= gpus]
-        return self.growth[fitting[-1] if fitting else counts[0]].rounded(gpus)
+        return self.growth[fitting[-1] if fitting else counts[0]].rounded(gpus, self.mbstd_group_size or 4)
 
     def resolve(self, resolution: int, *, gpus: int = 1, batch: int | None = None) -> Preset:
         """This preset with every `None` filled by `auto`'s formulas for images of `resolution` on `gpus` processes;
@@ -401,7 +409,7 @@ PRESETS.update(
         ),
         "config-b": Preset(
             description="StyleGAN2 paper config B, weight demodulation: StyleGAN2 'orig' G and D, R1 every step; "
-            "unlike the paper it does not grow progressively (our StyleGAN2 networks train at one resolution)",
+            "no progressive growing, unlike the paper (our StyleGAN2 networks train at one resolution)",
             **_SG2_SMALL,  # type: ignore[arg-type]
         ),
         "config-c": Preset(

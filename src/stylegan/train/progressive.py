@@ -87,6 +87,14 @@ class ProgressiveConfig:
             ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
             if not ok or value < 0:
                 raise SettingError(f"{{{name}}} must be a finite number >= 0, got {value!r}", name)
+        if self.training_kimg + self.transition_kimg <= 0:
+            raise SettingError(
+                "{lod_training_kimg} and {lod_transition_kimg} are 0: the run would never grow; to train at full "
+                "resolution from the start, set {lod_initial_res} to the resolution of the data",
+                "lod_training_kimg",
+                "lod_transition_kimg",
+                "lod_initial_res",
+            )
         object.__setattr__(self, "training_kimg", float(self.training_kimg))
         object.__setattr__(self, "transition_kimg", float(self.transition_kimg))
         object.__setattr__(self, "batch", _table("batch", self.batch, int))
