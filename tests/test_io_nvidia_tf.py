@@ -114,16 +114,23 @@ def test_progressive_networks_are_refused(tmp_path):
         sio.load(path)
 
 
-def test_stylegan1_pickles_are_refused(tmp_path):
-    path = write_tf_pickle(tmp_path / "v1.pkl", Gs=tiny_generator())
+def test_old_pickle_versions_of_stylegan2_builders_are_refused(tmp_path):
+    path = write_tf_pickle(tmp_path / "old.pkl", Gs=tiny_generator())
 
-    def make_v1(nets):
+    def make_old(nets):
         for net in nets:
             net.state["version"] = 3
-        nets[2].state["build_func_name"] = "G_style"
 
-    _rewrite(path, make_v1)
-    with pytest.raises(CheckpointError, match=r"StyleGAN \(v1\) networks are not supported yet"):
+    _rewrite(path, make_old)
+    with pytest.raises(CheckpointError, match="TF network pickle version 3 built by G_main"):
+        sio.load(path)
+
+
+def test_a_stylegan2_network_labelled_g_style_is_refused(tmp_path):
+    """Dispatch is on the build function: a StyleGAN2 network under G_style is read as v1 and refused cleanly."""
+    path = write_tf_pickle(tmp_path / "v1.pkl", Gs=tiny_generator())
+    _rewrite(path, lambda nets: nets[2].state.update(build_func_name="G_style"))
+    with pytest.raises(CheckpointError, match="unknown TF network argument architecture='skip'"):
         sio.load(path)
 
 

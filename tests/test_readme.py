@@ -2,8 +2,9 @@
 
 Every ```python block is executed, and the lines of ```bash blocks that start with `stylegan ` are run in order as
 real commands (later ones use what earlier ones wrote), in a temporary folder holding the files the examples
-name: `ffhq.pkl` is a tiny network written in NVIDIA's pickle layout (32 px, 8 style layers) and `photos/` a few
-random JPEGs. Lines marked `# no-test` (installs, long runs, URLs) are skipped.
+name: `ffhq.pkl` is a tiny network written in NVIDIA's pickle layout (32 px, 8 style layers), `v1.pkl` a tiny
+StyleGAN (v1) network in NVIDIA's TensorFlow layout and `photos/` a few random JPEGs. Lines marked `# no-test`
+(installs, long runs, URLs) are skipped.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from PIL import Image
 import stylegan
 import stylegan.io
 from stylegan.testing import tiny_discriminator, tiny_generator, write_nvidia_pickle
+
+from . import tf_v1_fixture
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.S)
@@ -54,6 +57,8 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_cache: Path
         G=tiny_generator(seed=2, img_resolution=res),
         D=tiny_discriminator(seed=3, img_resolution=res),
     )
+    v1_kwargs = dict(resolution=32, fmap_base=128, fmap_max=32, latent_size=32, dlatent_size=32, mapping_fmaps=32)
+    tf_v1_fixture.write_tf_v1_pickle(tmp_path / "v1.pkl", kwargs=v1_kwargs, seed=4)  # NVIDIA's v1 TF layout
     photos = tmp_path / "photos"
     photos.mkdir()
     for i in range(8):  # a few "photos" of odd sizes for the dataset example

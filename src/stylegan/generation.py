@@ -283,6 +283,32 @@ def generate(
     )
 
 
+def check_image_crop(
+    crop: tuple[int, int, int, int] | None, height: int, width: int
+) -> tuple[int, int, int, int] | None:
+    """`crop` (left, top, right, bottom) checked against height x width images; a SettingError naming `crop`."""
+    from .io.pretrained import check_crop
+
+    if crop is None:
+        return None
+    try:
+        return check_crop(crop, height, width)
+    except ValueError as e:
+        raise SettingError(f"{{crop}}: {e}", "crop") from None
+
+
+def crop_images(images: np.ndarray, crop: tuple[int, int, int, int] | None) -> np.ndarray:
+    """The (left, top, right, bottom) part of every image of [N, H, W, C] (all of them when `crop` is None).
+
+    >>> crop_images(np.zeros((2, 512, 512, 3), np.uint8), (0, 64, 512, 448)).shape
+    (2, 384, 512, 3)
+    """
+    if crop is None:
+        return images
+    left, top, right, bottom = check_image_crop(crop, images.shape[1], images.shape[2]) or crop
+    return images[:, top:bottom, left:right]
+
+
 def generate_files(
     G: Generator,
     seeds: Iterable[int],
@@ -297,11 +323,15 @@ def generate_files(
     noise_mode: NoiseMode = "const",
     batch_size: int = 8,
     progress: bool | None = None,
+    crop: tuple[int, int, int, int] | None = None,
 ) -> list[Path]:
     """Generate one image per seed and write each batch into `outdir` as soon as it is made (`pattern` may use
     {seed} and {index}); an interrupted run keeps every file it finished. With `grid` (rows, cols), one grid image
     `grid_name` instead, assembled batch by batch and written at the end (only the grid is held in memory). Returns
     the paths written. Every file is written atomically; a failing disk gives one line naming the file.
+
+    `crop` (left, top, right, bottom) keeps only that part of each image, e.g. a registered network's letterbox
+    (`stylegan.io.pretrained.crop_for(name)`): LSUN cars' (0, 64, 512, 448).
 
     >>> import tempfile
     >>> from stylegan.testing import tiny_generator
@@ -310,11 +340,12 @@ def generate_files(
     """
     seeds = check_seeds(seeds)
     outdir = Path(outdir)
+    box = check_image_crop(crop, G.img_resolution, G.img_resolution)
     canvas = None
     if grid is not None:
         rows, cols = _grid_shape(len(seeds), *grid)
-        check_grid_pixels(rows, cols, G.img_resolution, G.img_resolution)
-        h = w = G.img_resolution
+        h, w = (box[3] - box[1], box[2] - box[0]) if box else (G.img_resolution, G.img_resolution)
+        check_grid_pixels(rows, cols, h, w)
         check_writable(outdir / grid_name)  # not only after the whole grid is made
         canvas = np.zeros((rows * h, cols * w, G.img_channels), dtype=np.uint8)
     paths: list[Path] = []
@@ -331,7 +362,7 @@ def generate_files(
     )
     with closing(batches):  # the progress bar is closed before an error is shown
         for batch in batches:
-            for img, seed in zip(batch.images, batch.seeds):
+            for img, seed in zip(crop_images(batch.images, box), batch.seeds):
                 if canvas is not None:
                     r, c = divmod(index, cols)
                     canvas[r * h : (r + 1) * h, c * w : (c + 1) * w] = img

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import torch
 
-from .networks import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, stylegan2_config
+from .networks import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, stylegan2_config, v1
 
 _Net = TypeVar("_Net", bound=torch.nn.Module)
 
@@ -30,9 +30,9 @@ def randomize_(module: _Net, seed: int = 0) -> _Net:
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, t in list(module.named_parameters()) + list(module.named_buffers()):
-            if name.endswith("resample_filter"):
+            if name.endswith("resample_filter") or name == "lod" or name.endswith(".lod"):
                 continue
-            if name.endswith("noise_strength"):
+            if name.endswith("noise_strength") or name.endswith("noise_weight"):
                 t.copy_(torch.rand(t.shape, generator=g) * 0.5 + 0.1)
             elif name.endswith("affine.bias"):
                 t.copy_(1 + 0.2 * torch.randn(t.shape, generator=g))
@@ -55,9 +55,29 @@ def without_noise(G: Generator) -> Generator:
     """
     with torch.no_grad():
         for name, p in G.named_parameters():
-            if name.endswith("noise_strength"):
+            if name.endswith("noise_strength") or name.endswith("noise_weight"):
                 p.zero_()
     return G
+
+
+def tiny_v1_generator_config(**overrides: Any) -> v1.GeneratorConfig:
+    kw: dict[str, Any] = dict(z_dim=32, w_dim=32, img_resolution=16, channel_base=256, channel_max=32, mapping_layers=2)
+    kw.update(overrides)
+    return v1.GeneratorConfig(**kw)
+
+
+def tiny_v1_generator(seed: int = 0, **overrides: Any) -> Generator:
+    """A randomly initialised 16x16 StyleGAN (v1) generator in eval mode, at full resolution (lod 0)."""
+    torch.manual_seed(seed)
+    return randomize_(Generator(tiny_v1_generator_config(**overrides)), seed).eval()
+
+
+def tiny_v1_discriminator(seed: int = 0, **overrides: Any) -> v1.Discriminator:
+    """A randomly initialised 16x16 StyleGAN (v1) discriminator in eval mode."""
+    kw: dict[str, Any] = dict(img_resolution=16, channel_base=256, channel_max=32)
+    kw.update(overrides)
+    torch.manual_seed(seed)
+    return randomize_(v1.Discriminator(v1.DiscriminatorConfig(**kw)), seed).eval()
 
 
 def tiny_discriminator(seed: int = 0, **overrides: Any) -> Discriminator:

@@ -11,50 +11,6 @@ import click
 if TYPE_CHECKING:
     from ..io import CheckpointInfo
     from ..io.conversion import ConvertTarget, ConvertWhich
-    from ..networks import NetworkConfig
-
-
-def _describe(cfg: NetworkConfig) -> list[str]:
-    """The architecture lines of `info` for one network."""
-    from ..networks import DiscriminatorConfig, GeneratorConfig, v1
-
-    res = cfg.img_resolution
-    if isinstance(cfg, (v1.GeneratorConfig, v1.DiscriminatorConfig)):
-        growing = "progressive growing" if cfg.structure == "linear" else "fixed resolution"
-        blur = f"blur {list(cfg.blur_filter)}" if cfg.blur_filter is not None else "no blur"
-        arch = f"StyleGAN (version 1), {growing}, {blur}, fused_scale {cfg.fused_scale}"
-    else:
-        arch = cfg.architecture
-    lines = [f"  architecture  {arch}", f"  resolution    {res}x{res}, img_channels {cfg.img_channels}"]
-    extra = ""
-    if isinstance(cfg, (GeneratorConfig, v1.GeneratorConfig)):
-        lines.append(f"  z_dim {cfg.z_dim}, w_dim {cfg.w_dim}, c_dim {cfg.c_dim}, num_ws {cfg.num_ws}")
-        width = cfg.mapping_layer_features or cfg.w_dim
-        lines.append(
-            f"  mapping       {cfg.mapping_layers} layers of {width}, lr multiplier {cfg.mapping_lr_multiplier:g}"
-        )
-        extra = "" if cfg.use_noise else ", no noise inputs"
-        if isinstance(cfg, v1.GeneratorConfig):
-            parts = [
-                "styles (AdaIN)" if cfg.use_styles else "no styles",
-                "constant input" if cfg.const_input_layer else "traditional input",
-                "pixel norm" if cfg.use_pixel_norm else "",
-                "instance norm" if cfg.use_instance_norm else "",
-                f"default truncation cutoff {cfg.truncation_cutoff}",
-            ]
-            lines.append("  layers        " + ", ".join(p for p in parts if p))
-    elif isinstance(cfg, DiscriminatorConfig):
-        cmap = f", cmap_dim {cfg.cmap_dim}" if cfg.cmap_dim is not None else ""
-        group, features = cfg.mbstd_group_size, cfg.mbstd_num_channels
-        lines.append(f"  c_dim {cfg.c_dim}{cmap}, minibatch-stddev group {group}, {features} channel(s)")
-    else:
-        group, features = cfg.mbstd_group_size, cfg.mbstd_num_features
-        lines.append(f"  c_dim {cfg.c_dim}, minibatch-stddev group {group}, {features} channel(s)")
-    clamp = ""
-    if isinstance(cfg, (GeneratorConfig, DiscriminatorConfig)):
-        clamp = f"; conv_clamp {cfg.conv_clamp:g}" if cfg.conv_clamp is not None else "; conv_clamp none"
-    lines.append(f"  channels      channel_base {cfg.channel_base}, channel_max {cfg.channel_max}{clamp}{extra}")
-    return lines
 
 
 def _fmt_int(n: int) -> str:
@@ -78,7 +34,7 @@ def format_info(info: CheckpointInfo) -> str:
             f"{name:<15} {net.kind}, {_fmt_int(net.num_params)} parameters "
             f"(+ {_fmt_int(net.num_buffers)} buffer values), {format_size(net.nbytes)}{too_big}"
         )
-        lines += _describe(net.config)
+        lines += net.architecture_lines()
     if info.metadata:
         lines.append("")
         lines.append("metadata")
@@ -190,9 +146,13 @@ def pretrained() -> None:
     """
     from ..io import cache_dir, list_pretrained
 
-    for entry in list_pretrained():
+    entries = list_pretrained()
+    width = max(len(e.name) for e in entries)
+    for entry in entries:
         res = f"{entry.resolution}px" if entry.resolution else ""
-        click.echo(f"{entry.name:<22} {res:>7}  {entry.format:<15} {entry.description}")
+        if entry.crop is not None:  # the size of the images `generate` writes
+            res = f"{entry.crop[2] - entry.crop[0]}x{entry.crop[3] - entry.crop[1]}"
+        click.echo(f"{entry.name:<{width}} {res:>7}  {entry.format:<15} {entry.description}")
     click.echo(f"\ncache: {cache_dir()}  (set STYLEGAN_CACHE to change)")
 
 

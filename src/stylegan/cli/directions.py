@@ -1,4 +1,4 @@
-"""`stylegan directions sample|label|fit|info`: semantic directions in W."""
+"""`stylegan directions sample|label|fit|info|import`: semantic directions in W."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import click
 from ..errors import StyleGANError
 from ..generation import MAX_IMAGES
 from .common import Group, class_option, device_option, load_network_for_cli, network_option, trunc_option
+from .direction_import import import_command
 from .params import SEED, Float, Int
 
 
 @click.group(cls=Group)
 def directions() -> None:
-    """Semantic directions: sample latents, label them, fit directions (supervised or unsupervised)."""
+    """Semantic directions: sample latents, label them, fit directions (supervised or unsupervised), import them."""
 
 
 @directions.command()
@@ -153,5 +154,7 @@ def info(path: Path) -> None:
     for line in rest:
         click.echo(line)
 
+
+directions.add_command(import_command)
 
 commands = [directions]

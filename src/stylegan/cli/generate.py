@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 @class_option
 @noise_option
 @click.option("--grid", type=GridShape(), default=None, help="Write one RxC grid image (grid.png) instead of files.")
+@click.option("--no-crop", is_flag=True, help="Keep the whole image of a letterboxed network (e.g. LSUN cars).")
 @batch_option
 @device_option
 @outdir_option("Where to write the images.")
@@ -59,11 +60,13 @@ def generate(
     class_idx: int | None,
     noise_mode: NoiseMode,
     grid: tuple[int, int] | None,
+    no_crop: bool,
     batch_size: int,
     device: str,
     outdir: Path,
 ) -> None:
-    """Generate images from a trained network, one per seed (seed0042.png).
+    """Generate images from a trained network, one per seed (seed0042.png). A registered network with a crop
+    (`stylegan pretrained` shows it, e.g. LSUN cars' 512x384) is cropped to it unless --no-crop.
 
     \b
     Examples:
@@ -73,8 +76,9 @@ def generate(
       stylegan generate --network ffhq.pkl --projected-w p/projected_w.npz \\
           --projected-noise p/projected_noise.npz --outdir out
     """
-    from ..generation import check_seeds, generate_files
+    from ..generation import check_seeds, crop_images, generate_files
     from ..inversion.projection import render_latent_file
+    from ..io.pretrained import crop_for
 
     if projected_noise is not None and projected_w is None:
         raise StyleGANError("--projected-noise goes with --projected-w")
@@ -83,14 +87,18 @@ def generate(
             raise StyleGANError("give --seeds (e.g. --seeds 0-7) or --projected-w FILE")
         check_seeds(seeds)  # before the network is loaded
     G = load_network_for_cli(network, device)
+    r = G.img_resolution
+    crop = None if no_crop else crop_for(network, r)
+    note = f" (cropped to {crop[2] - crop[0]}x{crop[3] - crop[1]}; --no-crop keeps {r}x{r})" if crop else ""
     if projected_w is not None:
         images = render_latent_file(G, projected_w, projected_noise, noise_mode=noise_mode, batch_size=batch_size)
+        images.images = crop_images(images.images, crop)
         if grid is not None:
             path = images.save_grid(outdir / "grid.png", *grid)
-            click.echo(f"wrote a {grid[0]}x{grid[1]} grid of {len(images)} images to {path}")
+            click.echo(f"wrote a {grid[0]}x{grid[1]} grid of {len(images)} images to {path}{note}")
         else:
             paths = images.save(outdir, "proj{index:02d}.png")
-            click.echo(f"wrote {len(paths)} image{'s' if len(paths) != 1 else ''} to {outdir}/")
+            click.echo(f"wrote {len(paths)} image{'s' if len(paths) != 1 else ''} to {outdir}/{note}")
         return
     assert seeds is not None
     paths = generate_files(
@@ -103,11 +111,12 @@ def generate(
         class_idx=class_idx,
         noise_mode=noise_mode,
         batch_size=batch_size,
+        crop=crop,
     )
     if grid is not None:
-        click.echo(f"wrote a {grid[0]}x{grid[1]} grid of {len(seeds)} images to {paths[0]}")
+        click.echo(f"wrote a {grid[0]}x{grid[1]} grid of {len(seeds)} images to {paths[0]}{note}")
     else:
-        click.echo(f"wrote {len(paths)} image{'s' if len(paths) != 1 else ''} to {outdir}/")
+        click.echo(f"wrote {len(paths)} image{'s' if len(paths) != 1 else ''} to {outdir}/{note}")
 
 
 @click.command(cls=Command)

@@ -136,7 +136,13 @@ class Direction:
         return lines + [f"  {k}: {v}" for k, v in self.meta.items() if np.asarray(v).ndim == 0]
 
     def check_network(self, G: Generator, *, force: bool = False, what: str = "direction") -> None:
-        """Refuse to use this direction with a network other than the one it was made for, unless forced."""
+        """Refuse to use this direction with a network other than the one it was made for, unless forced, and a
+        direction in Z (an imported InterFaceGAN or GANSpace file): it does not move W latents meaningfully."""
+        if str(self.meta.get("space", "w")) == "z":
+            raise StyleGANError(
+                f"{what} is a direction in Z; editing moves latents in W: import a W-space direction (InterFaceGAN's "
+                "*_w boundaries, GANSpace computed with --use_w)"
+            )
         w_dim = self.vectors.shape[-1]
         if w_dim != G.w_dim:
             raise StyleGANError(f"{what} has w_dim {w_dim} but the network has w_dim {G.w_dim}")
@@ -491,7 +497,9 @@ def style_affines(
         w_idx += block.num_conv
     wanted = set(range(G.num_ws) if layers is None else layers)
     return [
-        (f"{name}.affine", layer.affine.weight.detach().cpu().double()) for i, name, layer in consumers if i in wanted
+        (f"{name}.affine", layer.affine.weight.detach().cpu().double())
+        for i, name, layer in consumers
+        if i in wanted and hasattr(layer, "affine")  # StyleGAN v1's ToRGB layers, and its baselines, read no style
     ]
 
 
@@ -503,7 +511,8 @@ def sefa(
     """
     affines = style_affines(G, layers, include_torgb=include_torgb)
     if not affines:
-        raise StyleGANError(f"no style affines read layers {list(layers or [])}")
+        which = f"layers {list(layers)}" if layers else "any layer (a network without styles)"
+        raise StyleGANError(f"no style affines read {which}")
     a = torch.cat([wt.T for _, wt in affines], dim=1).numpy()  # [w_dim, Σout]
     a = a / np.linalg.norm(a, axis=0, keepdims=True)
     vals, vecs = np.linalg.eigh(a @ a.T)

@@ -38,6 +38,7 @@ from ..fileio import atomic_write_bytes, looks_like_html
 from ..networks import (
     AnyDiscriminator,
     Discriminator,
+    DiscriminatorConfig,
     Generator,
     GeneratorConfig,
     NetworkConfig,
@@ -92,6 +93,47 @@ class NetworkInfo:
     def nbytes(self) -> int:
         """Memory the network's float32 weights and buffers take once built."""
         return 4 * (self.num_params + self.num_buffers)
+
+    def architecture_lines(self) -> list[str]:
+        """How `stylegan info` describes the network's architecture, one indented line per aspect."""
+        cfg = self.config
+        res = cfg.img_resolution
+        if isinstance(cfg, (v1.GeneratorConfig, v1.DiscriminatorConfig)):
+            growing = "progressive growing" if cfg.structure == "linear" else "fixed resolution"
+            blur = f"blur {list(cfg.blur_filter)}" if cfg.blur_filter is not None else "no blur"
+            arch = f"StyleGAN (version 1), {growing}, {blur}, fused_scale {cfg.fused_scale}"
+        else:
+            arch = cfg.architecture
+        lines = [f"  architecture  {arch}", f"  resolution    {res}x{res}, img_channels {cfg.img_channels}"]
+        extra = ""
+        if isinstance(cfg, (GeneratorConfig, v1.GeneratorConfig)):
+            lines.append(f"  z_dim {cfg.z_dim}, w_dim {cfg.w_dim}, c_dim {cfg.c_dim}, num_ws {cfg.num_ws}")
+            width = cfg.mapping_layer_features or cfg.w_dim
+            lines.append(
+                f"  mapping       {cfg.mapping_layers} layers of {width}, lr multiplier {cfg.mapping_lr_multiplier:g}"
+            )
+            extra = "" if cfg.use_noise else ", no noise inputs"
+            if isinstance(cfg, v1.GeneratorConfig):
+                parts = [
+                    "styles (AdaIN)" if cfg.use_styles else "no styles",
+                    "constant input" if cfg.const_input_layer else "traditional input",
+                    "pixel norm" if cfg.use_pixel_norm else "",
+                    "instance norm" if cfg.use_instance_norm else "",
+                    f"default truncation cutoff {cfg.truncation_cutoff}",
+                ]
+                lines.append("  layers        " + ", ".join(p for p in parts if p))
+        elif isinstance(cfg, DiscriminatorConfig):
+            cmap = f", cmap_dim {cfg.cmap_dim}" if cfg.cmap_dim is not None else ""
+            group, features = cfg.mbstd_group_size, cfg.mbstd_num_channels
+            lines.append(f"  c_dim {cfg.c_dim}{cmap}, minibatch-stddev group {group}, {features} channel(s)")
+        else:
+            group, features = cfg.mbstd_group_size, cfg.mbstd_num_features
+            lines.append(f"  c_dim {cfg.c_dim}, minibatch-stddev group {group}, {features} channel(s)")
+        clamp = ""
+        if isinstance(cfg, (GeneratorConfig, DiscriminatorConfig)):
+            clamp = f"; conv_clamp {cfg.conv_clamp:g}" if cfg.conv_clamp is not None else "; conv_clamp none"
+        lines.append(f"  channels      channel_base {cfg.channel_base}, channel_max {cfg.channel_max}{clamp}{extra}")
+        return lines
 
     @property
     def kind(self) -> str:

@@ -1,4 +1,4 @@
-"""A registry of published StyleGAN2 networks, a download cache, and source resolution for `load()`.
+"""A registry of published StyleGAN and StyleGAN2 networks, a download cache, and source resolution for `load()`.
 
 `resolve(source)` turns what a user typed into a local file: an existing path is used as is, an http(s)
 URL is downloaded into the cache, and a registry name is looked up (and downloaded, or found inside an
@@ -39,6 +39,10 @@ else:  # pragma: no cover - Python 3.10
 
 _NVIDIA_LICENSE = "NVIDIA Source Code License (non-commercial use only)"
 _NVIDIA_TF_LICENSE = "Nvidia Source Code License-NC (non-commercial use only)"
+_CC_BY_NC = "CC BY-NC 4.0 (Creative Commons Attribution-NonCommercial 4.0 International)"
+
+#: A crop box (left, top, right, bottom) in pixels of a network's output, PIL's convention.
+Crop = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,9 @@ class PretrainedNetwork:
     sha256: str | None = None
     resolution: int | None = None
     description: str = ""
+    #: The useful part of the network's square output (left, top, right, bottom), e.g. the 512x384 middle of
+    #: LSUN cars' letterboxed 512x512 images; `stylegan generate` writes only this part unless told otherwise.
+    crop: Crop | None = None
 
 
 _REGISTRY: dict[str, PretrainedNetwork] = {}
@@ -68,13 +75,15 @@ def register(
     sha256: str | None = None,
     resolution: int | None = None,
     description: str = "",
+    crop: Crop | None = None,
     overwrite: bool = False,
 ) -> PretrainedNetwork:
     """Add a network to the registry, by URL (downloaded on first use) or by local `path` (e.g. a file
     shipped in a package: `register("tiny", path=importlib.resources.files("mypkg") / "tiny.safetensors", ...)`).
+    `crop` (left, top, right, bottom) is the useful part of its images, inside the `resolution` square.
 
-    Returns the new entry. Raises ValueError for a duplicate name (unless `overwrite`) or when neither or both
-    of `url` and `path` are given.
+    Returns the new entry. Raises ValueError for a duplicate name (unless `overwrite`), when neither or both
+    of `url` and `path` are given, or for a crop box that is empty or leaves the image.
     """
     if (url is None) == (path is None):
         raise ValueError("give exactly one of url= or path=")
@@ -82,6 +91,8 @@ def register(
         raise ValueError(f"a pretrained network named {name!r} is already registered")
     if sha256 is not None and (len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256.lower())):
         raise ValueError(f"sha256 must be 64 hex digits, got {sha256!r}")
+    if crop is not None:
+        crop = check_crop(crop, resolution, resolution)
     local = Path(path) if isinstance(path, (str, os.PathLike)) else path
     entry = PretrainedNetwork(
         name=name,
@@ -92,9 +103,62 @@ def register(
         sha256=sha256.lower() if sha256 else None,
         resolution=resolution,
         description=description,
+        crop=crop,
     )
     _REGISTRY[name] = entry
     return entry
+
+
+def check_crop(crop: Any, height: int | None, width: int | None) -> Crop:
+    """`crop` as a (left, top, right, bottom) tuple of ints inside a height x width image (sizes None: not checked);
+    ValueError when it is not four integers, is empty, or leaves the image.
+
+    >>> check_crop([0, 64, 512, 448], 512, 512)
+    (0, 64, 512, 448)
+    """
+    try:
+        box = tuple(int(v) for v in crop)
+        if len(box) != 4 or any(int(v) != v for v in crop):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ValueError(f"a crop box is four integers (left, top, right, bottom), got {crop!r}") from None
+    left, top, right, bottom = box
+    if not (0 <= left < right and 0 <= top < bottom):
+        raise ValueError(f"crop box {box} is empty: it needs 0 <= left < right and 0 <= top < bottom")
+    if (width is not None and right > width) or (height is not None and bottom > height):
+        raise ValueError(f"crop box {box} leaves the {width}x{height} image")
+    return left, top, right, bottom
+
+
+def _url_file_name(url: str) -> str:
+    try:
+        return Path(urllib.parse.unquote(urllib.parse.urlparse(url).path)).name
+    except ValueError:
+        return ""
+
+
+def crop_for(source: str | os.PathLike[str] | None, resolution: int | None = None) -> Crop | None:
+    """The registry's crop box for what a user passed as the network: a registered name, or a URL or file whose
+    name is that of a registered network's download (e.g. a downloaded `karras2019stylegan-cars-512x384.pkl`).
+    None for anything else (the bundled network when `source` is None), and when the network's `resolution` is
+    given and is not the registered one (a file that only has the name).
+
+    >>> crop_for("karras2019stylegan-cars-512x384"), crop_for("/data/karras2019stylegan-cars-512x384.pkl")
+    ((0, 64, 512, 448), (0, 64, 512, 448))
+    >>> crop_for("karras2019stylegan-ffhq-1024x1024") is None
+    True
+    """
+    if source is None:
+        return None
+    text = os.fspath(source)
+    found = _REGISTRY.get(text) if isinstance(source, str) else None
+    if found is None:
+        name = _url_file_name(text) if _is_url(text) else Path(text).name
+        named = [e for e in _REGISTRY.values() if e.crop is not None and e.url and _url_file_name(e.url) == name]
+        found = named[0] if named else None
+    if found is None or (resolution is not None and found.resolution not in (None, resolution)):
+        return None
+    return found.crop
 
 
 def get(name: str) -> PretrainedNetwork:
@@ -489,5 +553,30 @@ for _name, _res, _desc in [
         license=_NVIDIA_TF_LICENSE,
         url=f"{_TF}stylegan2-{_name}-config-f.pkl",
         resolution=_res,
+        crop=(0, 64, 512, 448) if _name == "car" else None,  # dataset_tool's create_lsun_wide: rows 64:448
         description=f"original TensorFlow StyleGAN2 (config F): {_desc}",
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# NVIDIA's published StyleGAN (v1) networks: TensorFlow pickles, CC BY-NC 4.0. NVIDIA first shared them on Google
+# Drive, then on its CDN (the metrics networks of the same release are under .../stylegan/networks/metrics/).
+
+_V1 = "https://nvlabs-fi-cdn.nvidia.com/stylegan/networks/"
+
+for _name, _res, _crop, _desc in [
+    ("ffhq-1024x1024", 1024, None, "FFHQ faces"),
+    ("celebahq-1024x1024", 1024, None, "CelebA-HQ faces"),
+    ("bedrooms-256x256", 256, None, "LSUN bedrooms"),
+    ("cars-512x384", 512, (0, 64, 512, 448), "LSUN cars (512x384 content, letterboxed)"),
+    ("cats-256x256", 256, None, "LSUN cats"),
+]:
+    register(
+        f"karras2019stylegan-{_name}",
+        format="nvidia-tf",
+        license=_CC_BY_NC,
+        url=f"{_V1}karras2019stylegan-{_name}.pkl",
+        resolution=_res,
+        crop=_crop,
+        description=f"original TensorFlow StyleGAN (v1): {_desc}",
     )

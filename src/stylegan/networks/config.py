@@ -104,6 +104,15 @@ def _check_architecture(value: Any) -> None:
         raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {_short(value)}")
 
 
+def _check_progressive(value: Any, architecture: str) -> None:
+    _check_bool("progressive", value)
+    if value and architecture != "skip":
+        raise ValueError(
+            f"progressive growing uses the skip architecture's per-resolution RGB layers: set architecture 'skip', "
+            f"not {architecture!r}"
+        )
+
+
 def _check_filter(value: Any) -> tuple[Any, ...]:
     if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= MAX_FILTER_TAPS:
         raise ValueError(f"resample_filter must be a list of 1 to {MAX_FILTER_TAPS} numbers, got {_short(value)}")
@@ -157,11 +166,15 @@ class GeneratorConfig:
     conv_clamp: float | None = None
     use_noise: bool = True
     resample_filter: tuple[int, ...] = (1, 3, 3, 1)
+    # Progressive growing (the StyleGAN2 paper's configurations B-D): the skip architecture's ToRGB layers, blended
+    # by the level of detail (buffer `synthesis.lod`) instead of summed.
+    progressive: bool = False
 
     def __post_init__(self) -> None:
         _check_resolution("img_resolution", self.img_resolution)
         _check_channels(self.channel_base, self.channel_max, self.img_resolution)
         _check_architecture(self.architecture)
+        _check_progressive(self.progressive, self.architecture)
         _check_int("img_channels", self.img_channels, 1, MAX_IMG_CHANNELS)
         _check_int("z_dim", self.z_dim, 1, MAX_FEATURES)
         _check_int("w_dim", self.w_dim, 1, MAX_FEATURES)
@@ -206,11 +219,14 @@ class DiscriminatorConfig:
     mapping_lr_multiplier: float = 0.01
     freeze_layers: int = 0  # Freeze-D (Mo et al. 2020): number of leading layers that do not train
     resample_filter: tuple[int, ...] = (1, 3, 3, 1)
+    # Progressive growing: the skip architecture's FromRGB layers, one of them read at the level of detail (`lod`).
+    progressive: bool = False
 
     def __post_init__(self) -> None:
         _check_resolution("img_resolution", self.img_resolution)
         _check_channels(self.channel_base, self.channel_max, self.img_resolution)
         _check_architecture(self.architecture)
+        _check_progressive(self.progressive, self.architecture)
         _check_int("img_channels", self.img_channels, 1, MAX_IMG_CHANNELS)
         _check_int("c_dim", self.c_dim, 0, MAX_C_DIM)
         _check_real("conv_clamp", self.conv_clamp, 0, 1e12, optional=True)
@@ -315,8 +331,8 @@ def count_parameters(cfg: GeneratorConfig | DiscriminatorConfig) -> tuple[int, i
             cfg.mapping_layer_features,
             num_ws > 0 and cfg.w_avg_beta is not None,
         )
-        return params + mp, buffers + mb
-    params, buffers = 0, 0
+        return params + mp, buffers + mb + int(cfg.progressive)
+    params, buffers = 0, int(cfg.progressive)
     layer_idx = 0
 
     def conv(n: int, frozen_aware: bool = True) -> None:

@@ -84,15 +84,16 @@ class DiscriminatorBlock(nn.Module):
             x = x + y if x is not None else y
             img = downsample2d(img, self.resample_filter) if self.architecture == "skip" else None
         assert x is not None
+        return self.convs(x), img
+
+    def convs(self, x: Tensor) -> Tensor:
+        """The block's convolutions (and residual skip) on features x."""
         if self.architecture == "resnet":
             y = self.skip(x, gain=math.sqrt(0.5))
             x = self.conv0(x)
             x = self.conv1(x, gain=math.sqrt(0.5))
-            x = y + x
-        else:
-            x = self.conv0(x)
-            x = self.conv1(x)
-        return x, img
+            return y + x
+        return self.conv1(self.conv0(x))
 
     def extra_repr(self) -> str:
         return f"resolution={self.resolution}, architecture={self.architecture}"
@@ -160,6 +161,10 @@ class DiscriminatorEpilogue(nn.Module):
             y = self.fromrgb(img.to(torch.float32))
             x = x + y if x is not None else y
         assert x is not None
+        return self.head(x, cmap)
+
+    def head(self, x: Tensor, cmap: Tensor | None) -> Tensor:
+        """Minibatch stddev, conv, fc, out (and the projection onto cmap) on 4x4 features x."""
         x = x.to(torch.float32)
         if self.mbstd is not None:
             x = self.mbstd(x)
@@ -184,6 +189,9 @@ class Discriminator(nn.Module):
         self.img_resolution_log2 = int(math.log2(cfg.img_resolution))
         self.img_channels = cfg.img_channels
         self.block_resolutions = [2**i for i in range(self.img_resolution_log2, 2, -1)]
+        self.progressive = cfg.progressive
+        if cfg.progressive:
+            self.register_buffer("lod", torch.zeros([]))
 
         def ch(res: int) -> int:
             return channels_at(res, cfg.channel_base, cfg.channel_max)
@@ -231,11 +239,37 @@ class Discriminator(nn.Module):
         expected = [self.img_channels, self.img_resolution, self.img_resolution]
         if img.ndim != 4 or list(img.shape[1:]) != expected:
             raise ValueError(f"img must have shape [N, {', '.join(map(str, expected))}], got {list(img.shape)}")
+        cmap = self.mapping(None, c) if self.c_dim > 0 else None
+        if self.progressive:
+            return self._grow(img, cmap)
         x = None
         for res in self.block_resolutions:
             x, img = getattr(self, f"b{res}")(x, img)
-        cmap = self.mapping(None, c) if self.c_dim > 0 else None
         return self.b4(x, img, cmap)
+
+    def _grow(self, img: Tensor, cmap: Tensor | None) -> Tensor:
+        """Progressive growing: with lod = f + t, the image box-downsampled by 2^f is read by the FromRGB of
+        resolution R / 2^f; after that block, its features are blended with weight t with the FromRGB of the image
+        downsampled once more. Blocks above R / 2^f are not run."""
+        lod = min(max(float(self.get_buffer("lod")), 0.0), self.img_resolution_log2 - 2)
+        level = int(math.floor(lod))
+        fade = lod - level
+        top = self.img_resolution >> level
+        img = img.to(torch.float32)
+
+        def fromrgb(res: int) -> Tensor:
+            layer = self.b4.fromrgb if res == 4 else getattr(self, f"b{res}").fromrgb
+            factor = self.img_resolution // res
+            return layer(torch.nn.functional.avg_pool2d(img, factor) if factor > 1 else img)
+
+        x = fromrgb(top)
+        for res in self.block_resolutions:
+            if res > top:
+                continue
+            x = getattr(self, f"b{res}").convs(x)
+            if res == top and fade > 0:  # lerp(x, fromrgb(res / 2), fade)
+                x = x + (fromrgb(res // 2) - x) * fade
+        return self.b4.head(x, cmap)
 
     def extra_repr(self) -> str:
         return f"c_dim={self.c_dim}, img_resolution={self.img_resolution}, img_channels={self.img_channels}"

@@ -235,6 +235,9 @@ class SynthesisNetwork(nn.Module):
         self.img_resolution_log2 = int(math.log2(cfg.img_resolution))
         self.img_channels = cfg.img_channels
         self.block_resolutions = [2**i for i in range(2, self.img_resolution_log2 + 1)]
+        self.progressive = cfg.progressive
+        if cfg.progressive:
+            self.register_buffer("lod", torch.zeros([]))
         self.num_ws = 0
         for res in self.block_resolutions:
             in_ch = channels_at(res // 2, cfg.channel_base, cfg.channel_max) if res > 4 else 0
@@ -261,6 +264,8 @@ class SynthesisNetwork(nn.Module):
         if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
             raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
         ws = ws.to(self.get_parameter("b4.const").dtype)  # float32 unless the whole network was cast
+        if self.progressive:
+            return self._grow(ws, noise_mode)
         x = img = None
         w_idx = 0
         for res in self.block_resolutions:
@@ -269,6 +274,28 @@ class SynthesisNetwork(nn.Module):
             w_idx += block.num_conv
         assert img is not None
         return img.contiguous()
+
+    def _grow(self, ws: Tensor, noise_mode: NoiseMode) -> Tensor:
+        """Progressive growing: with lod = f + t, the ToRGB of resolution R / 2^f blended with weight t with the
+        nearest-upsampled ToRGB of the resolution below, then nearest-upsampled to R x R (blocks above not run)."""
+        lod = min(max(float(self.get_buffer("lod")), 0.0), self.img_resolution_log2 - 2)
+        level = int(math.floor(lod))
+        fade = lod - level
+        top = self.img_resolution >> level
+        x = img = below = None
+        w_idx = 0
+        for res in self.block_resolutions:
+            if res > top:
+                break
+            block = getattr(self, f"b{res}")
+            below = img
+            x, img = block(x, None, ws.narrow(1, w_idx, block.num_conv + block.num_torgb), noise_mode)
+            w_idx += block.num_conv
+        assert img is not None
+        if fade > 0 and below is not None:  # lerp(img, up(below), fade)
+            img = img + (below.repeat_interleave(2, 2).repeat_interleave(2, 3) - img) * fade
+        factor = self.img_resolution // top
+        return img.repeat_interleave(factor, 2).repeat_interleave(factor, 3).contiguous()
 
     def extra_repr(self) -> str:
         return f"w_dim={self.w_dim}, num_ws={self.num_ws}, img_resolution={self.img_resolution}"

@@ -95,7 +95,7 @@ def generator_config(net: TFNetworkStub, variables: dict[str, Tensor], *, where:
         img_resolution=kw.get_int("resolution", 1024),
         img_channels=kw.get_int("num_channels", 3),
         mapping_layers=layers,
-        mapping_layer_features=None if width == w_dim else width,
+        mapping_layer_features=None if width == w_dim or layers <= 1 else width,
         mapping_lr_multiplier=kw.get_float("mapping_lrmul", 0.01),
         normalize_latents=as_bool(kw.get("normalize_latents", True), where=where, what="normalize_latents"),
         w_avg_beta=kw.get_float("dlatent_avg_beta", 0.995),

@@ -136,9 +136,14 @@ class GeneratorConfig(_Versioned):
             )
 
     @property
-    def num_ws(self) -> int:
-        """Number of per-layer latents: two per resolution (4x4 included), 18 at 1024 px."""
+    def num_layers(self) -> int:
+        """Number of synthesis layers: two per resolution (4x4 included), 18 at 1024 px."""
         return 2 * int(math.log2(self.img_resolution)) - 2
+
+    @property
+    def num_ws(self) -> int:
+        """Number of per-layer latents: one per layer, or a single w (read by the dense input) without styles."""
+        return self.num_layers if self.use_styles else 1
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> GeneratorConfig:

@@ -159,6 +159,8 @@ class SynthesisNetwork(nn.Module):
         if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
             raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
         ws = ws.to(self.get_parameter("b4.conv1.bias").dtype)
+        if self.num_ws == 1:  # no styles: the one w feeds the traditional input (the layers read none)
+            ws = ws.expand(-1, 2 * len(self.block_resolutions), -1)
         lod = 0.0 if self.structure == "fixed" else min(max(float(self.lod), 0.0), self.img_resolution_log2 - 2)
         level = int(math.floor(lod))
         fade = lod - level  # weight of the lower resolution, being faded out
