@@ -290,6 +290,29 @@ def test_resume_in_the_middle_of_a_fade_is_exact(data16: Path, tmp_path: Path) -
     assert lods == sorted(lods, reverse=True) and lods[0] == 2.0 and lods[-1] == 1.0
 
 
+def test_batch_per_resolution_with_workers_and_exact_resume(data16: Path, tmp_path: Path) -> None:
+    """A minibatch table (8 at 4x4, 4 above) read by a data-loader process: each step takes the batch of its
+    resolution, the loader follows the changes, and a run resumed in the fade equals the uninterrupted one."""
+
+    def cfg(kimg: float) -> TrainConfig:
+        c = grow_config(data16, 1, workers=1)
+        return c.replace({"kimg": kimg, "progressive.batch": ((4, 8),)})
+
+    assert [cfg(1).schedule(n).batch for n in (0, 8, 16, 20)] == [8, 8, 4, 4]
+    straight = train(cfg(0.032), tmp_path / "a", reporter=quiet(tmp_path / "a"))
+    assert (straight.batch_idx, straight.cur_nimg) == (6, 32) and count_steps(cfg(0.032)) == (6, {4: 16, 8: 16})
+    train(cfg(0.02), tmp_path / "b", reporter=quiet(tmp_path / "b"))
+    assert _state(tmp_path / "b")["progress"]["cur_nimg"] == 20  # 8 + 8 + 4, the next step at lod 1.25
+    train(cfg(0.032), tmp_path / "b", reporter=quiet(tmp_path / "b"), resume=True)
+    a, b = _state(tmp_path / "a"), _state(tmp_path / "b")
+    assert a["ranks"][0]["data_pos"] == b["ranks"][0]["data_pos"] == 32
+    for net in ("G", "D", "G_ema"):
+        for k in a[net]:
+            torch.testing.assert_close(a[net][k], b[net][k], rtol=1e-5, atol=1e-6, msg=f"{net}.{k}")
+    stats = [json.loads(line) for line in (tmp_path / "b" / "stats.jsonl").read_text().splitlines()]
+    assert [s["Progress/minibatch"] for s in stats] == [8, 8, 4, 4, 4]
+
+
 def test_snapshots_render_at_full_resolution_at_any_lod(data16: Path, tmp_path: Path) -> None:
     result = train(grow_config(data16, 3), tmp_path / "r", reporter=quiet(tmp_path / "r"))
     assert result.snapshot is not None

@@ -307,8 +307,10 @@ class RunLock:
 
 
 def run_description(cfg: TrainConfig, extra: str | None = None) -> str:
-    """A new run's folder name without its number: `<dataset>-<preset>-batch<N>-gamma<G>[-<augment>][-<extra>]`."""
-    desc = f"{Path(cfg.data.path).stem}-{cfg.preset}-batch{cfg.batch}-gamma{cfg.loss.r1_gamma:g}"
+    """A new run's folder name without its number: `<dataset>-<preset>-batch<N>-gamma<G>[-<augment>][-<extra>]`
+    (`wgangp` instead of the gamma for the WGAN-GP loss)."""
+    loss = "wgangp" if cfg.loss.kind == "wgan-gp" else f"gamma{cfg.loss.r1_gamma:g}"
+    desc = f"{Path(cfg.data.path).stem}-{cfg.preset}-batch{cfg.batch}-{loss}"
     if cfg.augment.kind != "none":
         desc += f"-{cfg.augment.kind}"
     if extra:
