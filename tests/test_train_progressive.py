@@ -110,7 +110,7 @@ def test_growth_settings_are_checked_with_the_flag_named() -> None:
         build_config("stylegan2", resolution=32, options=TrainOptions(lod_training_kimg=10.0))
     with pytest.raises(SettingError, match=r"freeze_layers \(Freeze-D\) needs a StyleGAN2"):
         build_config("stylegan1", resolution=32, options=TrainOptions(freeze_layers=2))
-    with pytest.raises(SettingError, match="needs StyleGAN \\(v1\\) networks"):
+    with pytest.raises(SettingError, match="needs networks that grow"):
         cfg = build_config("stylegan2", resolution=32)
         TrainConfig(G=cfg.G, D=cfg.D, progressive=ProgressiveConfig())
     with pytest.raises(SettingError, match="batch_gpu 6 at 8x8 must be a multiple of the minibatch-stddev group"):
@@ -330,13 +330,15 @@ def test_snapshots_render_at_full_resolution_at_any_lod(data16: Path, tmp_path: 
     assert {Image.open(p).size for p in out.glob("*.png")} == {(16, 16)}
 
 
-@pytest.mark.parametrize("preset", ["sg1-a", "config-a"])
+@pytest.mark.parametrize("preset", ["sg1-a", "config-a", "config-d"])
 def test_other_growing_presets_train(preset: str, data16: Path, tmp_path: Path) -> None:
     result = train(grow_config(data16, 5, preset), tmp_path / "r", reporter=quiet(tmp_path / "r"))
     assert result.batch_idx == 5
     stats = [json.loads(line) for line in (tmp_path / "r" / "stats.jsonl").read_text().splitlines()]
     assert all(math.isfinite(s["Loss/D/loss"]) and math.isfinite(s["Loss/G/loss"]) for s in stats)
     assert ("Loss/gp_penalty" in stats[-1]) == (preset == "sg1-a")
+    assert ("Loss/pl_penalty" in stats[-1]) == (preset == "config-d")  # lazy: every 4 steps, 2 ticks of 2
+    assert [s["Progress/lod"] for s in stats] == [2.0, 1.75, 1.5]
 
 
 # ---- the command line ------------------------------------------------------------------------------------------
@@ -366,7 +368,7 @@ def _dry_run(data: Path, tmp_path: Path, *args: str) -> tuple[dict, str]:
     return json.loads(text[:end]), text[end:]
 
 
-GROWING = {"stylegan1", "config-a"} | {f"sg1-{c}" for c in "abcdef"}
+GROWING = {"stylegan1"} | {f"sg1-{c}" for c in "abcdef"} | {f"config-{c}" for c in "abcd"}
 
 
 @pytest.mark.parametrize("preset", [f"sg1-{c}" for c in "abcdef"] + [f"config-{c}" for c in "abcdef"])
@@ -393,12 +395,15 @@ def test_table_presets_dry_run(preset: str, data32: Path, tmp_path: Path) -> Non
         assert cfg["D_reg_interval"] == (None if row < 2 else 16)
         assert cfg["loss"]["pl_weight"] == (0.0 if row < 3 else 2.0)
         assert cfg["loss"]["r1_gamma"] == (100.0 if row == 4 else 10.0)
-        if row in (1, 2, 3):
-            assert (G["architecture"], cfg["D"]["architecture"]) == ("orig", "orig")
+        if row in (1, 2, 3):  # StyleGAN2 networks growing progressively, on config A's schedule
+            assert (G["architecture"], cfg["D"]["architecture"]) == ("skip", "skip")
+            assert G["progressive"] and cfg["D"]["progressive"] and cfg["progressive"]["initial_res"] == 8
+            assert cfg["progressive"]["batch"] == [[8, 256], [16, 128], [32, 64], [64, 32]]
         if row >= 4:
-            assert (G["architecture"], cfg["D"]["architecture"]) == ("skip", "resnet")
-    if preset in ("config-b", "config-c", "config-d"):  # honest about the difference from the paper
-        assert "no progressive growing, unlike the paper" in PRESETS[preset].description
+            assert (G["architecture"], cfg["D"]["architecture"]) == ("skip", "resnet") and not G["progressive"]
+            assert cfg["batch"] == 32 and cfg["G_opt"]["lr"] == 0.002
+        assert G["channel_base"] == 1024  # --cbase; the presets: 16384 for A-E, 32768 for F
+    assert PRESETS[preset].channel_base == (32768 if preset == "config-f" else 16384)
 
 
 def test_cli_growth_flags_dry_run_and_errors(data32: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -119,7 +119,7 @@ class Preset:
     kimg_per_tick: float = 4.0
     snap: int = 50
     image_grid: tuple[int, int] = (8, 8)
-    # Progressive growing (version 1 networks): the first resolution and the tables by GPU count; None = no growing.
+    # Progressive growing: the first resolution and the tables by GPU count; None = no growing.
     lod_initial_res: int | None = None
     growth: Mapping[int, GrowthTables] | None = None
 
@@ -185,6 +185,7 @@ class Preset:
             channel_max=p.channel_max,
             architecture=p.g_architecture,
             conv_clamp=p.conv_clamp,
+            progressive=p.lod_initial_res is not None,
         )
 
     def discriminator(
@@ -213,6 +214,7 @@ class Preset:
             channel_max=p.channel_max,
             conv_clamp=p.conv_clamp,
             mbstd_group_size=p.mbstd_group_size,
+            progressive=p.lod_initial_res is not None,
         )
 
 
@@ -287,11 +289,9 @@ _SG1_TABLE: list[tuple[str, str, dict[str, object]]] = [
     ("sg1-f", "StyleGAN paper config F: E + mixing regularisation 0.9 (= stylegan1)", {}),
 ]
 
-#: The StyleGAN2 paper's configs B-E without growing: 8192 TF fmap_base (channel base 16384), batch 32, lr 0.002.
+#: The StyleGAN2 paper's config E without growing: 8192 TF fmap_base (channel base 16384), batch 32, lr 0.002.
 _SG2_SMALL: dict[str, object] = {
     "channel_base": 16384,
-    "g_architecture": "orig",
-    "d_architecture": "orig",
     "mbstd_group_size": 4,
     "batch": 32,
     "lr": 0.002,
@@ -300,6 +300,18 @@ _SG2_SMALL: dict[str, object] = {
     "G_reg_interval": None,
     "D_reg_interval": None,
     "ema_kimg": 10.0,
+}
+
+#: The StyleGAN2 paper's configs B-D: its networks growing progressively (the per-resolution RGB layers of the skip
+#: layout, read at the level of detail, as its TF code's revised G and D), with config A's schedule.
+_SG2_GROWING: dict[str, object] = {
+    **_SG2_SMALL,
+    "g_architecture": "skip",
+    "d_architecture": "skip",
+    "batch": None,
+    "lr": None,
+    "lod_initial_res": 8,
+    "growth": {1: SG2_CONFIG_A_GROWTH},
 }
 
 PRESETS: dict[str, Preset] = {
@@ -408,31 +420,21 @@ PRESETS.update(
             **{**_SG1_RECIPE, "growth": {1: SG2_CONFIG_A_GROWTH}},  # type: ignore[arg-type]
         ),
         "config-b": Preset(
-            description="StyleGAN2 paper config B, weight demodulation: StyleGAN2 'orig' G and D, R1 every step; "
-            "no progressive growing, unlike the paper (our StyleGAN2 networks train at one resolution)",
-            **_SG2_SMALL,  # type: ignore[arg-type]
+            description="StyleGAN2 paper config B, weight demodulation: StyleGAN2 G and D growing progressively "
+            "(per-resolution RGB layers read at the level of detail), config A's schedule, R1 every step",
+            **_SG2_GROWING,  # type: ignore[arg-type]
         ),
         "config-c": Preset(
-            description="StyleGAN2 paper config C: B + lazy R1 (every 16 steps); no progressive growing, unlike "
-            "the paper",
-            **{**_SG2_SMALL, "D_reg_interval": 16},  # type: ignore[arg-type]
+            description="StyleGAN2 paper config C: B + lazy R1 (every 16 steps)",
+            **{**_SG2_GROWING, "D_reg_interval": 16},  # type: ignore[arg-type]
         ),
         "config-d": Preset(
-            description="StyleGAN2 paper config D: C + path length regularisation; no progressive growing, "
-            "unlike the paper",
-            **{**_SG2_SMALL, "D_reg_interval": 16, "G_reg_interval": 4, "pl_weight": 2.0},  # type: ignore[arg-type]
+            description="StyleGAN2 paper config D: C + path length regularisation (every 4 steps)",
+            **{**_SG2_GROWING, "D_reg_interval": 16, "G_reg_interval": 4, "pl_weight": 2.0},  # type: ignore[arg-type]
         ),
         "config-e": Preset(
             description="StyleGAN2 paper config E: no growing, skip G and resnet D, channel base 16384, gamma 100",
-            **{  # type: ignore[arg-type]
-                **_SG2_SMALL,
-                "D_reg_interval": 16,
-                "G_reg_interval": 4,
-                "pl_weight": 2.0,
-                "g_architecture": "skip",
-                "d_architecture": "resnet",
-                "r1_gamma": 100.0,
-            },
+            **{**_SG2_SMALL, "D_reg_interval": 16, "G_reg_interval": 4, "pl_weight": 2.0, "r1_gamma": 100.0},  # type: ignore[arg-type]
         ),
         "config-f": dataclasses.replace(PRESETS["stylegan2"], description="StyleGAN2 paper config F (= stylegan2)"),
     }

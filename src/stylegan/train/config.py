@@ -81,6 +81,14 @@ class DataConfig:
     cache: bool = True  # keep decoded images in memory
 
 
+def grows(cfg: NetworkConfig) -> bool:
+    """Whether the network `cfg` describes can grow progressively (has a level of detail): a StyleGAN (v1)
+    network with structure 'linear', or a StyleGAN2 one built with `progressive=True`."""
+    if isinstance(cfg, (v1.GeneratorConfig, v1.DiscriminatorConfig)):
+        return cfg.structure == "linear"
+    return cfg.progressive
+
+
 @dataclass(frozen=True)
 class StepSchedule:
     """What one training step uses: the level of detail (0 = full resolution), the resolution it trains, the global
@@ -97,7 +105,7 @@ class StepSchedule:
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that defines a training run. Batch sizes are global (all ranks together). With `progressive`
-    set (StyleGAN v1 networks), `batch`, `batch_gpu` and the learning rates are the values of the resolutions its
+    set (networks that grow), `batch`, `batch_gpu` and the learning rates are the values of the resolutions its
     tables do not list."""
 
     G: AnyGeneratorConfig
@@ -123,7 +131,7 @@ class TrainConfig:
     resume_from: str | None = None  # network to fine-tune from (any format stylegan.io.load reads)
     metrics: tuple[str, ...] = ()  # evaluated on G_ema at every network snapshot (e.g. fid50k_full)
     precision: Precision = "fp32"  # forward passes in "fp32", or "bf16" autocast (weights and optimiser stay fp32)
-    progressive: ProgressiveConfig | None = None  # progressive growing (StyleGAN v1 networks); None = fixed resolution
+    progressive: ProgressiveConfig | None = None  # progressive growing (networks that grow); None = fixed resolution
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_grid", tuple(self.image_grid))
@@ -153,14 +161,11 @@ class TrainConfig:
                     "freeze_layers",
                 )
         if self.progressive is not None:
-            G, D = self.G, self.D
-            if not (isinstance(G, v1.GeneratorConfig) and isinstance(D, v1.DiscriminatorConfig)) or "fixed" in (
-                G.structure,
-                D.structure,
-            ):
+            if not (grows(self.G) and grows(self.D)):
                 raise SettingError(
-                    "progressive growing ({lod_initial_res}) needs StyleGAN (v1) networks with structure 'linear' "
-                    "(the presets stylegan1, sg1-a ... sg1-f and config-a)",
+                    "progressive growing ({lod_initial_res}) needs networks that grow: StyleGAN (v1) ones with "
+                    "structure 'linear', or StyleGAN2 ones with progressive true (the presets stylegan1, sg1-a ... "
+                    "sg1-f and config-a ... config-d)",
                     "lod_initial_res",
                 )
             self.progressive.check_resolution(self.G.img_resolution)
@@ -614,7 +619,7 @@ def _integer_lod(cfg: TrainConfig, resolution: int) -> float:
 
 def estimate_flops_per_image(cfg: TrainConfig, lod: float = 0.0) -> float:
     """Rough training FLOPs per real image, from counted forward FLOPs of G and D (one image each, on the CPU, at
-    level of detail `lod` for StyleGAN v1 networks): Gmain ≈ 3G + 2D, Dmain ≈ G + 4D, path length ≈ 5G on half the
+    level of detail `lod` for networks that grow): Gmain ≈ 3G + 2D, Dmain ≈ G + 4D, path length ≈ 5G on half the
     batch every G_reg_interval steps, R1 (or WGAN-GP's penalty) ≈ 5D every D_reg_interval steps (backward ≈ 2x
     forward; double backward ≈ 4x)."""
     import torch

@@ -327,7 +327,7 @@ def _grid_latents(cfg: TrainConfig, data: BatchStream, device: torch.device) -> 
 
 # ---- the steps -------------------------------------------------------------------------------------------------
 def apply_schedule(run: TrainingRun, step: StepSchedule) -> None:
-    """Make `step` current: the level of detail of G, D and G_ema (StyleGAN v1 networks; 0 when the run does not
+    """Make `step` current: the level of detail of G, D and G_ema (networks that grow; 0 when the run does not
     grow), this step's batch sizes (the data stream follows), and the learning rates."""
     for net in (run.G, run.D, run.G_ema):
         v1.set_lod(net, step.lod)

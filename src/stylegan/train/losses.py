@@ -72,7 +72,7 @@ def path_length_penalty(lengths: Tensor, pl_mean: Tensor, decay: float = 0.01) -
 
 def sample_mixing_cutoff(num_ws: int, prob: float, generator: torch.Generator | None = None) -> int:
     """Style-mixing regularisation (StyleGAN §3.1): with probability `prob`, a crossover layer uniform in
-    {1, ..., num_ws - 1}; otherwise `num_ws` (no mixing). While a StyleGAN (v1) network grows, `num_ws` is the
+    {1, ..., num_ws - 1}; otherwise `num_ws` (no mixing). While a network grows progressively, `num_ws` is the
     number of layers drawn at the current level of detail (`mixing_layers`)."""
     if prob <= 0 or num_ws < 2:
         return num_ws
@@ -82,8 +82,8 @@ def sample_mixing_cutoff(num_ws: int, prob: float, generator: torch.Generator | 
 
 
 def mixing_layers(num_ws: int, lod: float | None) -> int:
-    """The layers style mixing picks its crossover among: all `num_ws`, or, at level of detail `lod` (StyleGAN v1
-    growing), the num_ws - 2·floor(lod) layers that are drawn.
+    """The layers style mixing picks its crossover among: all `num_ws`, or, at level of detail `lod` (progressive
+    growing, StyleGAN's and StyleGAN2's rule), the num_ws - 2·floor(lod) layers that are drawn.
 
     >>> mixing_layers(18, None), mixing_layers(18, 2.5), mixing_layers(18, 0.0)
     (18, 14, 18)
@@ -183,7 +183,7 @@ class StyleGAN2Loss:
         network grows, the crossover is drawn among the layers in use (`mixing_layers`)."""
         G = self.G
         ws = G.mapping(z, c, update_emas=update_emas)  # float32: tiny, and w_avg / truncation live here
-        lod = getattr(G.synthesis, "lod", None)  # StyleGAN (v1) networks only
+        lod = getattr(G.synthesis, "lod", None)  # networks that grow progressively only
         layers = mixing_layers(ws.shape[1], None if lod is None else float(lod))
         cutoff = sample_mixing_cutoff(layers, self.s.style_mixing_prob, self.generator)
         if cutoff < layers:

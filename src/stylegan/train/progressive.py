@@ -1,4 +1,4 @@
-"""Progressive growing (Karras et al. 2018) as StyleGAN (version 1) trains it.
+"""Progressive growing (Karras et al. 2018) as StyleGAN (version 1) trains it, and the StyleGAN2 paper's configs A-D.
 
 The level of detail `lod` (0 = full resolution) is a pure function of the number of real images shown, so a run
 resumed anywhere, even in the middle of a fade, continues on exactly the same schedule. With R the resolution of

@@ -23,7 +23,7 @@ import torch
 from ..errors import SettingError, StyleGANError
 from ..networks import v1
 from ..networks.config import DiscriminatorConfig, GeneratorConfig
-from .config import TrainConfig, TrainOptions, build_config, describe_cost
+from .config import TrainConfig, TrainOptions, build_config, describe_cost, grows
 from .distributed import gather_objects, init_distributed
 from .state import STATE_FILENAME
 
@@ -88,9 +88,9 @@ def fine_tune_from(cfg: TrainConfig, source: str, *, keep_growth: bool = False) 
     """`cfg` set up to fine-tune the network `source`: its architecture (read from the file, no weights built), the
     run's minibatch-stddev group and Freeze-D, and StyleGAN2-ADA's `--resume` policy: no EMA ramp-up (G_ema starts
     from a trained network; a ramp-up would first make it a copy of G) and ADA p may move five times faster
-    (ada_kimg 100) to suit the new data. A trained network does not grow again: a StyleGAN (v1) network trains at
-    full resolution from the start (unless `keep_growth`: the user chose the initial resolution), a StyleGAN2 one
-    without progressive growing; the preset's tables give the full resolution's batch and learning rates."""
+    (ada_kimg 100) to suit the new data. A trained network does not grow again: it trains at full resolution from
+    the start (unless `keep_growth`, the user chose the initial resolution, and the networks can grow); the
+    preset's tables give the full resolution's batch and learning rates."""
     from .. import io as sgio
 
     info = sgio.inspect(source)
@@ -140,7 +140,7 @@ def fine_tune_from(cfg: TrainConfig, source: str, *, keep_growth: bool = False) 
             )
         freeze = cfg.D.freeze_layers if isinstance(cfg.D, DiscriminatorConfig) else 0
         D = dataclasses.replace(D, mbstd_group_size=group, freeze_layers=freeze)
-    cfg = _grown(cfg, keep_growth and isinstance(G, v1.GeneratorConfig))
+    cfg = _grown(cfg, keep_growth and grows(G) and grows(D))
     augment = dataclasses.replace(cfg.augment, kimg=100.0)
     return dataclasses.replace(cfg, G=G, D=D, resume_from=str(source), ema_rampup=None, augment=augment)
 
