@@ -102,8 +102,8 @@ def _metric_list(ctx: click.Context, param: click.Parameter, text: str | None) -
 @click.option("--dry-run", is_flag=True, help="Print the resolved configuration and expected cost, then exit.")
 @click.pass_context
 def train(ctx: click.Context, **params: Any) -> None:
-    """Train a StyleGAN2 (or, with --cfg stylegan1, sg1-*, config-a, a progressively grown StyleGAN) on a dataset;
-    continue exactly with --resume; many processes through torchrun.
+    """Train a StyleGAN2 or a StyleGAN (v1) on a dataset (growing progressively with --cfg stylegan1, sg1-a ... sg1-f,
+    config-a ... config-d); continue exactly with --resume; many processes through torchrun.
 
     \b
     Examples:
