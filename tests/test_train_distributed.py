@@ -73,6 +73,42 @@ def test_torchrun_two_processes(data16: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_torchrun_progressive_growing_and_resume(data16: Path, tmp_path: Path) -> None:
+    """stylegan1 on 2 ranks through a fade (4x4 -> 8x8), stopped in the middle of the next one and resumed."""
+    grow = ["--cfg", "stylegan1", "--cbase", "256", "--cmax", "16", "--batch", "8", "--device", "cpu"]
+    grow += ["--lod-initial-res", "4", "--lod-training-kimg", "0.016", "--lod-transition-kimg", "0.016"]
+    head = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "stylegan"]
+    cmd = [
+        *head,
+        "train",
+        "--data",
+        str(data16),
+        "--outdir",
+        str(tmp_path),
+        *grow,
+        "--kimg",
+        "0.064",
+        "--tick",
+        "0.008",
+    ]
+    proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (run_dir,) = tmp_path.glob("00000-*")
+    state = load_training_state(run_dir / STATE_FILENAME)
+    assert state["progress"]["lod_levels"] == [0, 1] and state["D"]["lod"].item() == 0.5  # 16x16 half faded in
+    cmd = [*head, "train", "--outdir", str(tmp_path), "--resume", "latest", "--kimg", "0.08"]
+    proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    state = load_training_state(run_dir / STATE_FILENAME)
+    ranks = state["ranks"]
+    assert [r["data_pos"] for r in ranks] == [40, 40]  # 10 steps x 4 images on each rank
+    assert ranks[0]["checksum"] == pytest.approx(ranks[1]["checksum"], rel=0, abs=1e-9)  # in sync
+    assert state["progress"]["lod_levels"] == [0, 0] and state["G_ema"]["synthesis.lod"].item() == 0.0
+    log = (run_dir / "log.txt").read_text()
+    assert log.count("optimiser states reset") == 4 and "lod 0.50" in log
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_saves_state_and_exits_zero(data16: Path, tmp_path: Path, sig: signal.Signals) -> None:
     cmd = [

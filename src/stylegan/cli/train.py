@@ -25,7 +25,9 @@ def _metric_list(ctx: click.Context, param: click.Parameter, text: str | None) -
 @click.option("--data", "data_path", help="Dataset: folder or zip (see `stylegan dataset prepare`).")
 @click.option("--cfg", "preset", default="auto", show_default=True, help=f"Preset: {', '.join(PRESETS)}.")
 @click.option("--kimg", type=float, help="Training length in thousands of images (fractional, e.g. 0.1, is fine).")
-@click.option("--batch", type=int, help="Total batch size (all processes).")
+@click.option(
+    "--batch", type=int, help="Total batch size (all processes); growing presets: the same at every resolution."
+)
 @click.option("--batch-gpu", type=int, help="Micro-batch per process; smaller than batch/processes = accumulation.")
 @click.option("--gamma", "r1_gamma", type=float, help="R1 weight (preset's or auto's formula otherwise).")
 @click.option("--cbase", "channel_base", type=int, help="Channel base (feature maps = min(cbase / res, cmax)).")
@@ -60,6 +62,9 @@ def _metric_list(ctx: click.Context, param: click.Parameter, text: str | None) -
     help="Augmentations: b=blit, g=geometric, c=colour, n=noise, o=cutout.",
 )
 @click.option("--freezed", "freeze_layers", type=int, help="Freeze-D: number of leading D layers that do not train.")
+@click.option("--lod-initial-res", type=int, help="Progressive growing: first resolution (stylegan1: 8).")
+@click.option("--lod-training-kimg", type=float, help="Progressive growing: kimg per resolution (600).")
+@click.option("--lod-transition-kimg", type=float, help="Progressive growing: kimg per fade-in (600).")
 @click.option("--resume", help="Continue a run exactly: `latest` (newest run under --outdir) or a run folder.")
 @click.option(
     "--resume-from",
@@ -97,11 +102,13 @@ def _metric_list(ctx: click.Context, param: click.Parameter, text: str | None) -
 @click.option("--dry-run", is_flag=True, help="Print the resolved configuration and expected cost, then exit.")
 @click.pass_context
 def train(ctx: click.Context, **params: Any) -> None:
-    """Train a StyleGAN2 on a dataset; continue exactly with --resume; many processes through torchrun.
+    """Train a StyleGAN2 or a StyleGAN (v1) on a dataset (growing progressively with --cfg stylegan1, sg1-a ... sg1-f,
+    config-a ... config-d); continue exactly with --resume; many processes through torchrun.
 
     \b
     Examples:
       stylegan train --data digits32.zip --outdir runs --cfg cpu-small --kimg 50
+      stylegan train --data faces.zip --outdir runs --cfg stylegan1 --mirror --kimg 25000
       stylegan train --data faces.zip --outdir runs --cfg paper256 --mirror --aug ada --kimg 5000
       stylegan train --outdir runs --resume latest
       torchrun --nproc_per_node 2 -m stylegan train --data faces.zip --outdir runs --cfg auto --kimg 1

@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..errors import SettingError, StyleGANError
-from ..networks.config import DiscriminatorConfig, GeneratorConfig, _from_dict, check_fields
-from ..presets import get_preset
+from ..networks import AnyDiscriminatorConfig, AnyGeneratorConfig, NetworkConfig, config_from_dict, v1
+from ..networks.config import DiscriminatorConfig, _from_dict, check_fields
+from ..presets import Preset, get_preset
 from .losses import PRECISIONS, LossSettings, Precision
+from .progressive import ProgressiveConfig, lod_resolution, lookup
 
 AugmentKind = Literal["ada", "fixed", "none"]
 
@@ -79,12 +81,35 @@ class DataConfig:
     cache: bool = True  # keep decoded images in memory
 
 
+def grows(cfg: NetworkConfig) -> bool:
+    """Whether the network `cfg` describes can grow progressively (has a level of detail): a StyleGAN (v1)
+    network with structure 'linear', or a StyleGAN2 one built with `progressive=True`."""
+    if isinstance(cfg, (v1.GeneratorConfig, v1.DiscriminatorConfig)):
+        return cfg.structure == "linear"
+    return cfg.progressive
+
+
+@dataclass(frozen=True)
+class StepSchedule:
+    """What one training step uses: the level of detail (0 = full resolution), the resolution it trains, the global
+    minibatch and micro-batch, and the learning rates (before the lazy-regularisation correction)."""
+
+    lod: float
+    resolution: int
+    batch: int
+    batch_gpu: int | None
+    G_lr: float
+    D_lr: float
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that defines a training run. Batch sizes are global (all ranks together)."""
+    """Everything that defines a training run. Batch sizes are global (all ranks together). With `progressive`
+    set (networks that grow), `batch`, `batch_gpu` and the learning rates are the values of the resolutions its
+    tables do not list."""
 
-    G: GeneratorConfig
-    D: DiscriminatorConfig
+    G: AnyGeneratorConfig
+    D: AnyDiscriminatorConfig
     loss: LossSettings = field(default_factory=LossSettings)
     G_opt: OptimizerConfig = field(default_factory=OptimizerConfig)
     D_opt: OptimizerConfig = field(default_factory=OptimizerConfig)
@@ -106,6 +131,7 @@ class TrainConfig:
     resume_from: str | None = None  # network to fine-tune from (any format stylegan.io.load reads)
     metrics: tuple[str, ...] = ()  # evaluated on G_ema at every network snapshot (e.g. fid50k_full)
     precision: Precision = "fp32"  # forward passes in "fp32", or "bf16" autocast (weights and optimiser stay fp32)
+    progressive: ProgressiveConfig | None = None  # progressive growing (networks that grow); None = fixed resolution
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_grid", tuple(self.image_grid))
@@ -126,34 +152,86 @@ class TrainConfig:
             raise ValueError("G and D must have the same img_resolution and img_channels")
         if self.G.c_dim != self.D.c_dim:
             raise ValueError(f"G.c_dim ({self.G.c_dim}) and D.c_dim ({self.D.c_dim}) differ")
-        layers = discriminator_layers(self.D)
-        if self.D.freeze_layers > layers:
-            raise SettingError(
-                f"{{freeze_layers}} {self.D.freeze_layers}: D has {layers} layers at "
-                f"{self.D.img_resolution}x{self.D.img_resolution}; freeze at most {layers}",
-                "freeze_layers",
-            )
+        if isinstance(self.D, DiscriminatorConfig):
+            layers = discriminator_layers(self.D)
+            if self.D.freeze_layers > layers:
+                raise SettingError(
+                    f"{{freeze_layers}} {self.D.freeze_layers}: D has {layers} layers at "
+                    f"{self.D.img_resolution}x{self.D.img_resolution}; freeze at most {layers}",
+                    "freeze_layers",
+                )
+        if self.progressive is not None:
+            if not (grows(self.G) and grows(self.D)):
+                raise SettingError(
+                    "progressive growing ({lod_initial_res}) needs networks that grow: StyleGAN (v1) ones with "
+                    "structure 'linear', or StyleGAN2 ones with progressive true (the presets stylegan1, sg1-a ... "
+                    "sg1-f and config-a ... config-d)",
+                    "lod_initial_res",
+                )
+            self.progressive.check_resolution(self.G.img_resolution)
 
     # ---- derived sizes -----------------------------------------------------------------------------------------
-    def per_rank(self, world_size: int) -> tuple[int, int, int]:
-        """(batch per rank, micro-batch per rank, accumulation rounds); a clear error when they do not divide."""
-        if self.batch % world_size:
+    def schedule(self, cur_nimg: int) -> StepSchedule:
+        """The step that starts after `cur_nimg` real images: a pure function of `cur_nimg`, so resuming anywhere
+        (also within a fade) continues the same schedule.
+
+        >>> cfg = build_config("stylegan1", resolution=32, gpus=1)
+        >>> cfg.schedule(0), cfg.schedule(900_000).lod
+        (StepSchedule(lod=2.0, resolution=8, batch=128, batch_gpu=None, G_lr=0.001, D_lr=0.001), 1.5)
+        """
+        res = self.G.img_resolution
+        p = self.progressive
+        if p is None:
+            return StepSchedule(0.0, res, self.batch, self.batch_gpu, self.G_opt.lr, self.D_opt.lr)
+        lod = p.lod(cur_nimg, res)
+        r = lod_resolution(res, lod)
+        return StepSchedule(
+            lod=lod,
+            resolution=r,
+            batch=lookup(p.batch, r, self.batch),
+            batch_gpu=lookup(p.batch_gpu, r, self.batch_gpu),
+            G_lr=lookup(p.G_lr, r, self.G_opt.lr),
+            D_lr=lookup(p.D_lr, r, self.D_opt.lr),
+        )
+
+    def resolutions(self) -> list[int]:
+        """The resolutions the run trains at: the data's alone, or every one from the first of the growth."""
+        res = self.G.img_resolution
+        return [res] if self.progressive is None else self.progressive.resolutions(res)
+
+    def per_rank(self, world_size: int, resolution: int | None = None) -> tuple[int, int, int]:
+        """(batch per rank, micro-batch per rank, accumulation rounds) at `resolution` (default: the data's; the
+        per-resolution tables of progressive growing apply); a clear error when they do not divide."""
+        res = self.G.img_resolution if resolution is None else resolution
+        batch, batch_gpu = self.batch, self.batch_gpu
+        if self.progressive is not None:
+            batch = lookup(self.progressive.batch, res, batch)
+            batch_gpu = lookup(self.progressive.batch_gpu, res, batch_gpu)
+        at = f" at {res}x{res}" if self.progressive is not None else ""
+        if batch % world_size:
             raise SettingError(
-                f"{{batch}} {self.batch} must be divisible by the number of processes ({world_size})", "batch"
+                f"{{batch}} {batch}{at} must be divisible by the number of processes ({world_size})", "batch"
             )
-        per_rank = self.batch // world_size
-        batch_gpu = min(self.batch_gpu or per_rank, per_rank)
+        per_rank = batch // world_size
+        batch_gpu = min(batch_gpu or per_rank, per_rank)
         if per_rank % batch_gpu:
-            raise SettingError(f"{{batch_gpu}} {batch_gpu} must divide the per-process batch {per_rank}", "batch_gpu")
+            raise SettingError(
+                f"{{batch_gpu}} {batch_gpu}{at} must divide the per-process batch {per_rank}", "batch_gpu"
+            )
         group = self.D.mbstd_group_size
         if group is not None and batch_gpu % min(group, batch_gpu):
             raise SettingError(
-                f"{{batch_gpu}} {batch_gpu} must be a multiple of the minibatch-stddev group ({group}); "
+                f"{{batch_gpu}} {batch_gpu}{at} must be a multiple of the minibatch-stddev group ({group}); "
                 "use {mbstd_group_size} to change it",
                 "batch_gpu",
                 "mbstd_group_size",
             )
         return per_rank, batch_gpu, per_rank // batch_gpu
+
+    def check_sizes(self, world_size: int) -> None:
+        """`per_rank` at every resolution the run trains at: a clear error now rather than in the middle of a run."""
+        for res in self.resolutions():
+            self.per_rank(world_size, res)
 
     def replace(self, changes: Mapping[str, Any]) -> TrainConfig:
         """A copy with `changes` ({dotted path: value}, e.g. `G.channel_base`, `loss.r1_gamma`, `batch`) applied;
@@ -174,8 +252,8 @@ class TrainConfig:
 
     # ---- serialisation -----------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-friendly dict (tuples become lists)."""
-        return dataclasses.asdict(self)
+        """Plain JSON-friendly dict (tuples become lists); a StyleGAN (v1) network config has `"version": 1`."""
+        return {**dataclasses.asdict(self), "G": self.G.to_dict(), "D": self.D.to_dict()}
 
     def to_json(self) -> str:
         """Indented JSON, as written to `config.json`."""
@@ -184,9 +262,10 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         """Inverse of `to_dict` (unknown keys are an error naming them)."""
-        nested = {
-            "G": GeneratorConfig,
-            "D": DiscriminatorConfig,
+        nested: dict[str, Any] = {
+            "G": lambda d: config_from_dict(d, "G"),
+            "D": lambda d: config_from_dict(d, "D"),
+            "progressive": ProgressiveConfig,
             "loss": LossSettings,
             "G_opt": OptimizerConfig,
             "D_opt": OptimizerConfig,
@@ -196,7 +275,7 @@ class TrainConfig:
         kw = dict(d)
         for key, typ in nested.items():
             if key in kw and isinstance(kw[key], dict):
-                kw[key] = _from_dict(typ, kw[key])
+                kw[key] = typ(kw[key]) if key in ("G", "D") else _from_dict(typ, kw[key])
         return _from_dict(cls, kw)
 
 
@@ -228,6 +307,9 @@ OPTION_RANGES: dict[str, tuple[type, float, bool, float | None]] = {
     "augment_target": (float, 0, False, 1),
     "batch": (int, 1, False, 1 << 16),
     "batch_gpu": (int, 1, False, 1 << 16),
+    "lod_initial_res": (int, 4, False, 8192),
+    "lod_training_kimg": (float, 0, False, 1e9),
+    "lod_transition_kimg": (float, 0, False, 1e9),
     "kimg": (float, 0.001, False, 1e9),  # at least one image
     "kimg_per_tick": (float, 0, True, 1e9),
     "snap": (int, 1, False, None),
@@ -309,6 +391,10 @@ class TrainOptions:
     augment_p: float | None = _setting("augment.p")
     augment_target: float | None = _setting("augment.target")
     augment_pipe: str | None = _setting("augment.pipe")
+    # Progressive growing (presets that grow: stylegan1, sg1-*, config-a).
+    lod_initial_res: int | None = _setting("progressive.initial_res")
+    lod_training_kimg: float | None = _setting("progressive.training_kimg")
+    lod_transition_kimg: float | None = _setting("progressive.transition_kimg")
     # Batch and schedule.
     batch: int | None = _setting("batch")
     batch_gpu: int | None = _setting("batch_gpu")
@@ -355,9 +441,33 @@ class TrainOptions:
         }
 
     def apply(self, cfg: TrainConfig) -> TrainConfig:
-        """`cfg` with these settings; an unusable combination is an error that names the problem."""
+        """`cfg` with these settings; an unusable combination is an error that names the problem.
+
+        With progressive growing, a given `batch` is the minibatch of every resolution (it replaces the per-resolution
+        table; so does `batch_gpu` for the micro-batch table, which `batch` also clears), and a given `G_lr` / `D_lr`
+        is the learning rate of every resolution."""
+        changes = self.changes()
+        growing = [n for n in ("lod_initial_res", "lod_training_kimg", "lod_transition_kimg") if n in self.given()]
+        if cfg.progressive is None and growing:
+            raise SettingError(
+                f"{{{growing[0]}}} applies to progressive growing: use a preset that grows (stylegan1, sg1-a ... "
+                "sg1-f, config-a)",
+                growing[0],
+            )
+        if cfg.progressive is not None:
+            if self.batch is not None:
+                changes.update({"progressive.batch": (), "progressive.batch_gpu": ()})
+            if self.batch_gpu is not None:
+                changes["progressive.batch_gpu"] = ()
+            for name in ("G_lr", "D_lr"):
+                if getattr(self, name) is not None:
+                    changes[f"progressive.{name}"] = ()
+        if self.freeze_layers and isinstance(cfg.D, v1.DiscriminatorConfig):
+            raise SettingError("{freeze_layers} (Freeze-D) needs a StyleGAN2 discriminator", "freeze_layers")
+        if self.freeze_layers == 0 and isinstance(cfg.D, v1.DiscriminatorConfig):
+            changes.pop("D.freeze_layers")
         try:
-            return cfg.replace(self.changes())
+            return cfg.replace(changes)
         except SettingError:
             raise
         except ValueError as e:
@@ -379,14 +489,21 @@ def build_config(
     p = get_preset(preset).resolve(resolution, gpus=gpus, batch=options.batch)
     assert p.batch is not None and p.lr is not None and p.r1_gamma is not None and p.ema_kimg is not None
     try:
+        loss = LossSettings(
+            kind=p.loss, r1_gamma=p.r1_gamma, pl_weight=p.pl_weight, style_mixing_prob=p.style_mixing_prob
+        )
         base = TrainConfig(
             G=p.generator(resolution, img_channels=img_channels, c_dim=c_dim),
             D=p.discriminator(resolution, img_channels=img_channels, c_dim=c_dim, gpus=gpus, batch=options.batch),
-            loss=LossSettings(r1_gamma=p.r1_gamma, pl_weight=p.pl_weight, style_mixing_prob=p.style_mixing_prob),
+            loss=loss,
             G_opt=OptimizerConfig(lr=p.lr),
             D_opt=OptimizerConfig(lr=p.lr),
             preset=preset,
             batch=p.batch,
+            batch_gpu=_growth_batch_gpu(p, gpus),
+            G_reg_interval=p.G_reg_interval,
+            D_reg_interval=p.D_reg_interval,
+            progressive=_progressive(p, resolution, gpus),
             ema_kimg=p.ema_kimg,
             ema_rampup=p.ema_rampup,
             kimg=p.kimg,
@@ -399,6 +516,25 @@ def build_config(
     return options.apply(base)
 
 
+def _growth_batch_gpu(p: Preset, gpus: int) -> int | None:
+    tables = p.growth_tables(gpus)
+    return tables.batch_gpu if tables is not None else None
+
+
+def _progressive(p: Preset, resolution: int, gpus: int) -> ProgressiveConfig | None:
+    """The preset's progressive growing for data of `resolution` on `gpus` processes (None when it does not grow)."""
+    tables = p.growth_tables(gpus)
+    if p.lod_initial_res is None or tables is None:
+        return None
+    return ProgressiveConfig(
+        initial_res=min(p.lod_initial_res, resolution),
+        batch=tuple(tables.batch_dict.items()),
+        batch_gpu=tuple(tables.batch_gpu_dict.items()),
+        G_lr=tuple(tables.lr_dict.items()),
+        D_lr=tuple(tables.lr_dict.items()),
+    )
+
+
 def _replace(obj: Any, changes: dict[str, Any]) -> Any:
     check_fields(type(obj), list(changes))
     return dataclasses.replace(obj, **changes)
@@ -406,39 +542,96 @@ def _replace(obj: Any, changes: dict[str, Any]) -> Any:
 
 def describe_cost(cfg: TrainConfig, world_size: int = 1) -> str:
     """A short human-readable estimate of what the run will do (for `--dry-run`)."""
-    per_rank, batch_gpu, rounds = cfg.per_rank(world_size)
-    steps = int(round(cfg.kimg * 1000)) // cfg.batch + (1 if int(round(cfg.kimg * 1000)) % cfg.batch else 0)
+    cfg.check_sizes(world_size)
+    steps, images = count_steps(cfg)
     g_params = _count_params(cfg.G)
     d_params = _count_params(cfg.D)
     ticks = max(1, int(cfg.kimg / cfg.kimg_per_tick + 0.999))
-    per_image = estimate_flops_per_image(cfg)
+    flops = sum(n * estimate_flops_per_image(cfg, _integer_lod(cfg, res)) for res, n in images.items())
+    per_image = flops / max(sum(images.values()), 1)
+    lines = []
+    if cfg.progressive is None:
+        per_rank, batch_gpu, rounds = cfg.per_rank(world_size)
+        lines.append(
+            f"{cfg.kimg:g} kimg = {steps} steps of {cfg.batch} images "
+            f"({world_size} process{'es' if world_size > 1 else ''} x {rounds} round(s) of {batch_gpu})"
+        )
+    else:
+        p, res = cfg.progressive, cfg.G.img_resolution
+        full = (math.log2(res) - math.log2(p.initial_res)) * (p.training_kimg + p.transition_kimg)
+        sizes = []
+        for r in cfg.resolutions():
+            _, batch_gpu, rounds = cfg.per_rank(world_size, r)
+            s = cfg.schedule(0) if r == p.initial_res else None
+            batch = lookup(p.batch, r, cfg.batch) if s is None else s.batch
+            lr = (lookup(p.G_lr, r, cfg.G_opt.lr), lookup(p.D_lr, r, cfg.D_opt.lr))
+            lrs = f"lr {lr[0]:g}" if lr[0] == lr[1] else f"lr G {lr[0]:g} D {lr[1]:g}"
+            sizes.append(f"{r}: batch {batch} ({rounds} x {batch_gpu} per process), {lrs}")
+        lines += [
+            f"{cfg.kimg:g} kimg = {steps} steps; progressive growing from {p.initial_res}x{p.initial_res}: "
+            f"{p.training_kimg:g} kimg per resolution, {p.transition_kimg:g} kimg fade-ins, {res}x{res} from "
+            f"{full:g} kimg{'' if full < cfg.kimg else ' (after the run ends)'}",
+            "per resolution: " + "; ".join(sizes),
+        ]
     return "\n".join(
         [
-            f"{cfg.kimg:g} kimg = {steps} steps of {cfg.batch} images "
-            f"({world_size} process{'es' if world_size > 1 else ''} x {rounds} round(s) of {batch_gpu})",
+            *lines,
             f"G: {g_params / 1e6:.2f} M parameters, D: {d_params / 1e6:.2f} M parameters, "
             f"{cfg.G.img_resolution}x{cfg.G.img_resolution}x{cfg.G.img_channels}",
             f"{ticks} ticks of {cfg.kimg_per_tick:g} kimg; snapshot every {cfg.snap} ticks"
             + (f" or {cfg.snap_minutes:g} minutes" if cfg.snap_minutes else ""),
             f"compute: about {per_image * 1000 / 1e12:.3g} TFLOP per kimg, "
-            f"{per_image * cfg.kimg * 1e3 / 1e12:.3g} TFLOP "
+            f"{flops / 1e12:.3g} TFLOP "
             f"in all; at 50 GFLOP/s (about one CPU core) {format_duration(per_image * 1000 / 50e9)} per kimg, "
-            f"{format_duration(per_image * cfg.kimg * 1000 / 50e9)} in all",
+            f"{format_duration(flops / 50e9)} in all",
         ]
     )
 
 
-def estimate_flops_per_image(cfg: TrainConfig) -> float:
-    """Rough training FLOPs per real image, from counted forward FLOPs of G and D (one image each, on the CPU):
-    Gmain ≈ 3G + 2D, Dmain ≈ G + 4D, path length ≈ 5G on half the batch every G_reg_interval steps, R1 ≈ 5D
-    every D_reg_interval steps (backward ≈ 2x forward; double backward ≈ 4x)."""
+def count_steps(cfg: TrainConfig) -> tuple[int, dict[int, int]]:
+    """(steps, {resolution: real images shown}) of the whole run, following the schedule (its batch changes
+    only with the resolution, so each resolution's stretch is found by bisection rather than step by step).
+
+    >>> count_steps(build_config("cpu-tiny", resolution=16, options=TrainOptions(kimg=0.01)))
+    (3, {16: 12})
+    """
+    total = int(round(cfg.kimg * 1000))
+    nimg, steps = 0, 0
+    images: dict[int, int] = {}
+    while nimg < total:
+        s = cfg.schedule(nimg)
+        lo, hi = 1, -(-(total - nimg) // s.batch)  # the most steps this stretch can last
+        while lo < hi:  # the last step that still trains s.resolution
+            mid = (lo + hi + 1) // 2
+            if cfg.schedule(nimg + (mid - 1) * s.batch).resolution == s.resolution:
+                lo = mid
+            else:
+                hi = mid - 1
+        steps += lo
+        images[s.resolution] = images.get(s.resolution, 0) + lo * s.batch
+        nimg += lo * s.batch
+    return steps, images
+
+
+def _integer_lod(cfg: TrainConfig, resolution: int) -> float:
+    return math.log2(cfg.G.img_resolution) - math.log2(resolution)
+
+
+def estimate_flops_per_image(cfg: TrainConfig, lod: float = 0.0) -> float:
+    """Rough training FLOPs per real image, from counted forward FLOPs of G and D (one image each, on the CPU, at
+    level of detail `lod` for networks that grow): Gmain ≈ 3G + 2D, Dmain ≈ G + 4D, path length ≈ 5G on half the
+    batch every G_reg_interval steps, R1 (or WGAN-GP's penalty) ≈ 5D every D_reg_interval steps (backward ≈ 2x
+    forward; double backward ≈ 4x)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from ..networks import Discriminator, Generator
+    from ..networks import build_network
 
     torch.manual_seed(0)
-    G, D = Generator(cfg.G).eval(), Discriminator(dataclasses.replace(cfg.D, mbstd_group_size=1)).eval()
+    G = build_network(cfg.G).eval().requires_grad_(False)
+    D = build_network(dataclasses.replace(cfg.D, mbstd_group_size=1)).eval().requires_grad_(False)
+    v1.set_lod(G, lod)
+    v1.set_lod(D, lod)
     c = torch.zeros(1, cfg.G.c_dim)
     with torch.no_grad(), FlopCounterMode(display=False) as g_count:
         img = G(torch.zeros(1, cfg.G.z_dim), c if cfg.G.c_dim else None, noise_mode="const")
@@ -446,7 +639,8 @@ def estimate_flops_per_image(cfg: TrainConfig) -> float:
         D(img, c if cfg.D.c_dim else None)
     g, d = float(g_count.get_total_flops()), float(d_count.get_total_flops())
     pl = 5 * g / max(cfg.loss.pl_batch_shrink, 1) / (cfg.G_reg_interval or 1) if cfg.loss.pl_weight else 0.0
-    r1 = 5 * d / (cfg.D_reg_interval or 1) if cfg.loss.r1_gamma else 0.0
+    regularised = cfg.loss.wgan_lambda if cfg.loss.kind == "wgan-gp" else cfg.loss.r1_gamma
+    r1 = 5 * d / (cfg.D_reg_interval or 1) if regularised else 0.0
     return 3 * g + 2 * d + g + 4 * d + pl + r1
 
 
@@ -457,11 +651,7 @@ def format_duration(seconds: float) -> str:
     return fmt(seconds)
 
 
-def _count_params(cfg: GeneratorConfig | DiscriminatorConfig) -> int:
-    import torch
+def _count_params(cfg: NetworkConfig) -> int:
+    from ..networks import count_parameters
 
-    from ..networks import Discriminator, Generator
-
-    with torch.device("meta"):
-        net = Generator(cfg) if isinstance(cfg, GeneratorConfig) else Discriminator(cfg)
-    return sum(p.numel() for p in net.parameters())
+    return count_parameters(cfg)[0]

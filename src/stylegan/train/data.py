@@ -109,7 +109,20 @@ class BatchStream:
     def seek(self, pos: int) -> None:
         """Continue from this rank's item number `pos` (items already consumed)."""
         self.pos = pos
+        self._stop_loader()
+
+    def set_batch(self, batch: int) -> None:
+        """Batches of `batch` items from now on (progressive growing changes the batch with the resolution)."""
+        if batch != self.batch:
+            self.batch = batch
+            self._stop_loader()  # the workers read ahead in the old size; a new loader starts at `pos`
+
+    def _stop_loader(self) -> None:
         self._iter = None
+        batches, self._batches = self._batches, None
+        shutdown = getattr(batches, "_shutdown_workers", None)
+        if shutdown is not None:
+            shutdown()
 
     def _loader_iter(self) -> Iterator[tuple[Tensor, Tensor]]:
         """The DataLoader's batches. Its worker processes ignore SIGINT and SIGTERM: a signal to the whole process
@@ -182,9 +195,5 @@ class BatchStream:
 
         The workers ignore SIGTERM, so they are stopped here, by the loader's own shutdown (they would outlive an
         interpreter that exits without it, and its exit would wait for them forever)."""
-        self._iter = None
-        batches, self._batches = self._batches, None
-        shutdown = getattr(batches, "_shutdown_workers", None)
-        if shutdown is not None:
-            shutdown()
+        self._stop_loader()
         self.dataset.close()

@@ -1,7 +1,8 @@
-"""The StyleGAN2 training loop, as small named steps read top to bottom:
+"""The StyleGAN2 (and StyleGAN v1) training loop, as small named steps read top to bottom:
 
     run = setup_run(...)                       # data, networks, optimisers, phases, resume
     while not finished:
+        begin_step(run)                        # the schedule: level of detail, batch sizes, learning rates
         batch = fetch_batch(run)               # reals for this rank, latents and labels for every phase
         for phase in run.phases:               # Gmain, Greg (every 4), Dmain, Dreg (every 16)
             run_phase(run, phase, batch)
@@ -32,10 +33,10 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import OutputError, SettingError, StyleGANError
-from ..images import from_uint8, make_grid, save_image, to_uint8
-from ..networks import Discriminator, Generator
+from ..images import make_grid, save_image, to_uint8
+from ..networks import AnyDiscriminator, Generator, build_network, v1
 from .augment import AdaController, AugmentPipe
-from .config import TrainConfig
+from .config import StepSchedule, TrainConfig
 from .data import BatchStream
 from .distributed import (
     DistInfo,
@@ -49,6 +50,7 @@ from .distributed import (
 from .ema import ema_beta
 from .ema import update_ema as ema_update
 from .losses import Phase, StyleGAN2Loss, lazy_regularization_correction
+from .progressive import lod_levels, process_reals
 from .reporting import Reporter, format_duration
 from .runs import RunLock
 from .state import STATE_FILENAME, load_training_state, rng_state, save_training_state, set_rng_state
@@ -100,7 +102,7 @@ class TrainingRun:
     reporter: Reporter
     data: BatchStream
     G: Generator
-    D: Discriminator
+    D: AnyDiscriminator
     G_ema: Generator
     G_opt: torch.optim.Optimizer
     D_opt: torch.optim.Optimizer
@@ -115,6 +117,8 @@ class TrainingRun:
     total_nimg: int
     grid_z: Tensor
     grid_c: Tensor | None
+    step: StepSchedule  # what the current (or next) step uses: lod, batch sizes, learning rates
+    lod_levels: tuple[int, int] | None = None  # (floor, ceil) of the last step's lod: a change resets Adam
     cur_nimg: int = 0
     batch_idx: int = 0
     cur_tick: int = 0
@@ -174,18 +178,20 @@ def _to_device(net: _Net, device: torch.device) -> _Net:
     return net.to(device, memory_format=memory_format(device))  # type: ignore[call-overload]  # stubs omit it
 
 
-def build_networks(cfg: TrainConfig, device: torch.device) -> tuple[Generator, Discriminator, Generator]:
+def build_networks(cfg: TrainConfig, device: torch.device) -> tuple[Generator, AnyDiscriminator, Generator]:
     """Fresh G, D and G_ema (a copy of G), seeded by `cfg.seed`, or initialised from `cfg.resume_from`."""
     torch.manual_seed(cfg.seed)
     G = _to_device(Generator(cfg.G).train().requires_grad_(False), device)
-    D = _to_device(Discriminator(cfg.D).train().requires_grad_(False), device)
+    D = build_network(cfg.D)
+    assert not isinstance(D, Generator)
+    D = _to_device(D.train().requires_grad_(False), device)
     G_ema = copy.deepcopy(G).eval()
     if cfg.resume_from:
         _load_pretrained(cfg.resume_from, G, D, G_ema)
     return G, D, G_ema
 
 
-def _load_pretrained(source: str, G: Generator, D: Discriminator, G_ema: Generator) -> None:
+def _load_pretrained(source: str, G: Generator, D: AnyDiscriminator, G_ema: Generator) -> None:
     from .. import io as sgio
 
     nets = sgio.load(source, which="all", device="cpu")
@@ -233,7 +239,8 @@ def setup_run(
     resume: bool = False,
 ) -> TrainingRun:
     """Open the dataset, build networks, optimisers, loss and augmentation, then restore a saved state."""
-    per_rank, batch_gpu, rounds = cfg.per_rank(dist_info.world_size)
+    step = cfg.schedule(0)
+    per_rank, batch_gpu, rounds = cfg.per_rank(dist_info.world_size, step.resolution)
     data = BatchStream.open(
         cfg, rank=dist_info.rank, world_size=dist_info.world_size, batch=per_rank, pin_memory=device.type == "cuda"
     )
@@ -273,13 +280,15 @@ def setup_run(
         total_nimg=int(round(cfg.kimg * 1000)),
         grid_z=grid_z,
         grid_c=grid_c,
+        step=step,
     )
     if resume:
         restore_state(run, load_training_state(run_dir / STATE_FILENAME))
     else:
         for net in (G, D, G_ema):  # identical start on every rank
             broadcast_module(net)
-    run.data.seek(run.batch_idx * per_rank)
+    apply_schedule(run, cfg.schedule(run.cur_nimg))
+    run.data.seek(run.cur_nimg // dist_info.world_size)  # every step takes batch / world_size items on each rank
     return run
 
 
@@ -317,11 +326,49 @@ def _grid_latents(cfg: TrainConfig, data: BatchStream, device: torch.device) -> 
 
 
 # ---- the steps -------------------------------------------------------------------------------------------------
+def apply_schedule(run: TrainingRun, step: StepSchedule) -> None:
+    """Make `step` current: the level of detail of G, D and G_ema (networks that grow; 0 when the run does not
+    grow), this step's batch sizes (the data stream follows), and the learning rates."""
+    for net in (run.G, run.D, run.G_ema):
+        v1.set_lod(net, step.lod)
+    run.batch_per_rank, run.batch_gpu, run.rounds = run.cfg.per_rank(run.dist.world_size, step.resolution)
+    run.data.set_batch(run.batch_per_rank)
+    for opt, lr, interval in (
+        (run.G_opt, step.G_lr, run.cfg.G_reg_interval),
+        (run.D_opt, step.D_lr, run.cfg.D_reg_interval),
+    ):
+        for group in opt.param_groups:
+            group["lr"] = lr * lazy_regularization_correction(interval)
+    if run.ada is not None:
+        run.ada.batch = step.batch
+    run.step = step
+
+
+def begin_step(run: TrainingRun) -> None:
+    """The schedule at `cur_nimg` (a pure function of it) made current; with progressive growing, both Adam states
+    are reset whenever floor(lod) or ceil(lod) changes, i.e. at the start and at the end of every fade."""
+    step = run.cfg.schedule(run.cur_nimg)
+    if step != run.step:
+        apply_schedule(run, step)
+    levels = lod_levels(step.lod)
+    p = run.cfg.progressive
+    if p is not None and p.reset_optimizers and run.lod_levels is not None and levels != run.lod_levels:
+        for opt in (run.G_opt, run.D_opt):
+            opt.state.clear()
+        what = "fading in" if levels[0] != levels[1] else "training"
+        run.reporter.log(
+            f"kimg {run.kimg:.3f}: lod {step.lod:.2f}, {what} {step.resolution}x{step.resolution} "
+            f"(batch {step.batch}, lr {step.G_lr:g}): optimiser states reset"
+        )
+    run.lod_levels = levels
+
+
 def fetch_batch(run: TrainingRun) -> Batch:
-    """This rank's real images (in [-1, 1]) and labels, plus latents and labels for every phase, in rounds."""
+    """This rank's real images (in [-1, 1], at the step's level of detail) and labels, plus latents and labels for
+    every phase, in rounds."""
     images, labels = run.data.next()
     real = (
-        from_uint8(images.to(run.device, non_blocking=True).to(torch.float32))
+        process_reals(images.to(run.device, non_blocking=True), run.step.lod)
         .contiguous(memory_format=memory_format(run.device))
         .split(run.batch_gpu)
     )
@@ -387,7 +434,7 @@ def run_phase(run: TrainingRun, phase_idx: int, batch: Batch) -> None:
 
 def update_ema(run: TrainingRun) -> None:
     """G_ema ← lerp(G, G_ema, β) with NVIDIA's half-life and ramp-up."""
-    beta = ema_beta(run.cfg.batch, run.cfg.ema_kimg, run.cfg.ema_rampup, run.cur_nimg)
+    beta = ema_beta(run.step.batch, run.cfg.ema_kimg, run.cfg.ema_rampup, run.cur_nimg)
     ema_update(run.G_ema, run.G, beta)
 
 
@@ -411,7 +458,7 @@ def check_divergence(run: TrainingRun, step_was_finite: bool) -> None:
 
 def show_progress(run: TrainingRun, step_seconds: float) -> None:
     """The live line: kimg, sec/kimg, ETA, latest losses and ADA p."""
-    kimg_step = run.cfg.batch / 1000
+    kimg_step = run.step.batch / 1000
     rate = step_seconds / kimg_step
     run.sec_per_kimg = rate if math.isnan(run.sec_per_kimg) else 0.9 * run.sec_per_kimg + 0.1 * rate
     eta = (run.total_nimg - run.cur_nimg) / 1000 * run.sec_per_kimg
@@ -427,7 +474,13 @@ def show_progress(run: TrainingRun, step_seconds: float) -> None:
     run.reporter.progress("  ".join(parts))
 
 
-_LOSS_COLUMNS = [("G", "Loss/G/loss"), ("D", "Loss/D/loss"), ("r1", "Loss/r1_penalty"), ("pl", "Loss/pl_penalty")]
+_LOSS_COLUMNS = [
+    ("G", "Loss/G/loss"),
+    ("D", "Loss/D/loss"),
+    ("r1", "Loss/r1_penalty"),
+    ("gp", "Loss/gp_penalty"),
+    ("pl", "Loss/pl_penalty"),
+]
 
 
 def end_tick(run: TrainingRun) -> None:
@@ -447,6 +500,8 @@ def end_tick(run: TrainingRun) -> None:
         "Timing/sec_per_kimg": sec_per_kimg,
         "timestamp": time.time(),
     }
+    if run.cfg.progressive is not None:  # the level of detail of the tick's last step, and its minibatch
+        record.update({"Progress/lod": run.step.lod, "Progress/minibatch": run.step.batch})
     record.update(means)
     if run.augment is not None:
         record["Progress/augment"] = float(run.augment.p)
@@ -456,6 +511,7 @@ def end_tick(run: TrainingRun) -> None:
     parts = [
         f"tick {run.cur_tick:<4d}",
         f"kimg {run.kimg:<8.3f}",
+        *([f"lod {run.step.lod:<5.2f}", f"batch {run.step.batch:<4d}"] if run.cfg.progressive is not None else []),
         f"time {format_duration(run.elapsed):<7s}",
         f"sec/kimg {sec_per_kimg:<7.1f}",
     ]
@@ -574,6 +630,7 @@ def state_dict(run: TrainingRun) -> dict[str, Any]:
             "batch_idx": run.batch_idx,
             "cur_tick": run.cur_tick,
             "elapsed_sec": run.elapsed,
+            "lod_levels": list(run.lod_levels) if run.lod_levels is not None else None,  # when Adam was last reset
         },
         "world_size": run.dist.world_size,
         "ranks": ranks,
@@ -614,6 +671,8 @@ def _restore_progress(run: TrainingRun, state: dict[str, Any]) -> None:
     run.cur_tick = int(progress["cur_tick"])
     run.tick_start_nimg = run.cur_nimg
     run.elapsed_before = float(progress["elapsed_sec"])
+    levels = progress.get("lod_levels")
+    run.lod_levels = (int(levels[0]), int(levels[1])) if levels is not None else None
     if run.augment is not None:
         run.augment.p.fill_(float(state["augment_p"]))
     ranks = state["ranks"]
@@ -700,20 +759,28 @@ def _train_loop(run: TrainingRun, stop_req: StopRequest, *, resume: bool) -> boo
         write_run_files(run)
     reporter.log(
         f"training {cfg.kimg:g} kimg on {run.data.dataset.name} ({len(run.data.dataset)} images), batch "
-        f"{cfg.batch} = {dist_info.world_size} x {run.rounds} x {run.batch_gpu}, device {device}, "
+        f"{run.step.batch} = {dist_info.world_size} x {run.rounds} x {run.batch_gpu}, device {device}, "
         f"precision {cfg.precision}"
     )
+    if cfg.progressive is not None:
+        p = cfg.progressive
+        reporter.log(
+            f"progressive growing from {p.initial_res}x{p.initial_res}: {p.training_kimg:g} kimg per resolution, "
+            f"{p.transition_kimg:g} kimg fade-ins; now lod {run.step.lod:.2f} ({run.step.resolution}x"
+            f"{run.step.resolution}, batch {run.step.batch}, lr G {run.step.G_lr:g} D {run.step.D_lr:g})"
+        )
     if device.type == "cpu" and cfg.precision == "fp32" and cpu_has_amx():
         reporter.log("note: this CPU has AMX units: --precision bf16 trains about 2x faster")
     stopped = False
     while run.cur_nimg < run.total_nimg:
         t0 = time.monotonic()
         streak = run.nonfinite_streak
+        begin_step(run)
         batch = fetch_batch(run)
         for i in range(len(run.phases)):
             run_phase(run, i, batch)
         update_ema(run)
-        run.cur_nimg += cfg.batch
+        run.cur_nimg += run.step.batch
         run.batch_idx += 1
         adjust_ada(run)
         check_divergence(run, run.nonfinite_streak == streak)

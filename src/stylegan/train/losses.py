@@ -16,9 +16,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 if TYPE_CHECKING:
-    from ..networks import Discriminator, Generator
+    from ..networks import AnyDiscriminator, Generator
 
 Phase = Literal["Gmain", "Greg", "Gboth", "Dmain", "Dreg", "Dboth"]
+LossKind = Literal["logistic", "wgan-gp"]
+LOSS_KINDS: tuple[str, ...] = ("logistic", "wgan-gp")
 Precision = Literal["fp32", "bf16"]
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
 
@@ -70,12 +72,30 @@ def path_length_penalty(lengths: Tensor, pl_mean: Tensor, decay: float = 0.01) -
 
 def sample_mixing_cutoff(num_ws: int, prob: float, generator: torch.Generator | None = None) -> int:
     """Style-mixing regularisation (StyleGAN §3.1): with probability `prob`, a crossover layer uniform in
-    {1, ..., num_ws - 1}; otherwise `num_ws` (no mixing)."""
+    {1, ..., num_ws - 1}; otherwise `num_ws` (no mixing). While a network grows progressively, `num_ws` is the
+    number of layers drawn at the current level of detail (`mixing_layers`)."""
     if prob <= 0 or num_ws < 2:
         return num_ws
     mix = float(torch.rand([], generator=generator)) < prob
     cutoff = int(torch.randint(1, num_ws, [], generator=generator))
     return cutoff if mix else num_ws
+
+
+def mixing_layers(num_ws: int, lod: float | None) -> int:
+    """The layers style mixing picks its crossover among: all `num_ws`, or, at level of detail `lod` (progressive
+    growing, StyleGAN's and StyleGAN2's rule), the num_ws - 2·floor(lod) layers that are drawn.
+
+    >>> mixing_layers(18, None), mixing_layers(18, 2.5), mixing_layers(18, 0.0)
+    (18, 14, 18)
+    """
+    return num_ws if lod is None else num_ws - 2 * int(lod)
+
+
+def wgan_gradient_penalty(mixed_img: Tensor, mixed_logits: Tensor, target: float = 1.0) -> Tensor:
+    """WGAN-GP's penalty (||∇_x D(x)|| - target)² per sample, at the mixtures x of real and fake images that
+    produced `mixed_logits` (Gulrajani et al. 2017). The graph is kept for the backward pass to D."""
+    (grad,) = torch.autograd.grad(mixed_logits.sum(), mixed_img, create_graph=True, only_inputs=True)
+    return (grad.square().sum(dim=[1, 2, 3]).sqrt() - target).square()
 
 
 def mix_ws(ws: Tensor, ws_other: Tensor, cutoff: int) -> Tensor:
@@ -94,13 +114,26 @@ def lazy_regularization_correction(interval: int | None) -> float:
 # ---- composition -----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LossSettings:
-    """Loss hyper-parameters (the defaults of StyleGAN2-ADA's train.py)."""
+    """Loss hyper-parameters (the defaults of StyleGAN2-ADA's train.py). `kind` "logistic" is the non-saturating
+    logistic loss with R1 (`r1_gamma`); "wgan-gp" is Progressive GAN's WGAN-GP: Wasserstein losses, the gradient
+    penalty (`wgan_lambda`, towards norm `wgan_target`) on random mixtures of real and fake images, and the drift
+    penalty `wgan_epsilon` D(x)²."""
 
     r1_gamma: float = 10.0
     pl_weight: float = 2.0
     pl_decay: float = 0.01
     pl_batch_shrink: int = 2
     style_mixing_prob: float = 0.9
+    kind: LossKind = "logistic"
+    wgan_lambda: float = 10.0
+    wgan_epsilon: float = 0.001
+    wgan_target: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in LOSS_KINDS:
+            raise ValueError(f"loss kind must be one of {', '.join(LOSS_KINDS)}, got {self.kind!r}")
+        if not (isinstance(self.wgan_target, (int, float)) and self.wgan_target > 0):
+            raise ValueError(f"wgan_target must be > 0, got {self.wgan_target!r}")
 
 
 class StyleGAN2Loss:
@@ -119,7 +152,7 @@ class StyleGAN2Loss:
     def __init__(
         self,
         G: Generator,
-        D: Discriminator,
+        D: AnyDiscriminator,
         settings: LossSettings,
         *,
         augment: Callable[[Tensor], Tensor] | None = None,
@@ -146,11 +179,14 @@ class StyleGAN2Loss:
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
     def run_G(self, z: Tensor, c: Tensor | None, *, update_emas: bool = False) -> tuple[Tensor, Tensor]:
-        """(images, ws) with style mixing against a second random latent; both float32."""
+        """(images, ws) with style mixing against a second random latent; both float32. While a StyleGAN (v1)
+        network grows, the crossover is drawn among the layers in use (`mixing_layers`)."""
         G = self.G
         ws = G.mapping(z, c, update_emas=update_emas)  # float32: tiny, and w_avg / truncation live here
-        cutoff = sample_mixing_cutoff(ws.shape[1], self.s.style_mixing_prob, self.generator)
-        if cutoff < ws.shape[1]:
+        lod = getattr(G.synthesis, "lod", None)  # networks that grow progressively only
+        layers = mixing_layers(ws.shape[1], None if lod is None else float(lod))
+        cutoff = sample_mixing_cutoff(layers, self.s.style_mixing_prob, self.generator)
+        if cutoff < layers:
             ws_other = G.mapping(self._randn(list(z.shape), z.device), c, update_emas=False)
             ws = mix_ws(ws, ws_other, cutoff)
         with self._autocast(z.device):
@@ -176,6 +212,8 @@ class StyleGAN2Loss:
     ) -> dict[str, Tensor]:
         """Forward + backward of one phase on one micro-batch. Returns per-sample stats (detached)."""
         s = self.s
+        if s.kind == "wgan-gp":
+            return self._wgan_gp(phase, real_img, real_c, gen_z, gen_c, gain)
         stats: dict[str, Tensor] = {}
         do_Gmain = phase in ("Gmain", "Gboth")
         do_Dmain = phase in ("Dmain", "Dboth")
@@ -183,7 +221,7 @@ class StyleGAN2Loss:
         do_Dr1 = phase in ("Dreg", "Dboth") and s.r1_gamma != 0
 
         if do_Gmain:  # maximise log D(G(z))
-            gen_img, _ = self.run_G(gen_z, gen_c)
+            gen_img, _ = self.run_G(gen_z, gen_c, update_emas=self.G.version == 1)  # v1: w_avg in every G pass
             gen_logits = self.run_D(gen_img, gen_c)
             loss = g_nonsaturating_loss(gen_logits)
             loss.mean().mul(gain).backward()
@@ -230,3 +268,48 @@ class StyleGAN2Loss:
             objective = total.mean() if fake_term is None else total.mean() + fake_term
             objective.mul(gain).backward()
         return stats
+
+    def _wgan_gp(
+        self, phase: Phase, real_img: Tensor, real_c: Tensor | None, gen_z: Tensor, gen_c: Tensor | None, gain: float
+    ) -> dict[str, Tensor]:
+        """WGAN-GP (Progressive GAN): G minimises -D(G(z)); D minimises D(G(z)) - D(x) + ε D(x)² and, in its
+        regularisation phase, λ (||∇D(x̂)|| - t)² / t² at x̂ = lerp(x, G(z), u), u ~ U(0, 1) per sample."""
+        s = self.s
+        stats: dict[str, Tensor] = {}
+        v1 = self.G.version == 1
+        if phase in ("Gmain", "Gboth"):
+            gen_img, _ = self.run_G(gen_z, gen_c, update_emas=v1)
+            gen_logits = self.run_D(gen_img, gen_c)
+            loss = -gen_logits
+            loss.mean().mul(gain).backward()
+            stats["Loss/scores/fake"] = gen_logits.detach().flatten()
+            stats["Loss/G/loss"] = loss.detach().flatten()
+        do_Dmain = phase in ("Dmain", "Dboth")
+        do_gp = phase in ("Dreg", "Dboth") and s.wgan_lambda != 0
+        if not (do_Dmain or do_gp):
+            return stats
+        with torch.no_grad():
+            gen_img, _ = self.run_G(gen_z, gen_c, update_emas=True)
+        total = torch.zeros([real_img.shape[0], 1], device=real_img.device)
+        if do_Dmain:
+            gen_logits = self.run_D(gen_img, gen_c)
+            real_logits = self.run_D(real_img.detach(), real_c)
+            loss = gen_logits - real_logits + real_logits.square() * s.wgan_epsilon
+            total = total + loss
+            stats["Loss/scores/fake"] = gen_logits.detach().flatten()
+            stats["Loss/scores/real"] = real_logits.detach().flatten()
+            stats["Loss/signs/real"] = real_logits.detach().sign().flatten()
+            stats["Loss/D/loss"] = loss.detach().flatten()
+        if do_gp:
+            u = torch.rand([real_img.shape[0], 1, 1, 1], generator=self.generator, device=self._device_of_rng())
+            mixed = torch.lerp(real_img.detach(), gen_img.detach(), u.to(real_img.device)).requires_grad_(True)
+            penalty = wgan_gradient_penalty(mixed, self.run_D(mixed, real_c), s.wgan_target)
+            loss_gp = penalty[:, None] * (s.wgan_lambda / s.wgan_target**2)
+            total = total + loss_gp
+            stats["Loss/gp_penalty"] = penalty.detach()
+            stats["Loss/D/reg"] = loss_gp.detach().flatten()
+        total.mean().mul(gain).backward()
+        return stats
+
+    def _device_of_rng(self) -> torch.device | str:
+        return self.generator.device if self.generator is not None else "cpu"

@@ -21,8 +21,9 @@ from typing import IO, TYPE_CHECKING
 import torch
 
 from ..errors import SettingError, StyleGANError
+from ..networks import v1
 from ..networks.config import DiscriminatorConfig, GeneratorConfig
-from .config import TrainConfig, TrainOptions, build_config, describe_cost
+from .config import TrainConfig, TrainOptions, build_config, describe_cost, grows
 from .distributed import gather_objects, init_distributed
 from .state import STATE_FILENAME
 
@@ -78,16 +79,18 @@ def make_config(
     finally:
         ds.close()
     if options.resume_from:
-        cfg = fine_tune_from(cfg, options.resume_from)
-    cfg.per_rank(world_size)  # batch / processes / micro-batch / mbstd group errors now, not in the loop
+        cfg = fine_tune_from(cfg, options.resume_from, keep_growth=options.lod_initial_res is not None)
+    cfg.check_sizes(world_size)  # batch / processes / micro-batch / mbstd group errors now, not in the loop
     return cfg
 
 
-def fine_tune_from(cfg: TrainConfig, source: str) -> TrainConfig:
+def fine_tune_from(cfg: TrainConfig, source: str, *, keep_growth: bool = False) -> TrainConfig:
     """`cfg` set up to fine-tune the network `source`: its architecture (read from the file, no weights built), the
     run's minibatch-stddev group and Freeze-D, and StyleGAN2-ADA's `--resume` policy: no EMA ramp-up (G_ema starts
     from a trained network; a ramp-up would first make it a copy of G) and ADA p may move five times faster
-    (ada_kimg 100) to suit the new data."""
+    (ada_kimg 100) to suit the new data. A trained network does not grow again: it trains at full resolution from
+    the start (unless `keep_growth`, the user chose the initial resolution, and the networks can grow); the
+    preset's tables give the full resolution's batch and learning rates."""
     from .. import io as sgio
 
     info = sgio.inspect(source)
@@ -95,7 +98,7 @@ def fine_tune_from(cfg: TrainConfig, source: str) -> TrainConfig:
     if g_info is None:
         raise SettingError(f"{{resume_from}} {source}: the checkpoint holds no generator", "resume_from")
     G = g_info.config
-    assert isinstance(G, GeneratorConfig)
+    assert isinstance(G, (GeneratorConfig, v1.GeneratorConfig))
     if (G.img_resolution, G.img_channels) != (cfg.G.img_resolution, cfg.G.img_channels):
         raise SettingError(
             f"{{resume_from}} {source}: the network makes {G.img_resolution}x{G.img_resolution}x{G.img_channels} "
@@ -111,15 +114,51 @@ def fine_tune_from(cfg: TrainConfig, source: str) -> TrainConfig:
             "cond",
         )
     d_info = info.nets.get("D")
-    D = (
-        d_info.config
-        if d_info is not None
-        else dataclasses.replace(cfg.D, channel_base=G.channel_base, channel_max=G.channel_max, conv_clamp=G.conv_clamp)
-    )
-    assert isinstance(D, DiscriminatorConfig)
-    D = dataclasses.replace(D, mbstd_group_size=cfg.D.mbstd_group_size, freeze_layers=cfg.D.freeze_layers)
+    D = d_info.config if d_info is not None else None
+    group = cfg.D.mbstd_group_size
+    if isinstance(G, v1.GeneratorConfig):
+        if not isinstance(D, v1.DiscriminatorConfig):
+            D = v1.DiscriminatorConfig(
+                c_dim=G.c_dim,
+                img_resolution=G.img_resolution,
+                img_channels=G.img_channels,
+                channel_base=G.channel_base,
+                channel_max=G.channel_max,
+                blur_filter=G.blur_filter,
+            )
+        D = dataclasses.replace(D, mbstd_group_size=group if group is not None else D.mbstd_group_size)
+    else:
+        if not isinstance(D, DiscriminatorConfig):
+            base = cfg.D if isinstance(cfg.D, DiscriminatorConfig) else DiscriminatorConfig(c_dim=G.c_dim)
+            D = dataclasses.replace(
+                base,
+                img_resolution=G.img_resolution,
+                img_channels=G.img_channels,
+                channel_base=G.channel_base,
+                channel_max=G.channel_max,
+                conv_clamp=G.conv_clamp,
+            )
+        freeze = cfg.D.freeze_layers if isinstance(cfg.D, DiscriminatorConfig) else 0
+        D = dataclasses.replace(D, mbstd_group_size=group, freeze_layers=freeze)
+    cfg = _grown(cfg, keep_growth and grows(G) and grows(D))
     augment = dataclasses.replace(cfg.augment, kimg=100.0)
     return dataclasses.replace(cfg, G=G, D=D, resume_from=str(source), ema_rampup=None, augment=augment)
+
+
+def _grown(cfg: TrainConfig, keep_growth: bool) -> TrainConfig:
+    """`cfg` training at full resolution from the start: no progressive growing, with the batch sizes and learning
+    rates its tables give the full resolution (unchanged when `keep_growth` or when `cfg` does not grow)."""
+    if cfg.progressive is None or keep_growth:
+        return cfg
+    step = cfg.schedule(10**18)  # long after the growth ended
+    return dataclasses.replace(
+        cfg,
+        progressive=None,
+        batch=step.batch,
+        batch_gpu=step.batch_gpu,
+        G_opt=dataclasses.replace(cfg.G_opt, lr=step.G_lr),
+        D_opt=dataclasses.replace(cfg.D_opt, lr=step.D_lr),
+    )
 
 
 def _check_loaded(obj: object, where: str = "") -> None:
@@ -136,6 +175,9 @@ def _check_loaded(obj: object, where: str = "") -> None:
         union = typing.get_origin(kind) in (typing.Union, types.UnionType)
         allowed = set(typing.get_args(kind)) if union else {kind}
         if value is None and type(None) in allowed:
+            continue
+        if dataclasses.is_dataclass(value) and type(value) in allowed:  # one of several configurations (G, D, ...)
+            _check_loaded(value, name + ".")
             continue
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if float in allowed and number:
@@ -265,8 +307,10 @@ class RunLock:
 
 
 def run_description(cfg: TrainConfig, extra: str | None = None) -> str:
-    """A new run's folder name without its number: `<dataset>-<preset>-batch<N>-gamma<G>[-<augment>][-<extra>]`."""
-    desc = f"{Path(cfg.data.path).stem}-{cfg.preset}-batch{cfg.batch}-gamma{cfg.loss.r1_gamma:g}"
+    """A new run's folder name without its number: `<dataset>-<preset>-batch<N>-gamma<G>[-<augment>][-<extra>]`
+    (`wgangp` instead of the gamma for the WGAN-GP loss)."""
+    loss = "wgangp" if cfg.loss.kind == "wgan-gp" else f"gamma{cfg.loss.r1_gamma:g}"
+    desc = f"{Path(cfg.data.path).stem}-{cfg.preset}-batch{cfg.batch}-{loss}"
     if cfg.augment.kind != "none":
         desc += f"-{cfg.augment.kind}"
     if extra:
