@@ -133,10 +133,8 @@ def phase_grid(folder: Path, out: Path, cols: int = 8, res: int = 32) -> None:
         fading = not float(lod).is_integer()
         if nxt is None or (not float(nxt).is_integer()) != fading or (not fading and nxt != lod):
             grid = run / f"fakes{int(row['Progress/kimg']):06d}.png"
-            side = res >> int(lod) if not fading else res >> int(lod)
-            label = f"kimg {row['Progress/kimg']:.1f}: " + (
-                f"fading in {2 * side}x{2 * side}" if fading else f"{side}x{side}"
-            )
+            side = res >> int(lod)  # the resolution drawn (during a fade: the one being faded in)
+            label = f"kimg {row['Progress/kimg']:.1f}: " + ("fading in " if fading else "") + f"{side}x{side}"
             if grid.exists():
                 picks.append((label, grid))
     if not picks:
