@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import SettingError
 from .networks import v1
@@ -157,24 +157,7 @@ class Preset:
         """The preset's generator for `img_resolution` images."""
         p = self.resolve(img_resolution)
         assert p.channel_base is not None
-        if p.version == 1:
-            return v1.GeneratorConfig(
-                z_dim=p.z_dim,
-                w_dim=p.w_dim,
-                c_dim=c_dim,
-                img_resolution=img_resolution,
-                img_channels=img_channels,
-                mapping_layers=p.mapping_layers,
-                channel_base=p.channel_base,
-                channel_max=p.channel_max,
-                use_styles=p.use_styles,
-                const_input_layer=p.const_input_layer,
-                use_noise=p.use_noise,
-                use_pixel_norm=p.use_pixel_norm,
-                use_instance_norm=p.use_instance_norm,
-                blur_filter=p.blur_filter,
-            )
-        return GeneratorConfig(
+        common: dict[str, Any] = dict(
             z_dim=p.z_dim,
             w_dim=p.w_dim,
             c_dim=c_dim,
@@ -183,6 +166,19 @@ class Preset:
             mapping_layers=p.mapping_layers,
             channel_base=p.channel_base,
             channel_max=p.channel_max,
+        )
+        if p.version == 1:
+            return v1.GeneratorConfig(
+                **common,
+                use_styles=p.use_styles,
+                const_input_layer=p.const_input_layer,
+                use_noise=p.use_noise,
+                use_pixel_norm=p.use_pixel_norm,
+                use_instance_norm=p.use_instance_norm,
+                blur_filter=p.blur_filter,
+            )
+        return GeneratorConfig(
+            **common,
             architecture=p.g_architecture,
             conv_clamp=p.conv_clamp,
             progressive=p.lod_initial_res is not None,
@@ -195,25 +191,20 @@ class Preset:
         the batch per process)."""
         p = self.resolve(img_resolution, gpus=gpus, batch=batch)
         assert p.channel_base is not None and p.mbstd_group_size is not None
-        if p.version == 1:
-            return v1.DiscriminatorConfig(
-                c_dim=c_dim,
-                img_resolution=img_resolution,
-                img_channels=img_channels,
-                channel_base=p.channel_base,
-                channel_max=p.channel_max,
-                mbstd_group_size=p.mbstd_group_size,
-                blur_filter=p.blur_filter,
-            )
-        return DiscriminatorConfig(
+        common: dict[str, Any] = dict(
             c_dim=c_dim,
             img_resolution=img_resolution,
             img_channels=img_channels,
-            architecture=p.d_architecture,
             channel_base=p.channel_base,
             channel_max=p.channel_max,
-            conv_clamp=p.conv_clamp,
             mbstd_group_size=p.mbstd_group_size,
+        )
+        if p.version == 1:
+            return v1.DiscriminatorConfig(**common, blur_filter=p.blur_filter)
+        return DiscriminatorConfig(
+            **common,
+            architecture=p.d_architecture,
+            conv_clamp=p.conv_clamp,
             progressive=p.lod_initial_res is not None,
         )
 

@@ -46,6 +46,7 @@ from ..networks import (
     config_from_dict,
     count_parameters,
     v1,
+    weights_nbytes,
 )
 from ..networks.config import weights_limit
 from .formats import MAX_DEPTH, NET_NAMES, NetEntry, RawCheckpoint, check_float_tensor, check_tree, plain, short_repr
@@ -456,7 +457,7 @@ def _damaged(path: Path) -> Iterator[None]:
 def check_affordable(config: NetworkConfig, *, where: str) -> None:
     """A one-line `CheckpointError` when the network `config` describes would not fit in memory (its float32
     weights exceed `stylegan.networks.config.weights_limit()`), before anything is allocated."""
-    need, limit = 4 * sum(count_parameters(config)), weights_limit()
+    need, limit = weights_nbytes(config), weights_limit()
     if need > limit:
         raise CheckpointError(
             f"{where}: the network would need {format_size(need)} for its weights, more than the "

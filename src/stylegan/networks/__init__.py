@@ -24,6 +24,11 @@ def count_parameters(cfg: NetworkConfig) -> tuple[int, int]:
     return count_v2(cfg)
 
 
+def weights_nbytes(cfg: NetworkConfig) -> int:
+    """Bytes the network's float32 weights and buffers take (from `count_parameters`; nothing is built)."""
+    return 4 * sum(count_parameters(cfg))
+
+
 def build_network(cfg: NetworkConfig) -> Generator | AnyDiscriminator:
     """The network (random weights) that `cfg` describes."""
     if isinstance(cfg, (GeneratorConfig, v1.GeneratorConfig)):
@@ -50,6 +55,7 @@ __all__ = [
     "count_parameters",
     "stylegan2_config",
     "v1",
+    "weights_nbytes",
     "ARCHITECTURES",
     "DiscriminatorConfig",
     "GeneratorConfig",

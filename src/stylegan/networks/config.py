@@ -372,12 +372,6 @@ def count_parameters(cfg: GeneratorConfig | DiscriminatorConfig) -> tuple[int, i
     return params, buffers
 
 
-def weights_nbytes(cfg: GeneratorConfig | DiscriminatorConfig) -> int:
-    """Bytes the network's float32 weights and buffers take (from `count_parameters`; nothing is built)."""
-    params, buffers = count_parameters(cfg)
-    return 4 * (params + buffers)
-
-
 #: The largest network (float32 weights and buffers) that is built from a file: 16 GiB, or half the machine's
 #: memory when that is less. Published StyleGAN2 networks need well under 1 GiB.
 MAX_WEIGHTS_BYTES = 16 * 2**30
