@@ -107,6 +107,11 @@ class _TFKwargs:
         value = self.kwargs.get(name, default)
         return default if value is None else value
 
+    def get_raw(self, name: str, default: Any = None) -> Any:
+        """The argument `name` as stored, None included (where None means something, e.g. no blur)."""
+        self.seen.add(name)
+        return self.kwargs.get(name, default)
+
     def get_int(self, name: str, default: Any = None) -> Any:
         """The integer argument `name` (None when absent and no default), checked for type."""
         value = self.get(name, default)

@@ -68,11 +68,9 @@ def _fused(value: Any, *, where: str) -> v1.config.FusedScale:
 
 
 def _blur(value: Any, *, where: str) -> tuple[float, ...] | None:
-    return (
-        None
-        if value is None or (isinstance(value, (list, tuple)) and len(value) == 0)
-        else tuple(as_taps(value, where=where, what="blur_filter"))
-    )
+    if value is None or (isinstance(value, (list, tuple)) and len(value) == 0):
+        return None  # no blur
+    return tuple(as_taps(value, where=where, what="blur_filter"))
 
 
 def _structure(variables: dict[str, Tensor], prefix: str, rgb: str) -> v1.config.Structure:
@@ -108,10 +106,9 @@ def generator_config(net: TFNetworkStub, variables: dict[str, Tensor], *, where:
         use_pixel_norm=as_bool(kw.get("use_pixel_norm", False), where=where, what="use_pixel_norm"),
         use_instance_norm=as_bool(kw.get("use_instance_norm", True), where=where, what="use_instance_norm"),
         fused_scale=_fused(kw.get("fused_scale", "auto"), where=where),
-        blur_filter=_blur(kw.kwargs.get("blur_filter", [1, 2, 1]), where=where),
+        blur_filter=_blur(kw.get_raw("blur_filter", [1, 2, 1]), where=where),
         structure=_structure(variables, "synthesis/", "ToRGB"),
     )
-    kw.seen.add("blur_filter")
     kw.done()
     try:
         return v1.GeneratorConfig(**cfg)
@@ -182,10 +179,9 @@ def discriminator_config(net: TFNetworkStub, variables: dict[str, Tensor], *, wh
         mbstd_group_size=kw.get_int("mbstd_group_size", 4),
         mbstd_num_features=kw.get_int("mbstd_num_features", 1),
         fused_scale=_fused(kw.get("fused_scale", "auto"), where=where),
-        blur_filter=_blur(kw.kwargs.get("blur_filter", [1, 2, 1]), where=where),
+        blur_filter=_blur(kw.get_raw("blur_filter", [1, 2, 1]), where=where),
         structure=_structure(variables, "", "FromRGB"),
     )
-    kw.seen.add("blur_filter")
     kw.done()
     try:
         return v1.DiscriminatorConfig(**cfg)
