@@ -156,6 +156,23 @@ def layer_preset(name: str, num_ws: int) -> list[int]:
     return layers
 
 
+def layer_resolutions(num_ws: int, img_resolution: int, version: int = 2) -> list[int]:
+    """The resolution each w index drives (0-based), e.g. to label per-layer controls.
+
+    StyleGAN (version 1) feeds two indices per resolution from 4 px: index i drives 4 * 2^(i // 2). StyleGAN2
+    feeds index 0 to the 4 px convolution and then two convolutions per resolution, the ToRGB layer of each block
+    sharing the next block's first index: index i drives 4 * 2^((i + 1) // 2), the last index being the final ToRGB.
+
+    >>> layer_resolutions(10, 64, version=1)[5], layer_resolutions(10, 64, version=1)[8]
+    (16, 64)
+    >>> layer_resolutions(14, 256)
+    [4, 8, 8, 16, 16, 32, 32, 64, 64, 128, 128, 256, 256, 256]
+    """
+    if version == 1:
+        return [min(img_resolution, 4 * 2 ** (i // 2)) for i in range(num_ws)]
+    return [min(img_resolution, 4 * 2 ** ((i + 1) // 2)) for i in range(num_ws)]
+
+
 def lerp(a: Tensor, b: Tensor, t: float | Tensor) -> Tensor:
     return a + (b - a) * t
 

@@ -26,6 +26,7 @@ _COMMAND_MODULES = [
     "stylegan.cli.latent",
     "stylegan.cli.directions",
     "stylegan.cli.edit",
+    "stylegan.cli.ui",
 ]
 
 

@@ -1,0 +1,104 @@
+"""`stylegan ui`: the server, the Generate page in a real browser, `/generate` from concurrent clients, refusals."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from playwright.sync_api import expect
+from PIL import Image
+
+import stylegan
+from stylegan.ui.session import read_png_recipe
+from tests.conftest import assert_user_error, run_stylegan
+from tests.ui_support import browser_page, client, open_tab, screenshot, ui_server, wait_idle
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def bundled_app(tmp_path_factory: pytest.TempPathFactory):
+    workdir = tmp_path_factory.mktemp("ui-bundled")
+    with ui_server(workdir=workdir) as url:
+        yield url, workdir
+
+
+def expected_images(seeds: list[int], psi: float) -> np.ndarray:
+    G = stylegan.load("emoji")
+    return stylegan.generate(G, seeds, psi=psi, noise_mode="const").images
+
+
+def gallery_arrays(result: list[dict]) -> list[np.ndarray]:
+    return [np.asarray(Image.open(item["image"]).convert("RGB")) for item in result]
+
+
+def test_generate_api_from_concurrent_clients(bundled_app):
+    """16 calls of /generate from 8 clients at once: each call gets the images of its own seeds and psi."""
+    url, _ = bundled_app
+    calls = [(f"{i}-{i + 1}", round(0.3 + 0.05 * i, 2)) for i in range(16)]
+
+    def call(args: tuple[str, float]) -> list[dict]:
+        seeds, psi = args
+        return client(url).predict(seeds=seeds, psi=psi, api_name="/generate")
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(call, calls))
+    for (seeds, psi), result in zip(calls, results):
+        lo = int(seeds.split("-")[0])
+        want = expected_images([lo, lo + 1], psi)
+        got = gallery_arrays(result)
+        assert [item["caption"] for item in result] == [f"seed {lo}", f"seed {lo + 1}"]
+        factor = got[0].shape[0] // want.shape[1]  # shown enlarged (nearest neighbour)
+        for g, w in zip(got, want):
+            assert np.array_equal(g[::factor, ::factor], w), (seeds, psi)
+
+
+def test_generate_page_in_chromium(bundled_app, tmp_path: Path):
+    """Click "Generate": images appear, the result is in the history with its recipe, the link reproduces it."""
+    url, workdir = bundled_app
+    with browser_page(url) as page:
+        page.get_by_label("Seeds (e.g. 0-7 or 3,14,15)").fill("5-7")
+        page.get_by_role("button", name="Generate").click()
+        page.locator("[data-testid='gallery'] img, .gallery img, button.thumbnail-item img").first.wait_for()
+        wait_idle(page)
+        assert "seeds=5-7" in page.url
+        screenshot(page, "generate", tmp_path)
+        open_tab(page, "History")
+        page.get_by_role("button", name="Refresh").click()
+        page.wait_for_timeout(500)
+        screenshot(page, "history", tmp_path)
+        link = page.url
+    kept = sorted((workdir / "history").glob("*-generate.png"))
+    recipes = [read_png_recipe(p) for p in kept]
+    assert any(r["seeds"] == "5-7" and r["network"] == "emoji" for r in recipes), recipes
+    with browser_page(link) as page:  # the shared link opens the same view
+        expect(page.get_by_label("Seeds (e.g. 0-7 or 3,14,15)")).to_have_value("5-7")
+
+
+def test_non_loopback_host_needs_auth(tmp_path: Path):
+    result = run_stylegan("ui", "--host", "0.0.0.0", "--port", "7999", "--workdir", tmp_path)
+    assert_user_error(result, "--host 0.0.0.0", "--auth")
+
+
+def test_bad_auth_entry_is_refused(tmp_path: Path):
+    logins = tmp_path / "logins.txt"
+    logins.write_text("# team\nalice\n")
+    result = run_stylegan("ui", "--host", "0.0.0.0", "--auth-file", logins)
+    assert_user_error(result, str(logins), "user:password")
+
+
+def test_recipe_travels_in_exported_zip(bundled_app, tmp_path: Path):
+    url, _ = bundled_app
+    c = client(url)
+    c.predict(seeds="3", psi=0.5, api_name="/generate")
+    archive = c.predict(api_name="/history_export")
+    import zipfile
+
+    with zipfile.ZipFile(archive) as zf:
+        names = zf.namelist()
+        recipes = json.loads(zf.read("recipes.json"))
+        assert any(n.endswith(".npz") for n in names)
+    assert any(r.get("seeds") == "3" and r.get("psi") == 0.5 for r in recipes)
