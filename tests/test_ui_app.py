@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from playwright.sync_api import expect
 from PIL import Image
+from playwright.sync_api import expect
 
 import stylegan
 from stylegan.ui.session import read_png_recipe
