@@ -102,3 +102,43 @@ def test_recipe_travels_in_exported_zip(bundled_app, tmp_path: Path):
         recipes = json.loads(zf.read("recipes.json"))
         assert any(n.endswith(".npz") for n in names)
     assert any(r.get("seeds") == "3" and r.get("psi") == 0.5 for r in recipes)
+
+
+def test_load_benchmark_small_scale(bundled_app):
+    """benchmarks/ui_load.py at small scale: every answer holds its own images, no errors."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from ui_load import run_load
+
+    stats = run_load(bundled_app[0], clients=4, requests=2, seeds_per_call=3)
+    assert stats["errors"] == 0 and stats["requests"] == 8 and stats["requests_per_s"] > 0
+
+
+def test_full_queue_says_busy(tmp_path: Path):
+    """Beyond --queue-size waiting requests, callers are told to try again; the others are served correctly."""
+    import threading
+
+    with ui_server("--queue-size", "1", workdir=tmp_path) as url:
+        clients = [client(url) for _ in range(8)]
+        barrier = threading.Barrier(len(clients))
+        outcomes: list[object] = [None] * len(clients)
+
+        def call(k: int) -> None:
+            barrier.wait()
+            try:
+                outcomes[k] = clients[k].predict(seeds=f"{k * 64}-{k * 64 + 63}", psi=0.5, api_name="/generate")
+            except Exception as e:
+                outcomes[k] = e
+
+        threads = [threading.Thread(target=call, args=(k,)) for k in range(len(clients))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    busy = [o for o in outcomes if isinstance(o, Exception)]
+    served = [(k, o) for k, o in enumerate(outcomes) if isinstance(o, list)]
+    assert busy and served, outcomes
+    assert all("try again" in str(e).lower() for e in busy), busy
+    for k, result in served:
+        assert [item["caption"] for item in result][:2] == [f"seed {k * 64}", f"seed {k * 64 + 1}"]
