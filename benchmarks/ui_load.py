@@ -36,7 +36,7 @@ def start_app(network: str | None, workdir: Path, queue_size: int) -> tuple[subp
     port = free_port()
     args = [sys.executable, "-m", "stylegan", "ui", "--port", str(port), "--workdir", str(workdir)]
     args += ["--queue-size", str(queue_size)] + (["--network", network] if network else [])
-    log = open(workdir / "server.log", "w")  # noqa: SIM115 (closed with the process)
+    log = open(workdir / "server.log", "w")
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -71,9 +71,7 @@ def run_load(url: str, clients: int, requests: int, seeds_per_call: int) -> dict
             seeds = list(range(first, first + seeds_per_call))
             t0 = time.perf_counter()
             try:
-                result = client.predict(
-                    seeds=f"{seeds[0]}-{seeds[-1]}", psi=0.5 + 0.01 * r, api_name="/generate"
-                )
+                result = client.predict(seeds=f"{seeds[0]}-{seeds[-1]}", psi=0.5 + 0.01 * r, api_name="/generate")
                 captions = [item["caption"] for item in result]
                 ok = captions == [f"seed {s}" for s in seeds] and all(Path(i["image"]).is_file() for i in result)
                 if not ok:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 import stylegan
+import stylegan.testing
 from stylegan.ui.session import read_png_recipe
 from tests.conftest import assert_user_error, run_stylegan
 from tests.ui_support import browser_page, client, open_tab, screenshot, ui_server, wait_idle
@@ -59,7 +61,8 @@ def test_generate_api_from_concurrent_clients(bundled_app):
 def test_generate_page_in_chromium(bundled_app, tmp_path: Path):
     """Click "Generate": images appear, the result is in the history with its recipe, the link reproduces it."""
     url, workdir = bundled_app
-    with browser_page(url) as page:
+    seen: list[str] = []
+    with browser_page(url, requests=seen) as page:
         page.get_by_label("Seeds (e.g. 0-7 or 3,14,15)").fill("5-7")
         page.get_by_role("button", name="Generate").click()
         page.locator("[data-testid='gallery'] img, .gallery img, button.thumbnail-item img").first.wait_for()
@@ -71,6 +74,8 @@ def test_generate_page_in_chromium(bundled_app, tmp_path: Path):
         page.wait_for_timeout(500)
         screenshot(page, "history", tmp_path)
         link = page.url
+    outside = [u for u in seen if not u.startswith((url, "data:", "blob:"))]
+    assert seen and not outside, outside  # offline: no fonts, scripts or analytics from elsewhere
     kept = sorted((workdir / "history").glob("*-generate.png"))
     recipes = [read_png_recipe(p) for p in kept]
     assert any(r["seeds"] == "5-7" and r["network"] == "emoji" for r in recipes), recipes
@@ -142,3 +147,33 @@ def test_full_queue_says_busy(tmp_path: Path):
     assert all("try again" in str(e).lower() for e in busy), busy
     for k, result in served:
         assert [item["caption"] for item in result][:2] == [f"seed {k * 64}", f"seed {k * 64 + 1}"]
+
+
+def test_auth_is_required_when_given(tmp_path: Path):
+    from gradio_client import Client
+
+    with ui_server("--auth", "ann:secret", workdir=tmp_path) as url:
+        with pytest.raises(Exception):
+            Client(url, verbose=False).predict(seeds="1", psi=0.5, api_name="/generate")
+        result = Client(url, auth=("ann", "secret"), verbose=False).predict(seeds="1", psi=0.5, api_name="/generate")
+        assert [item["caption"] for item in result] == ["seed 1"]
+
+
+def test_uploaded_network_goes_through_the_safe_loader(bundled_app, tmp_path: Path):
+    """A pickle that would run a command is refused with one line naming it; nothing runs. A real file loads."""
+    url, _ = bundled_app
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.pkl"
+    evil.write_bytes(b"\x80\x04cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR.")
+    tiny = tmp_path / "tiny.safetensors"
+    stylegan.save(tiny, G_ema=stylegan.testing.tiny_generator(seed=3))
+    with browser_page(url) as page:
+        page.locator("input[type=file]").first.set_input_files(str(evil))
+        toast = page.locator(".toast-body, [data-testid='toast-body']").first
+        toast.wait_for()
+        assert "evil.pkl" in toast.inner_text()
+        page.locator("input[type=file]").first.set_input_files(str(tiny))
+        expect(page.get_by_label("Network").first).to_have_value(re.compile("tiny.safetensors"), timeout=60_000)
+        page.get_by_role("button", name="Generate").click()
+        wait_idle(page)
+    assert not marker.exists()

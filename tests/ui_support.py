@@ -89,8 +89,11 @@ def have_chromium() -> bool:
 
 
 @contextmanager
-def browser_page(url: str, *, width: int = 1280, height: int = 1000) -> Iterator[Any]:
-    """A Playwright page in Debian's Chromium, opened at `url` once the app's first button is shown."""
+def browser_page(
+    url: str, *, width: int = 1280, height: int = 1000, requests: list[str] | None = None
+) -> Iterator[Any]:
+    """A Playwright page in Debian's Chromium, opened at `url` once the app's first tab is shown; every URL the
+    page asks for is appended to `requests` when given."""
     if not have_chromium():
         if os.environ.get("CI"):
             raise AssertionError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
@@ -103,6 +106,8 @@ def browser_page(url: str, *, width: int = 1280, height: int = 1000) -> Iterator
             context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
             page = context.new_page()
             page.set_default_timeout(60_000)
+            if requests is not None:
+                page.on("request", lambda r: requests.append(r.url))
             page.goto(url, wait_until="load")
             page.get_by_role("tab").first.wait_for()
             yield page

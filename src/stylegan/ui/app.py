@@ -7,7 +7,8 @@ from typing import Any
 
 import gradio as gr
 
-from .context import Page, UIContext
+from ..errors import StyleGANError
+from .context import Page, UIContext, file_path, user_errors
 from .labels import translations
 
 #: The pages, in tab order (modules of `stylegan.ui.pages`).
@@ -60,21 +61,25 @@ def build_app(ctx: UIContext, pages: list[str] | None = None) -> Any:
                 built[name] = module.build(ctx)
         ctx.share_query.change(None, ctx.share_query, share_link, js=SHARE_JS, queue=False)
 
+        @user_errors
         def show_card(source: str) -> str:
             return ctx.model(source).card
 
         ctx.network.change(show_card, ctx.network, card, api_visibility="private", **ctx.device_queue)
 
-        def use_upload(file: Any) -> Any:
-            from .context import file_path
-
+        def use_upload(file: Any) -> tuple[Any, None]:
+            """Load an uploaded network (safe loader) and pick it; the upload box is emptied either way."""
             path = file_path(file)
             if not path:
-                return gr.update()
-            ctx.models.get(path)  # loads through the safe loader, or says in one line why it cannot
-            return gr.update(choices=ctx.models.choices(), value=path)
+                return gr.skip(), None
+            try:
+                ctx.models.get(path)
+            except (StyleGANError, OSError, ValueError) as e:
+                gr.Warning(str(e), title="Not loaded", duration=None)
+                return gr.skip(), None
+            return gr.update(choices=ctx.models.choices(), value=path), None
 
-        upload.upload(use_upload, upload, ctx.network, api_visibility="private", **ctx.device_queue)
+        upload.upload(use_upload, upload, [ctx.network, upload], api_visibility="private", **ctx.device_queue)
         _wire_restore(ctx, demo, built)
         _wire_handover(ctx, built)
         demo.load(show_card, ctx.network, card, api_visibility="private", **ctx.device_queue)
