@@ -151,9 +151,10 @@ def test_full_queue_says_busy(tmp_path: Path):
 
 def test_auth_is_required_when_given(tmp_path: Path):
     from gradio_client import Client
+    from gradio_client.exceptions import AuthenticationError
 
     with ui_server("--auth", "ann:secret", workdir=tmp_path) as url:
-        with pytest.raises(Exception):
+        with pytest.raises(AuthenticationError):
             Client(url, verbose=False).predict(seeds="1", psi=0.5, api_name="/generate")
         result = Client(url, auth=("ann", "secret"), verbose=False).predict(seeds="1", psi=0.5, api_name="/generate")
         assert [item["caption"] for item in result] == ["seed 1"]
