@@ -42,6 +42,37 @@ def test_projection_callback_stops_early():
     assert torch.equal(again.ws, plain.ws) and np.array_equal(again.images, plain.images) and not again.stopped
 
 
+def test_page_helpers_alignment_loss_and_encoder(tmp_path: Path):
+    """The astronaut's face is aligned (a quad in the photo), noise is not (centre square); a 16px network falls
+    back to mse; the encoder (`stylegan ui --encoder F`) gives the start, or w_avg when it does not fit."""
+    from types import SimpleNamespace
+
+    import skimage.data
+
+    from stylegan.errors import StyleGANError
+    from stylegan.inversion.encoder import Encoder, EncoderConfig, encode, save_encoder
+    from stylegan.ui.pages.photo import choose_loss, encoder_start, prepare_photo
+
+    face = prepare_photo(skimage.data.astronaut(), 32, 3, align=True)
+    assert face.alignment == "face" and face.target.shape == (32, 32, 3) and face.quad is not None
+    assert face.quad.shape == (4, 2) and 100 < face.quad[:, 0].mean() < 300  # her face, left of the shuttle
+    noise = np.random.default_rng(0).integers(0, 255, (60, 80, 3), dtype=np.uint8)
+    crop = prepare_photo(noise, 16, 3, align=True)
+    assert crop.alignment == "centre" and crop.quad is None and "centre square" in crop.note
+    G = without_noise(tiny_generator())
+    assert choose_loss("auto", G)[0] == "mse" and "used mse" in choose_loss("auto", G)[2]
+    with pytest.raises(StyleGANError, match="mse"):
+        choose_loss("lpips", G)
+    E = Encoder(EncoderConfig.for_generator(G)).eval()
+    path = save_encoder(E, tmp_path / "encoder.safetensors")
+    ws, init, note = encoder_start(SimpleNamespace(encoder=str(path)), G, crop.target)  # type: ignore[arg-type]
+    assert init == "encoder:encoder.safetensors" and note == "started from the encoder"
+    assert ws is not None and torch.allclose(ws, encode(E, torch.tensor(crop.target[None]).permute(0, 3, 1, 2)))
+    other = tiny_generator(img_resolution=32)
+    ws, init, note = encoder_start(SimpleNamespace(encoder=str(path)), other, face.target)  # type: ignore[arg-type]
+    assert ws is None and init == "w_avg" and "encoder not used" in note
+
+
 @pytest.fixture(scope="module")
 def tiny_app(tmp_path_factory: pytest.TempPathFactory):
     workdir = tmp_path_factory.mktemp("ui-photo-tiny")

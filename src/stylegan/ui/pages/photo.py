@@ -171,7 +171,7 @@ def encoder_start(ctx: UIContext, G: Any, target: np.ndarray) -> tuple[torch.Ten
     from ...inversion.encoder import encoder_init
 
     try:
-        ws, path = encoder_init(f"encoder:{ctx.encoder}", G, target[None])
+        ws, path = encoder_init(f"encoder:{ctx.encoder}", G, np.array(target[None]))
     except StyleGANError as e:
         return None, "w_avg", f"encoder not used ({e}): started from w_avg"
     return ws, f"encoder:{Path(path).name}", "started from the encoder"
@@ -193,9 +193,27 @@ class Run:
     error: BaseException | None = None
 
 
-#: The latest run of each browser session / API client (what Stop stops).
+#: The latest projection of each browser session / API client (what Stop stops); finished ones beyond MAX_RUNS
+#: are dropped, oldest first.
 _runs: dict[str, Run] = {}
 _runs_lock = threading.Lock()
+MAX_RUNS = 64
+
+
+def _register(key: str, run: Run) -> None:
+    with _runs_lock:
+        _runs.pop(key, None)
+        _runs[key] = run
+        for old in [k for k, r in _runs.items() if r.thread is None or not r.thread.is_alive()]:
+            if len(_runs) <= MAX_RUNS:
+                break
+            del _runs[old]
+
+
+def _forget(key: str, run: Run) -> None:
+    with _runs_lock:
+        if _runs.get(key) is run:
+            del _runs[key]
 
 
 def _session(request: gr.Request | None) -> str:
@@ -365,8 +383,7 @@ def build(ctx: UIContext) -> Page:
         with the target, the projection, a status line and the projection pasted back into the photo."""
         handle, prepared, notes = start_run(ctx, photo, steps, space, loss, align, class_idx, network)
         key = _session(request)
-        with _runs_lock:
-            _runs[key] = handle
+        _register(key, handle)
         shown_target = display(prepared.target[None])[0]
         try:
             yield shown_target, None, "; ".join(["starting", *[n for n in notes if n]]), None, gr.skip()
@@ -385,20 +402,23 @@ def build(ctx: UIContext) -> Page:
                 if item[0] == "end":
                     break
             if handle.error is not None:
+                _forget(key, handle)
                 raise handle.error
             assert handle.final is not None
-            yield handle.final
+            yield handle.final  # the run stays registered: a late Stop shows this same result
         finally:
             handle.stop.set()  # closed early (cancelled, or the browser went away): the worker stops too
 
     def stop_run(request: gr.Request) -> Any:
         """Stop this session's projection where it is; returns its result (kept in the history)."""
+        key = _session(request)
         with _runs_lock:
-            handle = _runs.get(_session(request))
+            handle = _runs.get(key)
         if handle is None or handle.thread is None:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         handle.stop.set()
         handle.thread.join(timeout=120)
+        _forget(key, handle)
         if handle.final is None:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         return handle.final
