@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
@@ -80,6 +80,8 @@ class ProjectionResult:
         images: the final projections rendered with the optimised noise, uint8 [N, H, W, C].
         targets: the preprocessed targets, uint8 [N, H, W, C].
         space, loss: how it was optimised; perceptual: the perceptual network's record (name, file, sha256) or None.
+        stopped: True when the callback stopped the optimisation early (history and distances then hold the steps
+            done; see `project`).
     """
 
     ws: Tensor
@@ -91,11 +93,39 @@ class ProjectionResult:
     space: Space = "w"
     loss: Loss = "lpips"
     perceptual: dict[str, Any] | None = None
+    stopped: bool = False
 
     @property
     def final_distances(self) -> list[float]:
-        """The last measured distance per target."""
-        return [float(d[-1]) if len(d) else float("nan") for d in self.distances]
+        """The last measured distance per target (NaN when it took no step)."""
+        out = []
+        for d in self.distances:
+            measured = d[~torch.isnan(d)]
+            out.append(float(measured[-1]) if len(measured) else float("nan"))
+        return out
+
+
+@dataclass
+class ProjectionStep:
+    """What `project`'s callback is told after each optimisation step of a batch of targets.
+
+    Attributes:
+        step: steps done so far (1 after the first step, `steps` after the last).
+        steps: steps asked for.
+        ws: the current latents [B, num_ws, w_dim] (a CPU copy; the noise maps are not included).
+        distances: each target's distance [B], measured at this step (before its update).
+        first: the index of the batch's first target (0 unless `batch_size` splits the targets).
+        noise: the noise maps being optimised {buffer name: [B, H, W]}, on G's device; the live tensors (detached,
+            not copied): read them, e.g. to render `ws[i]` with `{k: v[i] for k, v in noise.items()}`, but do not
+            modify them.
+    """
+
+    step: int
+    steps: int
+    ws: Tensor = field(repr=False)
+    distances: Tensor
+    first: int = 0
+    noise: dict[str, Tensor] = field(default_factory=dict, repr=False)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -310,6 +340,7 @@ def project(
     regularize_noise_weight: float = REGULARIZE_NOISE_WEIGHT,
     batch_size: int | None = None,
     progress: bool = True,
+    callback: Callable[[ProjectionStep], bool | None] | None = None,
 ) -> ProjectionResult:
     """Project target image(s) into G's latent space (ADA's projector.py, plus W+, batches, classes, kept noise).
 
@@ -337,6 +368,13 @@ def project(
         batch_size: optimise at most this many targets at a time (None = all at once); the results do not depend
             on it beyond floating-point rounding.
         progress: show a progress bar with the current mean distance.
+        callback: called after every optimisation step with a `ProjectionStep`; when it returns True the
+            optimisation stops there (for a live view with a Stop button). The result then holds the steps done:
+            `history` and `distances` are cut to them, `ws` is the last step's latent, the images are rendered
+            from it with the noise maps as optimised so far, and `stopped` is True. When `batch_size` splits the
+            targets, later batches are not optimised (they keep their starting point); every target's history
+            then has as many rows as the longest-optimised batch took steps, rows past a target's last step repeat
+            its latest latent and have NaN distances. Without a callback nothing changes.
 
     Returns:
         A `ProjectionResult`. Each target has its own latent and noise maps; targets of one class share
@@ -407,11 +445,12 @@ def project(
     chunk = batch_size or max(n, 1)
     bar = progress_bar(steps * n, "projecting", unit="step", enabled=progress)
     all_ws, all_hist, all_dist, all_noise = [], [], [], []
+    stopped = False
     try:
         for lo in range(0, n, chunk):
             hi = min(n, lo + chunk)
             gens = [torch.Generator(device=device).manual_seed(seed + i) for i in range(lo, hi)]
-            ws_b, hist, dist, noise = _optimize_batch(
+            ws_b, hist, dist, noise, stopped = _optimize_batch(
                 G,
                 targets[lo:hi],
                 torch.cat(starts[lo:hi]),
@@ -426,6 +465,9 @@ def project(
                 regularize_noise_weight=regularize_noise_weight,
                 bar=bar,
                 label=f"{lo + 1}-{hi}/{n}" if chunk < n else "",
+                steps_for_batch=0 if stopped else steps,
+                callback=callback,
+                first=lo,
             )
             all_ws.append(ws_b)
             all_hist.append(hist)
@@ -438,17 +480,34 @@ def project(
 
     ws = torch.cat(all_ws)
     images = render_projection(G, ws, all_noise)
+    history, distances = _pad_histories(all_ws, all_hist, all_dist)
     return ProjectionResult(
         ws=ws.cpu(),
         noise=all_noise,
-        history=torch.cat(all_hist),
-        distances=torch.cat(all_dist),
+        history=history,
+        distances=distances,
         images=images,
         targets=targets.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy(),
         space=space,
         loss=loss,
         perceptual=info,
+        stopped=stopped,
     )
+
+
+def _pad_histories(ws: list[Tensor], hists: list[Tensor], dists: list[Tensor]) -> tuple[Tensor, Tensor]:
+    """Join the batches' histories [B, k, ...] and distances [B, k]; batches a stopped run cut short are padded to
+    the longest with their latest latent and NaN distances (no padding happens without a stop)."""
+    longest = max(h.shape[1] for h in hists)
+    out_h, out_d = [], []
+    for w, h, d in zip(ws, hists, dists):
+        missing = longest - h.shape[1]
+        if missing:
+            h = torch.cat([h, w.detach().cpu()[:, None].expand(-1, missing, -1, -1)], dim=1)
+            d = torch.cat([d, torch.full((len(d), missing), float("nan"))], dim=1)
+        out_h.append(h)
+        out_d.append(d)
+    return torch.cat(out_h), torch.cat(out_d)
 
 
 def _classes_per_target(class_idx: int | Sequence[int] | None, n: int) -> list[int | None]:
@@ -476,11 +535,17 @@ def _optimize_batch(
     regularize_noise_weight: float,
     bar: Any,
     label: str,
-) -> tuple[Tensor, Tensor, Tensor, list[dict[str, Tensor]]]:
+    steps_for_batch: int | None = None,
+    callback: Callable[[ProjectionStep], bool | None] | None = None,
+    first: int = 0,
+) -> tuple[Tensor, Tensor, Tensor, list[dict[str, Tensor]], bool]:
     """Optimise B targets [B, C, R, R] jointly, target i with its own generator `gens[i]` and w_std `w_stds[i]`.
 
-    Returns final ws [B, num_ws, w_dim], history [B, steps, num_ws, w_dim] (CPU), distances [B, steps] (CPU) and
-    per target the noise maps {name: [H, W]} (CPU)."""
+    The schedules follow `steps`; only the first `steps_for_batch` (default all) are taken, fewer when `callback`
+    returns True (then the last value returned is True).
+
+    Returns final ws [B, num_ws, w_dim], history [B, k, num_ws, w_dim] (CPU), distances [B, k] (CPU) for the k
+    steps taken, per target the noise maps {name: [H, W]} (CPU), and whether the callback stopped the run."""
     device = target.device
     b, num_ws, w_dim = len(target), G.num_ws, G.w_dim
     if loss == "lpips":
@@ -499,8 +564,10 @@ def _optimize_batch(
     optimizer = torch.optim.Adam([w_opt, *noise.values()], betas=(0.9, 0.999), lr=initial_learning_rate)
     history = torch.zeros(b, steps, num_ws, w_dim)
     distances = torch.zeros(b, steps)
+    taken = steps if steps_for_batch is None else min(steps, steps_for_batch)
+    done, stopped = 0, False
 
-    for step in range(steps):
+    for step in range(taken):
         t = step / steps
         noise_ramp = INITIAL_NOISE_FACTOR * max(0.0, 1.0 - t / NOISE_RAMP_LENGTH) ** 2
         lr = learning_rate(t, initial_learning_rate)
@@ -539,10 +606,25 @@ def _optimize_batch(
         if hasattr(bar, "set_postfix_str"):
             what = "dist" if b == 1 else "mean dist"
             bar.set_postfix_str(f"{label + ' ' if label else ''}{what} {float(dist_values.mean()):.4f}", refresh=False)
+        done = step + 1
+        if callback is not None and callback(
+            ProjectionStep(
+                done,
+                steps,
+                history[:, step].clone(),
+                dist_values.clone(),
+                first,
+                {k: v.detach() for k, v in noise.items()},
+            )
+        ):
+            stopped = True
+            break
 
     final = w_opt.detach().expand(b, num_ws, w_dim).clone()
     maps = [{k: v[i].detach().cpu().clone() for k, v in noise.items()} for i in range(b)]
-    return final, history, distances, maps
+    if done < steps:
+        history, distances = history[:, :done].clone(), distances[:, :done].clone()
+    return final, history, distances, maps, stopped
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -699,6 +781,7 @@ def _write_progress_video(G: Generator, result: ProjectionResult, index: int, pa
 
 __all__ = [
     "ProjectionResult",
+    "ProjectionStep",
     "ProjectionTargets",
     "load_targets",
     "noise_regularization",
