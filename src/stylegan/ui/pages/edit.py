@@ -499,7 +499,9 @@ def build(ctx: UIContext) -> Page:
                     class_idx = gr.Number(-1, label=t("common.class"), precision=0)
                     noise = gr.Radio(NOISE_MODES, value="const", label=t("common.noise"))
                     noise_seed = gr.Number(0, label=t("common.noise_seed"), precision=0, minimum=0)
-                uploads = gr.File(label=t("edit.files"), file_count="multiple", file_types=[".npz", ".npy"])
+                uploads = gr.File(
+                    label=t("edit.files"), file_count="multiple", file_types=[".npz", ".npy"], elem_id="edit-directions"
+                )
                 force = gr.Checkbox(False, label=t("edit.force"))
                 if initial.get("error"):
                     gr.Markdown(f"**{initial['error']}**")
@@ -547,7 +549,9 @@ def build(ctx: UIContext) -> Page:
                 with gr.Row():
                     original = gr.Image(label=t("edit.original"), format="png", interactive=False)
                     edited = gr.Image(label=t("edit.edited"), format="png", interactive=False)
-                downloads = gr.File(label=t("common.download"), file_count="multiple", interactive=False)
+                downloads = gr.File(
+                    label=t("common.download"), file_count="multiple", interactive=False, elem_id="edit-downloads"
+                )
                 spec = gr.Textbox(visible=False)
                 to_video = gr.Button(t("edit.to_video"), size="sm")
                 with gr.Accordion(t("edit.sweep"), open=True):

@@ -344,7 +344,9 @@ def build(ctx: UIContext) -> Page:
                 with gr.Row():
                     with gr.Column(scale=1):
                         sweep_latent = gr.Textbox("seed:3", label=t("video.latent"))
-                        direction = gr.File(label=t("video.direction"), file_types=[".npz", ".npy"])
+                        direction = gr.File(
+                            label=t("video.direction"), file_types=[".npz", ".npy"], elem_id="video-direction"
+                        )
                         startup_dir = gr.Dropdown(
                             startup, value=startup[0] if startup else None, label=t("video.startup"),
                             allow_custom_value=True,
@@ -371,7 +373,7 @@ def build(ctx: UIContext) -> Page:
                         var_btn = gr.Button(t("video.var_button"), variant="primary")
                     with gr.Column(scale=1):
                         sheet = gr.Image(label=t("video.sheet"), format="png", interactive=False)
-                        archive = gr.File(label=t("video.zip"), interactive=False)
+                        archive = gr.File(label=t("video.zip"), interactive=False, elem_id="video-zip")
         downloads = gr.File(label=t("common.download"), file_count="multiple", interactive=False)
         record = gr.State()
 
