@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from gradio_client import handle_file
 from PIL import Image
+from playwright.sync_api import expect
 
 import stylegan
 from stylegan.editing.directions import Direction, apply_direction, ganspace, sample_latents, sefa
@@ -158,6 +159,7 @@ def test_edit_page_in_chromium(app, tmp_path: Path):
         edits = page.get_by_label("Edits (one per line: source:component amount layers)")
         assert "smile.npz:0 3 2-5" in edits.input_value()
         assert "tab=edit" in page.url
+        link = page.url
         with page.expect_download() as download:
             page.locator("#edit-downloads a").first.click()
         assert download.value.suggested_filename.endswith("-edit.png")
@@ -165,6 +167,11 @@ def test_edit_page_in_chromium(app, tmp_path: Path):
         page.locator("video[src$='-edit-sweep.mp4']").wait_for(state="attached")
         wait_idle(page)
         screenshot(page, "edit", tmp_path)
+    with browser_page(link) as page:  # the link reopens the edit: its lines and the start-up file's slider
+        open_tab(page, "Edit")
+        expect(page.get_by_label("Edits (one per line: source:component amount layers)")).to_have_value(
+            "smile.npz:0 3 2-5"
+        )
 
 
 def test_video_page_in_chromium(app, tmp_path: Path):

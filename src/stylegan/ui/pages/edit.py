@@ -492,7 +492,7 @@ def build(ctx: UIContext) -> Page:
         with gr.Row():
             with gr.Column(scale=1):
                 latent = gr.Textbox("seed:3", label=t("common.latent"))
-                latent_file = gr.File(label=t("common.latent_file"), file_types=[".npz", ".npy"], height=60)
+                latent_file = gr.File(label=t("common.latent_file"), file_types=[".npz", ".npy"])
                 with gr.Accordion(t("edit.settings"), open=False):
                     psi = gr.Slider(-1.0, 2.0, value=0.7, step=0.05, label=t("common.psi"))
                     cutoff = gr.Number(-1, label=t("common.cutoff"), precision=0, minimum=-1)
