@@ -105,11 +105,13 @@ def _wire_restore(ctx: UIContext, demo: Any, built: dict[str, Page]) -> None:
 
     def from_link(request: gr.Request) -> list[Any]:
         recipe = query_recipe(dict(request.query_params)) if request is not None else {}
-        if recipe.get("id") and "kind" not in recipe:
+        if recipe.get("id"):  # a link names its history entry: its full recipe, the link's own keys winning
             try:
-                recipe = {**ctx.history.get(recipe["id"]).recipe, **recipe}
-            except Exception:
-                return [gr.skip() for _ in outputs]
+                kept = ctx.history.get(recipe["id"]).recipe
+            except StyleGANError:  # made by an earlier run of the app: the link's keys are all there is
+                kept = {}
+            if kept.get("kind") == recipe.get("kind", kept.get("kind")):
+                recipe = {**kept, **recipe}
         return restore(recipe)
 
     def reopen(entry_id: str) -> list[Any]:
