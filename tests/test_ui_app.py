@@ -178,3 +178,15 @@ def test_uploaded_network_goes_through_the_safe_loader(bundled_app, tmp_path: Pa
         page.get_by_role("button", name="Generate").click()
         wait_idle(page)
     assert not marker.exists()
+
+
+def test_chinese_browser_gets_chinese_labels(bundled_app):
+    from stylegan.ui.app import page_modules
+    from stylegan.ui.labels import translations
+
+    zh = translations(m.LABELS for m in page_modules().values())["zh"]
+    with browser_page(bundled_app[0], locale="zh-CN") as page:
+        tabs = [t.inner_text().strip() for t in page.get_by_role("tab").all()]
+        assert zh["tab.generate"] in tabs and zh["tab.history"] in tabs, tabs
+        page.get_by_role("button", name=zh["generate.button"]).click()
+        page.locator("[data-testid='gallery'] img, .gallery img, button.thumbnail-item img").first.wait_for()

@@ -90,7 +90,7 @@ def have_chromium() -> bool:
 
 @contextmanager
 def browser_page(
-    url: str, *, width: int = 1280, height: int = 1000, requests: list[str] | None = None
+    url: str, *, width: int = 1280, height: int = 1000, requests: list[str] | None = None, locale: str = "en-US"
 ) -> Iterator[Any]:
     """A Playwright page in Debian's Chromium, opened at `url` once the app's first tab is shown; every URL the
     page asks for is appended to `requests` when given."""
@@ -103,7 +103,9 @@ def browser_page(
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
         try:
-            context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+            context = browser.new_context(
+                viewport={"width": width, "height": height}, accept_downloads=True, locale=locale
+            )
             page = context.new_page()
             page.set_default_timeout(60_000)
             if requests is not None:
@@ -138,10 +140,15 @@ def screenshot(page: Any, name: str, tmp_path: Path) -> Path:
     """Take a full-page screenshot into tmp_path (and into $STYLEGAN_SCREENSHOTS when set)."""
     path = tmp_path / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
-    if SCREENSHOT_DIR:
-        dest = Path(SCREENSHOT_DIR) / f"{name}.png"
+    if SCREENSHOT_DIR:  # for the README: 960 px wide JPEGs keep the repository small
+        from PIL import Image
+
+        dest = Path(SCREENSHOT_DIR) / f"{name}.jpg"
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, dest)
+        with Image.open(path) as im:
+            im = im.convert("RGB")
+            im = im.resize((960, round(im.height * 960 / im.width)), Image.Resampling.LANCZOS)
+            im.save(dest, quality=80, optimize=True)
     return path
 
 
