@@ -119,7 +119,7 @@ def parse_layer_text(text: Any, num_ws: int) -> list[int]:
         layers = layer_preset(text, num_ws)
     except ValueError as e:
         raise StyleGANError(str(e)) from None
-    return list(dict.fromkeys(layers))
+    return sorted(set(layers))
 
 
 def layers_text(layers: Sequence[int]) -> str:

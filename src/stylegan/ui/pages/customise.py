@@ -25,7 +25,7 @@ LABELS = {
         "customise.by_template": "By template (style swap)",
         "customise.by_zgen": "By Z-code generator",
         "customise.seeds": "Base seeds (e.g. 0-3)",
-        "customise.class": "Class",
+        "customise.class": "Class to make",
         "customise.template": "Template (seed:N or history:ID)",
         "customise.template_file": "Or a template latent file (.npz / .npy)",
         "customise.layers": "Layers taken from the template",
@@ -45,7 +45,7 @@ LABELS = {
         "customise.by_template": "按模板（风格替换）",
         "customise.by_zgen": "按 Z 码生成器",
         "customise.seeds": "基础种子（例如 0-3）",
-        "customise.class": "类别",
+        "customise.class": "要生成的类别",
         "customise.template": "模板（seed:N 或 history:编号）",
         "customise.template_file": "或模板潜码文件（.npz / .npy）",
         "customise.layers": "取自模板的层",
@@ -152,7 +152,7 @@ def build(ctx: UIContext) -> Page:
                 with gr.Group(visible=first == "class") as class_group:
                     class_idx = gr.Dropdown(
                         choices,
-                        value=choices[0][1] if choices else None,
+                        value=choices[0][1] if choices else -1,
                         label=t("customise.class"),
                         allow_custom_value=True,
                     )

@@ -101,13 +101,13 @@ def fuse_faces(
         for g, text in group_texts.items():
             settings[g] = str(text or "").strip()
     recipe = ctx.base_recipe("fuse", model, **settings)
-    images = ctx.render(model, torch.cat([ws, *parents]), noise, noise_seed)
-    entry, query = ctx.keep(images[0], recipe, ws)
-    shown = display(images)
-    gallery = [(img, f"parent {i + 1}") for i, img in enumerate(shown[1:])]
+    image = ctx.render(model, ws, noise, noise_seed)[0]  # alone: the image of the kept latent, as the library makes it
+    entry, query = ctx.keep(image, recipe, ws)
+    shown = display(ctx.render(model, torch.cat(parents), noise, noise_seed))
+    gallery = [(img, f"parent {i + 1}") for i, img in enumerate(shown)]
     files_out = [str(entry.image)] + ([str(entry.latents)] if entry.latents else [])
     record = {"query": query, "files": files_out, "id": entry.id, "spec": f"history:{entry.id}"}
-    return shown[0], str(entry.latents), gallery, record
+    return display(image[None])[0], str(entry.latents), gallery, record
 
 
 def append_spec(current: Any, spec: str) -> str:
@@ -136,7 +136,7 @@ def build(ctx: UIContext) -> Page:
             with gr.Column(scale=2):
                 image = gr.Image(label=t("common.result"), format="png", type="numpy", interactive=False)
                 latent = gr.File(label=t("fuse.latent"), interactive=False)
-                parents = gr.Gallery(label=t("fuse.parents"), columns=6, format="png", height="auto")
+                parents = gr.Gallery(label=t("fuse.parents"), columns=6, format="png", height=200, object_fit="contain")
                 downloads = gr.File(label=t("common.download"), file_count="multiple", interactive=False)
                 spec = gr.Textbox(label=t("fuse.spec"), interactive=False)
                 to_edit = gr.Button(t("fuse.to_edit"), size="sm")
