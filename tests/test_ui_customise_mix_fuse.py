@@ -291,6 +291,39 @@ def test_unconditional_network_offers_no_class_and_swaps(tiny_app, tmp_path: Pat
         tab.locator(GALLERY_IMG).first.wait_for()
         wait_idle(page)
         assert "tab=customise" in page.url
+    with browser_page(f"{url}?tab=customise&seeds=2&layers=2,3") as page:  # a link restores the layers
+        tab = page.get_by_role("tabpanel")
+        expect(tab.get_by_label("2 (8px)", exact=True)).to_be_checked()
+        expect(tab.get_by_label("5 (16px)", exact=True)).not_to_be_checked()
+        tab.get_by_role("button", name="Render").click()
+        tab.locator(GALLERY_IMG).first.wait_for()
+        wait_idle(page)
+        assert "layers=2%2C3" in page.url and "seeds=2" in page.url
+    with browser_page(f"{url}?tab=customise&net=emoji&layers=4") as page:  # a conditional network: class offered
+        tab = page.get_by_role("tabpanel")
+        expect(tab.get_by_label("7 (32px)", exact=True)).not_to_be_checked()
+        expect(tab.get_by_label("4 (16px)", exact=True)).to_be_checked()
+        tab.get_by_label("By class").check()
+        tab.get_by_label("Class to make").click()
+        expect(page.get_by_role("option", name="8 Travel & Places")).to_be_visible()
+
+
+def test_zgen_option_is_announced_not_invented(tmp_path: Path):
+    """With --zgen the Customise page offers the option and says in one line that it arrives with issue 18."""
+    from stylegan.errors import StyleGANError
+    from stylegan.ui.app import build_app
+    from stylegan.ui.pages.customise import customise_images
+    from stylegan.ui.server import UIOptions, make_context
+
+    ctx = make_context(UIOptions(workdir=str(tmp_path), zgen=str(tmp_path / "zgen.pt")))
+    demo = build_app(ctx, ["customise"])
+    radios = [b for b in demo.blocks.values() if type(b).__name__ == "Radio" and "zgen" in str(b.choices)]
+    assert radios and [v for _, v in radios[0].choices] == ["class", "template", "zgen"]
+    with pytest.raises(StyleGANError, match="arrive with the customisation feature"):
+        customise_images(ctx, "zgen", "0")
+    plain = make_context(UIOptions(workdir=str(tmp_path / "plain")))
+    demo = build_app(plain, ["customise"])
+    assert not [b for b in demo.blocks.values() if type(b).__name__ == "Radio" and "zgen" in str(b.choices)]
 
 
 # ------------------------------------------------------------------------------------------------------------
