@@ -351,6 +351,10 @@ LINK_KEYS = {
     "rows": "rows",
     "cols": "cols",
     "layers": "layers",
+    "method": "method",
+    "template": "template",
+    "latents": "latents",
+    "weights": "weights",
     "id": "open",
 }
 
@@ -372,7 +376,7 @@ def query_recipe(query: str | Mapping[str, str]) -> dict[str, Any]:
             continue
         if key in ("psi",):
             recipe[key] = _number(value, float)
-        elif key in ("cutoff", "noise_seed", "class", "rows", "cols"):
+        elif key in ("cutoff", "noise_seed", "class"):
             recipe[key] = _number(value, int)
         else:
             recipe[key] = str(value)
