@@ -190,3 +190,14 @@ def test_chinese_browser_gets_chinese_labels(bundled_app):
         assert zh["tab.generate"] in tabs and zh["tab.history"] in tabs, tabs
         page.get_by_role("button", name=zh["generate.button"]).click()
         page.locator("[data-testid='gallery'] img, .gallery img, button.thumbnail-item img").first.wait_for()
+
+
+def test_typed_paths_outside_the_session_are_refused(bundled_app, tmp_path: Path):
+    """A latent spec naming a file of the server (not an upload) is refused; the app reads no other file."""
+    from gradio_client.exceptions import AppError
+
+    secret = tmp_path / "secret.npz"
+    G = stylegan.load("emoji")
+    np.savez(secret, w=np.zeros((1, G.num_ws, G.w_dim), np.float32))
+    with pytest.raises(AppError, match="upload button"):
+        client(bundled_app[0]).predict(latent=str(secret), edits="", api_name="/edit")

@@ -118,7 +118,23 @@ class UIContext:
             ws = self.history.latents(entry.id)
             check_latents(model.G, ws, f"history entry {entry.id}")
             return ws
+        if not spec.startswith("seed:") and not self.may_read(spec):
+            raise StyleGANError(
+                f"{spec[:60]!r}: type seed:N or history:ID; latent files come in through the upload button "
+                "(the app reads no other file of this machine)"
+            )
         return resolve_latent(model.G, spec, psi=psi, truncation_cutoff=cutoff, class_idx=class_idx)
+
+    def may_read(self, path: str | os.PathLike[str]) -> bool:
+        """Whether a path a request names is one the app may read: an upload, or a file of this session."""
+        import gradio.utils
+
+        try:
+            resolved = Path(path).resolve()
+        except (OSError, RuntimeError):
+            return False
+        roots = [Path(gradio.utils.get_upload_folder()).resolve(), self.workdir.resolve()]
+        return any(resolved.is_relative_to(root) for root in roots)
 
     def render(self, model: Model, ws: torch.Tensor, noise: str = "const", noise_seed: int = 0) -> np.ndarray:
         """Images uint8 [N, H, W, C] of latents ws; `random` noise is drawn from `noise_seed` (reproducible)."""
