@@ -201,3 +201,14 @@ def test_typed_paths_outside_the_session_are_refused(bundled_app, tmp_path: Path
     np.savez(secret, w=np.zeros((1, G.num_ws, G.w_dim), np.float32))
     with pytest.raises(AppError, match="upload button"):
         client(bundled_app[0]).predict(latent=str(secret), edits="", api_name="/edit")
+
+
+def test_uploads_are_size_limited(tmp_path: Path):
+    big = tmp_path / "big.safetensors"
+    big.write_bytes(b"\0" * 200_000)
+    with ui_server("--max-upload", "100kb", workdir=tmp_path / "session") as url, browser_page(url) as page:
+        page.locator("input[type=file]").first.set_input_files(str(big))
+        toast = page.locator(".toast-body, [data-testid='toast-body']").first
+        toast.wait_for()
+        assert "size" in toast.inner_text().lower(), toast.inner_text()
+    assert not list((tmp_path / "session").rglob("big.safetensors"))

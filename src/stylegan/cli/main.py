@@ -33,13 +33,14 @@ _COMMAND_MODULES = [
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="stylegan")
 def cli() -> None:
-    """StyleGAN2 toolkit: generate, mix, convert, inspect, train, project, edit, measure.
+    """StyleGAN toolkit: generate, mix, convert, inspect, train, project, edit, measure, and a web app.
 
     \b
     Examples:
       stylegan generate --network net.pkl --seeds 0-7 --trunc 0.7 --outdir out
       stylegan mix --network net.pkl --rows 85,100 --cols 55,821 --styles 0-6 --outdir out
       stylegan info net.pkl
+      stylegan ui
     """
 
 
