@@ -40,7 +40,7 @@ def emoji():
 @pytest.fixture(scope="module")
 def tiny_app(tmp_path_factory: pytest.TempPathFactory):
     workdir = tmp_path_factory.mktemp("ui-cmf-tiny")
-    path = workdir / "tiny.safetensors"
+    path = tmp_path_factory.mktemp("net") / "tiny.safetensors"  # outside the session folder, which starts empty
     stylegan.save(path, G_ema=stylegan.testing.tiny_generator(seed=3))
     with ui_server("--network", path, workdir=workdir) as url:
         yield url, workdir, path

@@ -77,7 +77,7 @@ def test_page_helpers_alignment_loss_and_encoder(tmp_path: Path):
 def tiny_app(tmp_path_factory: pytest.TempPathFactory):
     workdir = tmp_path_factory.mktemp("ui-photo-tiny")
     G = without_noise(tiny_generator())
-    path = workdir / "tiny.safetensors"
+    path = tmp_path_factory.mktemp("net") / "tiny.safetensors"  # outside the session folder, which starts empty
     stylegan.save(path, G_ema=G)
     with ui_server("--network", str(path), workdir=workdir) as url:
         yield url, workdir, G

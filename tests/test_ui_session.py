@@ -131,3 +131,46 @@ def test_parse_auth(tmp_path: Path):
         parse_auth([":pw"])
     with pytest.raises(StyleGANError, match="cannot read"):
         parse_auth([], str(tmp_path / "missing"))
+
+
+def test_history_continues_an_earlier_run(tmp_path: Path):
+    img = np.zeros((4, 4, 3), np.uint8)
+    first = History(tmp_path)
+    e1 = first.add(img, {"kind": "generate", "seeds": "1"}, torch.zeros(1, 2, 3))
+    again = History(tmp_path)
+    assert [e.id for e in again.entries()] == [e1.id] and again.latents(e1.id).shape == (1, 2, 3)
+    e2 = again.add(img, {"kind": "mix"})
+    assert e2.id != e1.id and e1.image.is_file()  # numbering continues: nothing is overwritten
+
+
+def test_session_folder_must_be_new_empty_or_the_apps(tmp_path: Path):
+    from stylegan.ui.server import check_workdir, parse_size
+
+    check_workdir(tmp_path / "new")
+    check_workdir(tmp_path / "new")  # the app's own folder again
+    (tmp_path / "home" / "docs").mkdir(parents=True)
+    with pytest.raises(StyleGANError, match="not empty"):
+        check_workdir(tmp_path / "home")
+    assert parse_size("512mb") == 512 * 2**20 and parse_size("100kb") == 102400 and parse_size("7") == 7
+    with pytest.raises(StyleGANError, match="200mb"):
+        parse_size("lots")
+
+
+def test_requests_cannot_name_urls_or_other_files(tmp_path: Path):
+    """The model picker (and every endpoint's `network`) loads only uploads, session files and local registry
+    networks: no URL (the server must not connect anywhere), no other file of the machine."""
+    from stylegan.ui.server import UIOptions, make_context
+
+    ctx = make_context(UIOptions(workdir=str(tmp_path / "s")))
+    outside = tmp_path / "outside.safetensors"
+    stylegan.save(outside, G_ema=tiny_generator(seed=1))
+    with pytest.raises(StyleGANError, match="not other files"):
+        ctx.models.get(str(outside))
+    with pytest.raises(StyleGANError, match="loads no URL"):
+        ctx.models.get("http://127.0.0.1:9/x.pkl")
+    with pytest.raises(StyleGANError, match="downloads nothing"):
+        ctx.models.get("ffhq-256")
+    inside = ctx.workdir / "net.safetensors"
+    stylegan.save(inside, G_ema=tiny_generator(seed=1))
+    assert ctx.models.get(str(inside)).G.img_resolution == 16
+    assert ctx.models.get("emoji") is ctx.models.get()

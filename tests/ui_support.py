@@ -59,11 +59,11 @@ def wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float =
 def ui_server(*args: str, workdir: Path, timeout: float = 180) -> Iterator[str]:
     """`python -m stylegan ui --port P --workdir W ARGS` in a subprocess; yields its URL, stops it afterwards.
 
-    Its output goes to `workdir/server.log` (a pipe nobody reads would fill up and stall the server)."""
+    Its output goes to `<workdir>.log` beside it (a pipe nobody reads would fill up and stall the server)."""
     port = free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    log = workdir / "server.log"
-    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir.parent / f"{workdir.name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "stylegan", "ui", "--port", str(port), "--workdir", str(workdir), *map(str, args)],

@@ -42,6 +42,11 @@ from .params import Int
     type=Int(1, 64, what="concurrency"),
     help="Requests served at once (default: 1 per device).",
 )
+@click.option(
+    "--allow-downloads",
+    is_flag=True,
+    help="Let the model picker download registry networks not on this machine yet (off: the app stays offline).",
+)
 @click.option("--max-upload", default="512mb", show_default=True, help="Largest upload accepted, e.g. 200mb.")
 @device_option
 def ui(
@@ -56,6 +61,7 @@ def ui(
     directions: tuple[str, ...],
     queue_size: int,
     concurrency: int | None,
+    allow_downloads: bool,
     max_upload: str,
     device: str | None,
 ) -> None:
@@ -72,10 +78,11 @@ def ui(
       stylegan ui --host 0.0.0.0 --auth-file logins.txt
     """
     from ..errors import StyleGANError
-    from ..ui.server import UIOptions, check_bind, is_loopback, launch, parse_auth
+    from ..ui.server import UIOptions, check_bind, is_loopback, launch, parse_auth, parse_size
 
     logins = parse_auth(list(auth), str(auth_file) if auth_file else None)
     check_bind(host, logins)
+    parse_size(max_upload)  # a bad limit fails here, before anything loads
     if importlib.util.find_spec("gradio") is None:  # not imported here: gradio reads its settings on import
         raise StyleGANError("the web app needs gradio: pip install 'stylegan[ui]'")
     options = UIOptions(
@@ -88,6 +95,7 @@ def ui(
         concurrency=concurrency,
         queue_size=queue_size,
         max_upload=max_upload,
+        allow_downloads=allow_downloads,
         encoder=encoder,
         zgen=zgen,
         directions=list(directions),

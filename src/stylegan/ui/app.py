@@ -114,6 +114,7 @@ def _wire_restore(ctx: UIContext, demo: Any, built: dict[str, Page]) -> None:
                 recipe = {**kept, **recipe}
         return restore(recipe)
 
+    @user_errors
     def reopen(entry_id: str) -> list[Any]:
         return restore(ctx.history.get(str(entry_id)).recipe) if entry_id else [gr.skip() for _ in outputs]
 

@@ -174,6 +174,8 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
                 yield from fn(*args, **kwargs)
             except (StyleGANError, ValueError, OSError) as e:
                 raise gr.Error(str(e), print_exception=False) from None
+            except TypeError as e:  # e.g. int(None): a number box left empty
+                raise gr.Error(f"a field is empty or not a number ({e})", print_exception=False) from None
 
         return stream
 
@@ -183,6 +185,8 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except (StyleGANError, ValueError, OSError) as e:
             raise gr.Error(str(e), print_exception=False) from None
+        except TypeError as e:  # e.g. int(None): a number box left empty
+            raise gr.Error(f"a field is empty or not a number ({e})", print_exception=False) from None
 
     return call
 

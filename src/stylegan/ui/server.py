@@ -30,7 +30,8 @@ class UIOptions:
     workdir: the session folder (history, uploads, gradio's temp files); a new temporary folder when None.
     device: where networks run; concurrency: requests served at once (1 per device); queue_size: requests that
     may wait, beyond which a caller is told the app is busy; max_upload: the largest upload gradio accepts;
-    max_models: networks kept in memory.
+    max_models: networks kept in memory; allow_downloads: let the model picker download registry networks
+    that are not on this machine yet (off by default: the app then makes no connection beyond this machine).
     """
 
     network: str | None = None
@@ -43,6 +44,7 @@ class UIOptions:
     queue_size: int = 64
     max_upload: str = "512mb"
     max_models: int = 2
+    allow_downloads: bool = False
     encoder: str | None = None
     zgen: str | None = None
     directions: list[str] = field(default_factory=list)
@@ -97,13 +99,38 @@ def go_offline() -> None:
 
 
 def default_concurrency(device: Any) -> int:
-    """Requests served at once: one per accelerator; one on a CPU, whose cores one request already uses."""
-    import torch
-
-    dev = torch.device(device)
-    if dev.type == "cuda" and dev.index is None:
-        return max(1, torch.cuda.device_count())
+    """Requests served at once: one. The networks live on one device, whose cores (or GPU) one request already
+    keeps busy; more at once would only interleave them (and their random numbers)."""
     return 1
+
+
+#: Marks a folder as a session folder of the app (the app serves files from it, so it must not be any folder).
+WORKDIR_MARK = ".stylegan-ui"
+
+
+def check_workdir(path: Path) -> None:
+    """Make `path` a session folder: new, empty, or one the app made before (it serves the files inside)."""
+    try:
+        if path.exists() and not (path / WORKDIR_MARK).is_file() and any(path.iterdir()):
+            raise StyleGANError(
+                f"{path}: not empty and not a session folder of the app; give a new or empty folder (the app "
+                "serves the files of its session folder to the browser)"
+            )
+        path.mkdir(parents=True, exist_ok=True)
+        (path / WORKDIR_MARK).touch()
+    except OSError as e:
+        raise StyleGANError(f"{path}: cannot use it as the session folder ({e})") from None
+
+
+def parse_size(text: str) -> int:
+    """`512mb`, `1gb`, `100kb`, `2048` (bytes) -> bytes."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb)?\s*", str(text).lower())
+    if not m:
+        raise StyleGANError(f"upload limit {text!r}: give a size such as 200mb, 1gb or 500kb")
+    units = {"b": 1, "kb": 2**10, "mb": 2**20, "gb": 2**30, "tb": 2**40}
+    return int(float(m.group(1)) * units[m.group(2) or "b"])
 
 
 def make_context(options: UIOptions) -> Any:
@@ -115,10 +142,10 @@ def make_context(options: UIOptions) -> Any:
 
     device = pick_device(options.device)
     workdir = Path(options.workdir or tempfile.mkdtemp(prefix="stylegan-ui-"))
-    workdir.mkdir(parents=True, exist_ok=True)
+    check_workdir(workdir)
     models = ModelStore(resolve_network(options.network), device=device, max_models=options.max_models)
     models.get()  # a bad default network fails here, in one line, before the server starts
-    return UIContext(
+    ctx = UIContext(
         models=models,
         history=History(workdir / "history"),
         cache=ResultCache(),
@@ -128,6 +155,34 @@ def make_context(options: UIOptions) -> Any:
         zgen=options.zgen,
         directions=list(options.directions),
     )
+    models.policy = lambda source: check_network_source(ctx, source, options.allow_downloads)
+    return ctx
+
+
+def check_network_source(ctx: Any, source: str, allow_downloads: bool) -> None:
+    """Refuse a network a request names unless it is safe to load: a registry network already on this machine (or
+    any registry network with `allow_downloads`), or a file uploaded to (or made in) this session. URLs and other
+    files of this machine are refused: a caller must not make the server connect anywhere or read its files."""
+    from ..io import pretrained
+
+    entry = pretrained._REGISTRY.get(source)
+    if entry is not None:
+        if entry.path is not None or allow_downloads:
+            return
+        assert entry.url is not None
+        if not pretrained.url_cache_path(entry.url).is_file():
+            raise StyleGANError(
+                f"{source} is not on this machine yet and the app downloads nothing: start it with --network "
+                f"{source} or --allow-downloads"
+            )
+        return
+    if source.startswith(("http://", "https://")):
+        raise StyleGANError("the app loads no URL: start it with --network URL, or upload the file")
+    if not ctx.may_read(source):
+        raise StyleGANError(
+            f"{source[:80]}: the app loads networks that are uploaded (the file box) or named at start "
+            "(--network); not other files of this machine"
+        )
 
 
 def create_app(options: UIOptions) -> tuple[Any, Any]:
@@ -151,7 +206,7 @@ def launch(options: UIOptions, *, block: bool = True) -> tuple[Any, Any]:
         server_port=options.port,
         share=False,
         auth=options.auth or None,
-        max_file_size=options.max_upload,
+        max_file_size=parse_size(options.max_upload),
         allowed_paths=[str(ctx.workdir)],
         i18n=ctx.i18n,
         quiet=True,

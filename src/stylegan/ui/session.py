@@ -96,6 +96,8 @@ class ModelStore:
         device: where the networks run.
         max_models: how many networks stay loaded at once; the least recently used one is dropped first.
         loader: how a source becomes a generator (default `stylegan.load`, which runs no code from the file).
+        policy: called with every source a request names (not the default) before it is loaded; raises
+            `StyleGANError` to refuse it (the app refuses URLs and files outside its session).
     """
 
     def __init__(
@@ -105,6 +107,7 @@ class ModelStore:
         device: torch.device | str = "cpu",
         max_models: int = 2,
         loader: Callable[[str], Generator] | None = None,
+        policy: Callable[[str], None] | None = None,
     ) -> None:
         if max_models < 1:
             raise StyleGANError(f"max_models must be >= 1, got {max_models}")
@@ -112,6 +115,7 @@ class ModelStore:
         self.device = torch.device(device)
         self.max_models = max_models
         self._loader = loader
+        self.policy = policy
         self._models: OrderedDict[str, Model] = OrderedDict()
         self._lock = threading.Lock()
         self.known: list[str] = [default]
@@ -133,6 +137,8 @@ class ModelStore:
             if model is not None:
                 self._models.move_to_end(source)
                 return model
+            if self.policy is not None and source != self.default:
+                self.policy(source)
             G = self._load(source)
             model = Model(source, G, network_hash(G), model_card(source, G))
             self._models[source] = model
@@ -269,6 +275,23 @@ class History:
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._lock = threading.Lock()
         self._count = 0
+        self._reload()
+
+    def _reload(self) -> None:
+        """Take up the entries an earlier run left in the folder (numbering continues after them)."""
+        for png in sorted(self.folder.glob("[0-9][0-9][0-9][0-9]-*.png")):
+            entry_id = png.name[:4]
+            try:
+                recipe = read_png_recipe(png)
+            except OSError:
+                continue
+            if recipe.get("id") != entry_id:
+                continue
+            npz = png.with_suffix(".npz")
+            self._entries[entry_id] = Entry(entry_id, recipe, png, npz if npz.is_file() else None, png.stat().st_mtime)
+            self._count = max(self._count, int(entry_id))
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
 
     def add(self, image: np.ndarray, recipe: Mapping[str, Any], ws: torch.Tensor | None = None) -> Entry:
         """Keep `image` (uint8 [H, W, C]) and its latents ws [N, num_ws, w_dim] under the recipe."""
@@ -349,7 +372,7 @@ LINK_KEYS = {
     "noise_seed": "nseed",
     "class": "class",
     "rows": "rows",
-    "cols": "cols",
+    "cols": "cols",  # mix: column seeds (text); generate: grid columns
     "layers": "layers",
     "method": "method",
     "template": "template",

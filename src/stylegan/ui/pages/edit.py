@@ -669,14 +669,14 @@ def build(ctx: UIContext) -> Page:
         api_visibility="private",
     ).then(
         run, [latent, edits, uploads, *settings], [original, edited, record], api_name="edit", **ctx.device_queue
-    ).then(show, record, [ctx.share_query, downloads, spec], queue=False)
+    ).then(show, record, [ctx.share_query, downloads, spec], queue=False, api_visibility="private")
     sweep_btn.click(
         run_sweep,
         [latent, sweep_dir, sweep_layers, sweep_range, frames, fps, fmt, uploads, *settings],
         [video, gif, record],
         api_name="edit_sweep",
         **ctx.device_queue,
-    ).then(show, record, [ctx.share_query, downloads, spec], queue=False)
+    ).then(show, record, [ctx.share_query, downloads, spec], queue=False, api_visibility="private")
     ctx.handovers.append((to_video, spec, "video"))
 
     restore_outputs = [

@@ -8,6 +8,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
+from ...errors import StyleGANError
 from ...generation import seeds_to_ws
 from ...images import make_grid
 from ..context import NOISE_MODES, Page, UIContext, class_or_none, cutoff_or_none, display, user_errors
@@ -40,9 +41,11 @@ def generate_images(
     noise: str = "const",
     noise_seed: float = 0,
     class_idx: float = -1,
+    cols: float = 0,
     network: str = "",
 ) -> tuple[list[tuple[np.ndarray, str]], dict[str, Any]]:
-    """Render one image per seed; returns the gallery and the kept result's record (recipe, files, link)."""
+    """Render one image per seed; returns the gallery and the kept result's record (recipe, files, link). The
+    grid kept in the history (and downloaded) has `cols` columns (0: a near-square grid)."""
     model = ctx.model(network)
     seed_list = ctx.parse_seeds(seeds)
     cut, cls = cutoff_or_none(cutoff), class_or_none(model.G, class_idx)
@@ -54,6 +57,7 @@ def generate_images(
         cutoff=cut,
         noise=noise,
         noise_seed=int(noise_seed),
+        cols=int(cols or 0),
         **{"class": cls},
     )
 
@@ -62,8 +66,11 @@ def generate_images(
         return ctx.render(model, ws, noise, int(noise_seed)), ws
 
     images, ws = ctx.cache.get_or_make(recipe, make)
-    cols = int(np.ceil(np.sqrt(len(images))))
-    grid = make_grid(images, int(np.ceil(len(images) / cols)), cols)
+    n_cols = int(cols or 0)
+    if n_cols < 0:
+        raise StyleGANError(f"grid columns must be >= 0 (0: automatic), got {n_cols}")
+    n_cols = min(n_cols, len(images)) or int(np.ceil(np.sqrt(len(images))))
+    grid = make_grid(images, int(np.ceil(len(images) / n_cols)), n_cols)
     entry, query = ctx.keep(grid, recipe, ws)
     gallery = [(img, f"seed {s}") for img, s in zip(display(images), seed_list)]
     files = [str(entry.image)] + ([str(entry.latents)] if entry.latents else [])
@@ -83,6 +90,7 @@ def build(ctx: UIContext) -> Page:
                 noise = gr.Radio(NOISE_MODES, value="const", label=t("common.noise"))
                 noise_seed = gr.Number(0, label=t("common.noise_seed"), precision=0, minimum=0)
                 class_idx = gr.Number(-1, label=t("common.class"), info=t("generate.class_info"), precision=0)
+                cols = gr.Number(0, label=t("generate.cols"), precision=0, minimum=0)
                 button = gr.Button(t("generate.button"), variant="primary")
             with gr.Column(scale=2):
                 gallery = gr.Gallery(label=t("common.result"), columns=4, format="png", height="auto")
@@ -97,10 +105,11 @@ def build(ctx: UIContext) -> Page:
         noise: str = "const",
         noise_seed: float = 0,
         class_idx: float = -1,
+        cols: float = 0,
         network: str = "",
     ) -> tuple[list[tuple[np.ndarray, str]], dict[str, Any]]:
         """Images for `seeds` (text such as "0-3,7") at truncation `psi`; returns the gallery."""
-        return generate_images(ctx, seeds, psi, cutoff, noise, noise_seed, class_idx, network)
+        return generate_images(ctx, seeds, psi, cutoff, noise, noise_seed, class_idx, cols, network)
 
     def show_record(r: dict[str, Any] | None) -> tuple[Any, Any]:
         return (r["query"], r["files"]) if r else (gr.skip(), gr.skip())
@@ -114,7 +123,7 @@ def build(ctx: UIContext) -> Page:
     )
     button.click(
         run,
-        [seeds, psi, cutoff, noise, noise_seed, class_idx, ctx.network],
+        [seeds, psi, cutoff, noise, noise_seed, class_idx, cols, ctx.network],
         [gallery, record],
         api_name="generate",
         **ctx.device_queue,
@@ -123,6 +132,7 @@ def build(ctx: UIContext) -> Page:
         record,
         [ctx.share_query, files],
         queue=False,
+        api_visibility="private",
     )
 
     def restore(recipe: dict[str, Any]) -> list[Any]:
@@ -137,6 +147,7 @@ def build(ctx: UIContext) -> Page:
             value("noise", "const"),
             value("noise_seed", 0),
             value("class", -1),
+            int(value("cols", 0)) if str(value("cols", 0)).isdigit() else 0,
         ]
 
-    return Page("generate", [seeds, psi, cutoff, noise, noise_seed, class_idx], restore)
+    return Page("generate", [seeds, psi, cutoff, noise, noise_seed, class_idx, cols], restore)

@@ -142,10 +142,15 @@ def choose_loss(loss: str, G: Any) -> tuple[str, Any, str]:
         raise StyleGANError(f"distance must be one of {', '.join(LOSSES)}, got {loss!r}")
     if loss == "mse":
         return "mse", None, ""
-    from ...metrics.perceptual import load_perceptual
+    from ...metrics.perceptual import find_nvidia_file, find_offline_lpips, load_perceptual
 
     device = next(G.parameters()).device
     try:
+        if find_nvidia_file("vgg16") is None and find_offline_lpips() is None:  # the app downloads nothing
+            raise StyleGANError(
+                "no perceptual network on this machine (pip install --no-deps stlpips-pytorch==0.0.2, or "
+                "`stylegan project` once to download NVIDIA's)"
+            )
         with _perceptual_lock:
             net = _perceptual.get(str(device))
             if net is None:
@@ -434,9 +439,10 @@ def build(ctx: UIContext) -> Page:
         api_name="project",
         **ctx.device_queue,
     )
-    event.then(show, record, [ctx.share_query, files, spec], queue=False)
-    stop.click(stop_run, None, outputs, cancels=[event], api_visibility="private").then(
-        show, record, [ctx.share_query, files, spec], queue=False
+    event.then(show, record, [ctx.share_query, files, spec], queue=False, api_visibility="private")
+    # Not queued: a Stop must never wait behind other requests (nor be refused when the queue is full).
+    stop.click(stop_run, None, outputs, cancels=[event], queue=False, api_visibility="private").then(
+        show, record, [ctx.share_query, files, spec], queue=False, api_visibility="private"
     )
     ctx.handovers.append((to_edit, spec, "edit"))
     ctx.handovers.append((to_fuse, spec, "fuse"))

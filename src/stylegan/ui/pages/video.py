@@ -454,7 +454,7 @@ def build(ctx: UIContext) -> Page:
         [mp4_out, gif_out, record],
         api_name="video",
         **ctx.device_queue,
-    ).then(show, record, [ctx.share_query, downloads], queue=False)
+    ).then(show, record, [ctx.share_query, downloads], queue=False, api_visibility="private")
     sweep_btn.click(
         run_sweep,
         [sweep_latent, direction, startup_dir, component, sweep_range, sweep_frames, sweep_layers, fps, fmt, force,
@@ -462,14 +462,14 @@ def build(ctx: UIContext) -> Page:
         [sweep_mp4, sweep_gif, record],
         api_name="video_sweep",
         **ctx.device_queue,
-    ).then(show, record, [ctx.share_query, downloads], queue=False)  # fmt: skip
+    ).then(show, record, [ctx.share_query, downloads], queue=False, api_visibility="private")  # fmt: skip
     var_btn.click(
         run_variations,
         [var_latent, count, strength, var_seed, var_layers, *settings],
         [sheet, archive, record],
         api_name="variations",
         **ctx.device_queue,
-    ).then(show, record, [ctx.share_query, downloads], queue=False)
+    ).then(show, record, [ctx.share_query, downloads], queue=False, api_visibility="private")
 
     restore_outputs = [
         modes, keyframes, interp, frames_per_key, loop, fps, fmt, psi, cutoff, class_idx, noise, noise_seed,
