@@ -212,3 +212,26 @@ def test_uploads_are_size_limited(tmp_path: Path):
         toast.wait_for()
         assert "size" in toast.inner_text().lower(), toast.inner_text()
     assert not list((tmp_path / "session").rglob("big.safetensors"))
+
+
+def test_a_long_video_streams_progress_and_stops_when_cancelled(tmp_path: Path):
+    """/video reports progress while it renders; cancelling it ends the render (no video is finished or kept)
+    and frees the queue for the next request."""
+    import time
+
+    workdir = tmp_path / "session"
+    with ui_server(workdir=workdir) as url:
+        c = client(url)
+        job = c.submit(keyframes="0\n1\n2\n3", frames_per_key=450, fps=30, api_name="/video")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(s.progress_data for s in [job.status()] if s.progress_data):
+            time.sleep(0.2)
+        progress = job.status().progress_data
+        assert progress and progress[0].length == 3 * 450 + 1, progress  # frames done of (keys - 1) * 450 + 1
+        job.cancel()
+        t0 = time.monotonic()
+        result = c.predict(seeds="1", psi=0.5, api_name="/generate")  # served once the render has stopped
+        assert [item["caption"] for item in result] == ["seed 1"] and time.monotonic() - t0 < 60
+        time.sleep(8)  # longer than the rest of the render would take: had it gone on, its video would be kept
+    assert not list(workdir.rglob("*-video.mp4")), list(workdir.rglob("*.mp4"))
+    assert not [p for p in (workdir / "history").glob("*.png") if "video" in p.name]

@@ -8,6 +8,7 @@ A page module has `LABELS` (its English and Chinese words) and `build(ctx) -> Pa
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,6 +190,86 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise gr.Error(f"a field is empty or not a number ({e})", print_exception=False) from None
 
     return call
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Long jobs: run in a worker thread, report progress, stop when the browser cancels
+
+
+class JobStopped(StyleGANError):
+    """Raised inside a job's worker when the user stopped it."""
+
+
+@dataclass
+class Job:
+    stop: threading.Event = field(default_factory=threading.Event)
+    progress: tuple[int, int, str] | None = None
+
+
+_current = threading.local()
+
+
+def job_step(done: int, total: int, what: str = "frames") -> None:
+    """Called by long loops: records progress for the browser and raises `JobStopped` once the user stopped."""
+    job: Job | None = getattr(_current, "job", None)
+    if job is None:
+        return
+    if job.stop.is_set():
+        raise JobStopped("stopped")
+    job.progress = (done, total, what)
+
+
+def streamed(n_outputs: int, poll: float = 0.3) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Turn a blocking handler with `n_outputs` outputs into a streamed, cancellable one.
+
+    The handler runs in a worker thread; while it runs, gradio's progress bar shows what `job_step` reports, and
+    the event can be cancelled (a Stop button's `cancels=`): closing the stream sets the job's stop flag, and the
+    worker's next `job_step` ends it. The final yield holds the handler's outputs."""
+    import functools
+    import inspect
+
+    import gradio as gr
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            progress = kwargs.pop("progress", None)
+            if args and isinstance(args[-1], gr.Progress):  # gradio passes it positionally, after the inputs
+                progress, args = args[-1], args[:-1]
+            job, box = Job(), {}
+
+            def work() -> None:
+                _current.job = job
+                try:
+                    box["result"] = fn(*args, **kwargs)
+                except BaseException as e:  # handed to the stream, which raises it in the handler's thread
+                    box["error"] = e
+                finally:
+                    _current.job = None
+
+            worker = threading.Thread(target=work, daemon=True, name=f"ui-{fn.__name__}")
+            worker.start()
+            try:
+                while worker.is_alive():
+                    worker.join(poll)
+                    if job.progress is not None and progress is not None:
+                        done, total, what = job.progress
+                        progress((done, total), desc=what, unit=what)
+                    yield tuple(gr.skip() for _ in range(n_outputs))
+            finally:  # also when gradio closes the stream (cancelled): stop the worker at its next step
+                job.stop.set()
+                worker.join(timeout=60)
+            if "error" in box:
+                raise box["error"]
+            yield box["result"]
+
+        sig = inspect.signature(fn)
+        # gradio injects a progress tracker into a positional parameter whose default is one
+        extra = inspect.Parameter("progress", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=gr.Progress())
+        run.__signature__ = sig.replace(parameters=[*sig.parameters.values(), extra])  # type: ignore[attr-defined]
+        return run
+
+    return wrap
 
 
 def cutoff_or_none(value: float | int | None) -> int | None:

@@ -13,6 +13,7 @@ import re
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ from ..context import (
     cutoff_or_none,
     display,
     file_path,
+    job_step,
+    streamed,
     user_errors,
 )
 from ..session import Model
@@ -288,7 +291,7 @@ def write_walk(
     ctx: UIContext, model: Model, walk: torch.Tensor, fmt: str, fps: float, noise: str, noise_seed: int
 ) -> Path:
     """Render the latent path walk [T, num_ws, w_dim] into a new .mp4 / .gif in the session's video folder."""
-    from ...video import check_video_memory, render_video
+    from ...video import check_video_memory, interpolation_frames, write_video
 
     if noise not in NOISE_MODES:
         raise StyleGANError(f"noise must be one of {', '.join(NOISE_MODES)}, got {noise!r}")
@@ -298,9 +301,16 @@ def write_walk(
     path = video_path(ctx, fmt)
     res = model.G.img_resolution
     check_video_memory(path, len(walk), res, res)
+    frames = interpolation_frames(model.G, [walk], noise_mode=noise)  # type: ignore[arg-type]
+
+    def counted() -> Iterator[np.ndarray]:
+        for i, frame in enumerate(frames):
+            job_step(i, len(walk))  # progress in the browser; ends here once the user pressed Stop
+            yield frame
+
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(noise_seed))
-        render_video(model.G, path, [walk], fps=float(fps), noise_mode=noise, progress=False)  # type: ignore[arg-type]
+        write_video(path, counted(), fps=float(fps), total=len(walk), progress=False)
     return path
 
 
@@ -565,7 +575,9 @@ def build(ctx: UIContext) -> Page:
                         frames = gr.Number(30, label=t("edit.frames"), precision=0, minimum=2)
                         fps = gr.Number(15, label=t("edit.fps"), minimum=1, maximum=120)
                         fmt = gr.Radio(VIDEO_FORMATS, value="mp4", label=t("edit.format"))
-                    sweep_btn = gr.Button(t("edit.sweep_button"), variant="primary")
+                    with gr.Row():
+                        sweep_btn = gr.Button(t("edit.sweep_button"), variant="primary")
+                        sweep_stop = gr.Button(t("common.stop"), variant="stop", elem_id="edit-sweep-stop")
                     video = gr.Video(label=t("edit.video"), height=320)
                     gif = gr.Image(label=t("edit.gif"), type="filepath", interactive=False, height=320)
         record = gr.State()
@@ -591,6 +603,7 @@ def build(ctx: UIContext) -> Page:
         return edit_latent(ctx, latent, edits, files, psi, cutoff, class_idx, noise, noise_seed, force, network)
 
     @user_errors
+    @streamed(3)
     def run_sweep(
         latent: str,
         direction: str,
@@ -670,13 +683,15 @@ def build(ctx: UIContext) -> Page:
     ).then(
         run, [latent, edits, uploads, *settings], [original, edited, record], api_name="edit", **ctx.device_queue
     ).then(show, record, [ctx.share_query, downloads, spec], queue=False, api_visibility="private")
-    sweep_btn.click(
+    sweep_event = sweep_btn.click(
         run_sweep,
         [latent, sweep_dir, sweep_layers, sweep_range, frames, fps, fmt, uploads, *settings],
         [video, gif, record],
         api_name="edit_sweep",
         **ctx.device_queue,
-    ).then(show, record, [ctx.share_query, downloads, spec], queue=False, api_visibility="private")
+    )
+    sweep_event.then(show, record, [ctx.share_query, downloads, spec], queue=False, api_visibility="private")
+    sweep_stop.click(None, None, None, cancels=[sweep_event], queue=False, api_visibility="private")
     ctx.handovers.append((to_video, spec, "video"))
 
     restore_outputs = [

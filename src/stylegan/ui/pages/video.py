@@ -27,6 +27,7 @@ from ..context import (
     cutoff_or_none,
     display,
     file_path,
+    streamed,
     user_errors,
 )
 from .edit import (
@@ -336,7 +337,9 @@ def build(ctx: UIContext) -> Page:
                         with gr.Row():
                             frames_per_key = gr.Number(30, label=t("video.frames_per_key"), precision=0, minimum=1)
                             loop = gr.Checkbox(False, label=t("video.loop"))
-                        make_btn = gr.Button(t("video.make"), variant="primary")
+                        with gr.Row():
+                            make_btn = gr.Button(t("video.make"), variant="primary")
+                            make_stop = gr.Button(t("common.stop"), variant="stop")
                     with gr.Column(scale=1):
                         mp4_out = gr.Video(label=t("video.mp4"), height=320)
                         gif_out = gr.Image(label=t("video.gif"), type="filepath", interactive=False, height=320)
@@ -357,7 +360,9 @@ def build(ctx: UIContext) -> Page:
                             sweep_frames = gr.Number(30, label=t("video.frames"), precision=0, minimum=2)
                         sweep_layers = gr.Textbox("", label=t("video.layers"))
                         force = gr.Checkbox(False, label=t("video.force"))
-                        sweep_btn = gr.Button(t("video.sweep"), variant="primary")
+                        with gr.Row():
+                            sweep_btn = gr.Button(t("video.sweep"), variant="primary")
+                            sweep_stop = gr.Button(t("common.stop"), variant="stop")
                     with gr.Column(scale=1):
                         sweep_mp4 = gr.Video(label=t("video.mp4"), height=320)
                         sweep_gif = gr.Image(label=t("video.gif"), type="filepath", interactive=False, height=320)
@@ -370,7 +375,9 @@ def build(ctx: UIContext) -> Page:
                             var_seed = gr.Number(0, label=t("video.var_seed"), precision=0, minimum=0)
                         strength = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label=t("video.strength"))
                         var_layers = gr.Textbox("0", label=t("video.var_layers"))
-                        var_btn = gr.Button(t("video.var_button"), variant="primary")
+                        with gr.Row():
+                            var_btn = gr.Button(t("video.var_button"), variant="primary")
+                            var_stop = gr.Button(t("common.stop"), variant="stop")
                     with gr.Column(scale=1):
                         sheet = gr.Image(label=t("video.sheet"), format="png", interactive=False)
                         archive = gr.File(label=t("video.zip"), interactive=False, elem_id="video-zip")
@@ -380,6 +387,7 @@ def build(ctx: UIContext) -> Page:
     settings = [psi, cutoff, class_idx, noise, noise_seed, ctx.network]
 
     @user_errors
+    @streamed(3)
     def run_video(
         keyframes: str,
         interp: str = "lerp-w",
@@ -401,6 +409,7 @@ def build(ctx: UIContext) -> Page:
         )
 
     @user_errors
+    @streamed(3)
     def run_sweep(
         latent: str,
         direction: Any = None,
@@ -426,6 +435,7 @@ def build(ctx: UIContext) -> Page:
         )  # fmt: skip
 
     @user_errors
+    @streamed(3)
     def run_variations(
         latent: str,
         n: float = 50,
@@ -448,28 +458,33 @@ def build(ctx: UIContext) -> Page:
     def show(r: dict[str, Any] | None) -> tuple[Any, Any]:
         return (r["query"], r["files"]) if r else (gr.skip(), gr.skip())
 
-    make_btn.click(
+    video_event = make_btn.click(
         run_video,
         [keyframes, interp, frames_per_key, loop, fps, fmt, *settings],
         [mp4_out, gif_out, record],
         api_name="video",
         **ctx.device_queue,
-    ).then(show, record, [ctx.share_query, downloads], queue=False, api_visibility="private")
-    sweep_btn.click(
+    )
+    video_event.then(show, record, [ctx.share_query, downloads], queue=False, api_visibility="private")
+    sweep_event = sweep_btn.click(
         run_sweep,
         [sweep_latent, direction, startup_dir, component, sweep_range, sweep_frames, sweep_layers, fps, fmt, force,
          *settings],
         [sweep_mp4, sweep_gif, record],
         api_name="video_sweep",
         **ctx.device_queue,
-    ).then(show, record, [ctx.share_query, downloads], queue=False, api_visibility="private")  # fmt: skip
-    var_btn.click(
+    )  # fmt: skip
+    sweep_event.then(show, record, [ctx.share_query, downloads], queue=False, api_visibility="private")
+    var_event = var_btn.click(
         run_variations,
         [var_latent, count, strength, var_seed, var_layers, *settings],
         [sheet, archive, record],
         api_name="variations",
         **ctx.device_queue,
-    ).then(show, record, [ctx.share_query, downloads], queue=False, api_visibility="private")
+    )
+    var_event.then(show, record, [ctx.share_query, downloads], queue=False, api_visibility="private")
+    for stop, event in ((make_stop, video_event), (sweep_stop, sweep_event), (var_stop, var_event)):
+        stop.click(None, None, None, cancels=[event], queue=False, api_visibility="private")
 
     restore_outputs = [
         modes, keyframes, interp, frames_per_key, loop, fps, fmt, psi, cutoff, class_idx, noise, noise_seed,
