@@ -40,7 +40,8 @@ def build_app(ctx: UIContext, pages: list[str] | None = None) -> Any:
     ctx.i18n = gr.I18n(**translations(m.LABELS for m in modules.values()))
     t = ctx.t
     built: dict[str, Page] = {}
-    with gr.Blocks(title="StyleGAN", analytics_enabled=False) as demo:
+    # gradio's own copies of uploads and outputs older than a day go, checked hourly (the disk stays bounded)
+    with gr.Blocks(title="StyleGAN", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         gr.Markdown(t("app.intro"))
         with gr.Row():
             ctx.network = gr.Dropdown(
