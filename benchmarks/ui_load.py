@@ -32,16 +32,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_app(network: str | None, workdir: Path, queue_size: int) -> tuple[subprocess.Popen, str]:
+def start_app(network: str | None, folder: Path, queue_size: int) -> tuple[subprocess.Popen, str]:
+    """Start `stylegan ui` with its session in folder/session (its log in folder/server.log)."""
     port = free_port()
-    args = [sys.executable, "-m", "stylegan", "ui", "--port", str(port), "--workdir", str(workdir)]
+    args = [sys.executable, "-m", "stylegan", "ui", "--port", str(port), "--workdir", str(folder / "session")]
     args += ["--queue-size", str(queue_size)] + (["--network", network] if network else [])
-    log = open(workdir / "server.log", "w")
+    log = open(folder / "server.log", "w")  # closed with the process
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"stylegan ui exited: {(workdir / 'server.log').read_text()[-2000:]}")
+            raise SystemExit(f"stylegan ui exited: {(folder / 'server.log').read_text()[-2000:]}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return proc, f"http://127.0.0.1:{port}/"

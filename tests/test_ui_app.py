@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -111,13 +114,26 @@ def test_recipe_travels_in_exported_zip(bundled_app, tmp_path: Path):
 
 def test_load_benchmark_small_scale(bundled_app):
     """benchmarks/ui_load.py at small scale: every answer holds its own images, no errors."""
-    import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from ui_load import run_load
 
     stats = run_load(bundled_app[0], clients=4, requests=2, seeds_per_call=3)
     assert stats["errors"] == 0 and stats["requests"] == 8 and stats["requests_per_s"] > 0
+
+
+def test_load_benchmark_script_starts_its_own_app():
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "ui_load.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--clients", "2", "--requests", "1", "--seeds-per-call", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    stats = json.loads(out.stdout.strip().splitlines()[-1])
+    assert stats["errors"] == 0 and stats["requests"] == 2
 
 
 def test_full_queue_says_busy(tmp_path: Path):
