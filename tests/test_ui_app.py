@@ -114,7 +114,6 @@ def test_recipe_travels_in_exported_zip(bundled_app, tmp_path: Path):
 
 def test_load_benchmark_small_scale(bundled_app):
     """benchmarks/ui_load.py at small scale: every answer holds its own images, no errors."""
-
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from ui_load import run_load
 
