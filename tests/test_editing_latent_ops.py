@@ -171,3 +171,31 @@ def test_edit_cli_names_its_flags(net_file: Path, tmp_path: Path, G: stylegan.Ge
     assert str(res.exception) == "--video needs at least two --steps to sweep between"
     res = CliRunner().invoke(cli, [*base, "--label-units", "--out", str(tmp_path / "s.png")])
     assert str(res.exception) == "--sigma needs a GANSpace or mean-diff direction file (this one is sefa)"
+
+
+@pytest.mark.parametrize(
+    ("make", "shown"),
+    [
+        ("v1", "5 (16px), 6 (32px), 7 (32px), 8 (64px)"),
+        ("v2", "5 (32px), 6 (32px), 7 (64px), 8 (64px)"),
+    ],
+)
+def test_swap_5_8_is_the_face_website_recipe(tmp_path: Path, make: str, shown: str) -> None:
+    """`latent swap --layers 5-8`: 0-based w indices 5..8 come from the template, every other from the latent; the
+    command names the resolution each drives (StyleGAN and StyleGAN2 place them differently)."""
+    from stylegan.testing import tiny_generator, tiny_v1_generator
+
+    G = tiny_v1_generator(seed=1, img_resolution=64) if make == "v1" else tiny_generator(seed=1, img_resolution=64)
+    net = tmp_path / "net.safetensors"
+    stylegan.save(net, G_ema=G)
+    args = ["latent", "swap", "--network", str(net), "--latent", "seed:3", "--template", "seed:9", "--layers", "5-8"]
+    result = CliRunner().invoke(cli, [*args, "--outdir", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert shown in result.output
+    with np.load(tmp_path / "out" / "swap.npz") as data:
+        ws = data["w"][0]
+    base, tpl = seeds_to_ws(G, [3])[0].numpy(), seeds_to_ws(G, [9])[0].numpy()
+    swapped = [5, 6, 7, 8]
+    np.testing.assert_array_equal(ws[swapped], tpl[swapped])
+    others = [i for i in range(G.num_ws) if i not in swapped]
+    np.testing.assert_array_equal(ws[others], base[others])

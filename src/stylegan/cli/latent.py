@@ -53,6 +53,10 @@ def swap(
 ) -> None:
     """Style swap: take --layers from the template (the face website swapped 5-8). Writes swap*.png, swap.npz.
 
+    Layer indices are 0-based w indices. On a 1024 px network (18 of them), 5-8 drive 16-64 px in StyleGAN
+    (v1: 5 = 16 px, 6-7 = 32 px, 8 = 64 px) and 32-64 px in StyleGAN2 (5-6 = 32 px, 7-8 = 64 px): skin, hair
+    and eye colour rather than pose or face shape. The command prints the resolution of each swapped layer.
+
     \b
     Example:
       stylegan latent swap --network ffhq.pkl --latent projected_w.npz --template seed:42 --layers 5-8 --outdir out
@@ -62,7 +66,11 @@ def swap(
     G = load_network_for_cli(network, device)
     ws, idx = swap_latents(G, latent, template, layers, psi=psi, class_idx=class_idx)
     n = write_latents(G, ws, outdir, "swap", noise_mode=noise_mode, layers=idx)
-    click.echo(f"wrote {n} image(s) and swap.npz to {outdir}/ (layers {idx} from {template})")
+    from ..latents import layer_resolutions
+
+    res = layer_resolutions(G.num_ws, G.img_resolution, G.version)
+    shown = ", ".join(f"{i} ({res[i]}px)" for i in idx)
+    click.echo(f"wrote {n} image(s) and swap.npz to {outdir}/ (layers {shown} from {template})")
 
 
 @latent.command()
