@@ -38,6 +38,9 @@ from torch import Tensor, nn
 from ..errors import SettingError, StyleGANError
 
 FORMAT = "stylegan-classifier/1"
+#: Label smoothing of the training loss: keeps the logits bounded, so that the gradients a Z-code generator trains
+#: with do not vanish on images the classifier is sure about (two classes: a perfect fit gives p = 0.975).
+LABEL_SMOOTHING = 0.05
 #: The default working size (pixels) images are resized to before they are classified.
 DEFAULT_RESOLUTION = 32
 
@@ -150,7 +153,7 @@ class Classifier(nn.Module):
         """
         device = next(self.parameters()).device
         if isinstance(images, np.ndarray) or images.dtype == torch.uint8:
-            arr = torch.as_tensor(np.asarray(images) if isinstance(images, np.ndarray) else images)
+            arr = torch.from_numpy(np.array(images)) if isinstance(images, np.ndarray) else images
             if arr.ndim != 4:
                 raise StyleGANError(f"expected uint8 images [N, H, W, C], got shape {list(arr.shape)}")
             out = []
@@ -251,8 +254,9 @@ def load_labelled_images(dataset_path: str | os.PathLike[str], resolution: int) 
     ds.use_labels = True
     if ds.label_counts() is None:
         raise StyleGANError(f"{path}: the dataset's labels are vectors, not classes; a classifier needs classes")
-    if ds.label_dim < 2:
-        raise StyleGANError(f"{path}: the dataset has only one class; a classifier needs at least two")
+    counts = ds.label_counts() or {}
+    if len(counts) < 2:
+        raise StyleGANError(f"{path}: only one class has images; a classifier needs images of at least two classes")
     labels = np.array([int(ds.get_label(i).argmax()) for i in range(ds.num_images)], dtype=np.int64)
     chunks = []
     for start in range(0, ds.num_images, 256):
@@ -322,7 +326,7 @@ def train_classifier(
             x = augment(x_train[idx].float() / 127.5 - 1, gen).to(dev)
             y = y_train[idx].to(dev)
             logits = clf(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=0.1)
+            loss = F.cross_entropy(logits, y, label_smoothing=LABEL_SMOOTHING)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -262,6 +262,15 @@ def load_zgen(
     return zg
 
 
+def zgen_file_z_fn(
+    path: str | os.PathLike[str], G: Generator, class_idx: int | None = None
+) -> tuple[Callable[[Sequence[int]], Tensor], int | None]:
+    """For `stylegan generate --zgen PATH`: the seeds -> z function of the Z-code generator in `path` (refused unless
+    made for G) and the network class to render with (`class_idx`, else the one it was trained with)."""
+    zg = load_zgen(path, G, device=next(G.parameters()).device)
+    return (lambda seeds: zgen_latents(zg, seeds)), (zg.info.network_class if class_idx is None else class_idx)
+
+
 def zgen_images(
     G: Generator,
     zgen: ZCodeGenerator,
@@ -336,6 +345,7 @@ __all__ = [
     "load_zgen",
     "save_zgen",
     "train_zgen",
+    "zgen_file_z_fn",
     "zgen_images",
     "zgen_latents",
 ]
