@@ -105,6 +105,11 @@ def diversity_loss(z: Tensor) -> Tensor:
 
 
 def _labels(G: Generator, network_class: int | None, n: int, device: torch.device) -> Tensor | None:
+    if G.c_dim and network_class is None:
+        raise SettingError(
+            f"this network is conditional ({G.c_dim} classes): pick its class with {{network_class}} 0..{G.c_dim - 1}",
+            "network_class",
+        )
     try:
         return class_labels(G.c_dim, network_class, n, device)
     except ValueError as e:
