@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Generator as PythonGenerator
-from collections.abc import Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,8 +146,10 @@ def seeds_to_ws(
     psi: float = 1.0,
     truncation_cutoff: int | None = None,
     class_idx: int | None = None,
+    z_fn: Callable[[Sequence[int]], Tensor] | None = None,
 ) -> Tensor:
-    """Map seeds to truncated latents ws [N, num_ws, w_dim] (z drawn as NVIDIA's scripts draw it).
+    """Map seeds to truncated latents ws [N, num_ws, w_dim] (z drawn as NVIDIA's scripts draw it, or by
+    `z_fn(seeds)` -> [N, z_dim] when given, e.g. a Z-code generator's `stylegan.customise.zgen_latents`).
 
     A conditional network with no `class_idx` gives seed s the class s % c_dim (see `seed_class_labels`).
     """
@@ -156,7 +158,7 @@ def seeds_to_ws(
         c = seed_class_labels(G.c_dim, class_idx, seeds, device)
     except ValueError as e:
         raise StyleGANError(str(e)) from None
-    z = seeds_to_z(seeds, G.z_dim, device)
+    z = seeds_to_z(seeds, G.z_dim, device) if z_fn is None else z_fn(seeds).to(device)
     return G.mapping(z, c, truncation_psi=psi, truncation_cutoff=truncation_cutoff)
 
 
@@ -199,6 +201,7 @@ def iter_generate(
     noise_mode: NoiseMode = "const",
     batch_size: int = 8,
     progress: bool | None = None,
+    z_fn: Callable[[Sequence[int]], Tensor] | None = None,
 ) -> PythonGenerator[GeneratedImages, None, None]:
     """`generate`, one batch at a time: yields a `GeneratedImages` of up to `batch_size` images as soon as it is
     made (the progress bar counts from the first batch). Seeds are checked (range and count) before any work.
@@ -215,7 +218,7 @@ def iter_generate(
     try:
         for first in range(0, len(seeds), chunk):
             part = seeds[first : first + chunk]
-            ws = seeds_to_ws(G, part, psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx)
+            ws = seeds_to_ws(G, part, psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx, z_fn=z_fn)
             for start in range(0, len(part), batch_size):
                 w = ws[start : start + batch_size]
                 images = to_uint8(G.synthesis(w.to(device), noise_mode=noise_mode))
@@ -244,8 +247,10 @@ def generate(
     noise_mode: NoiseMode = "const",
     batch_size: int = 8,
     progress: bool | None = None,
+    z_fn: Callable[[Sequence[int]], Tensor] | None = None,
 ) -> GeneratedImages:
     """Generate one image per seed, all in memory (`generate_files` writes them as they are made instead).
+    `z_fn(seeds)` -> z [N, z_dim] replaces the seeds' z (see `seeds_to_ws`).
 
     Truncation w' = w̄ + psi (w - w̄) on the first `truncation_cutoff` layers (all by default). Seed s gives the
     same image as NVIDIA's `generate.py --seeds s --noise-mode const` on the same network. More images than half the
@@ -274,6 +279,7 @@ def generate(
             noise_mode=noise_mode,
             batch_size=batch_size,
             progress=progress,
+            z_fn=z_fn,
         )
     )
     return GeneratedImages(
@@ -324,6 +330,7 @@ def generate_files(
     batch_size: int = 8,
     progress: bool | None = None,
     crop: tuple[int, int, int, int] | None = None,
+    z_fn: Callable[[Sequence[int]], Tensor] | None = None,
 ) -> list[Path]:
     """Generate one image per seed and write each batch into `outdir` as soon as it is made (`pattern` may use
     {seed} and {index}); an interrupted run keeps every file it finished. With `grid` (rows, cols), one grid image
@@ -331,7 +338,8 @@ def generate_files(
     the paths written. Every file is written atomically; a failing disk gives one line naming the file.
 
     `crop` (left, top, right, bottom) keeps only that part of each image, e.g. a registered network's letterbox
-    (`stylegan.io.pretrained.crop_for(name)`): LSUN cars' (0, 64, 512, 448).
+    (`stylegan.io.pretrained.crop_for(name)`): LSUN cars' (0, 64, 512, 448). `z_fn(seeds)` -> z [N, z_dim]
+    replaces the seeds' z (see `seeds_to_ws`).
 
     >>> import tempfile
     >>> from stylegan.testing import tiny_generator
@@ -359,6 +367,7 @@ def generate_files(
         noise_mode=noise_mode,
         batch_size=batch_size,
         progress=progress,
+        z_fn=z_fn,
     )
     with closing(batches):  # the progress bar is closed before an error is shown
         for batch in batches:

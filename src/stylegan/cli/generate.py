@@ -41,6 +41,12 @@ if TYPE_CHECKING:
     default=None,
     help="With --projected-w: the optimised noise maps (projected_noise.npz) that `stylegan project` kept.",
 )
+@click.option(
+    "--zgen",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Seeds give z through this Z-code generator (`stylegan zgen train`) instead of directly.",
+)
 @trunc_option
 @cutoff_option
 @class_option
@@ -55,6 +61,7 @@ def generate(
     seeds: list[int] | None,
     projected_w: Path | None,
     projected_noise: Path | None,
+    zgen: Path | None,
     psi: float,
     truncation_cutoff: int | None,
     class_idx: int | None,
@@ -76,12 +83,15 @@ def generate(
       stylegan generate --network ffhq.pkl --projected-w p/projected_w.npz \\
           --projected-noise p/projected_noise.npz --outdir out
     """
+    from ..customise.zgen import zgen_file_z_fn
     from ..generation import check_seeds, crop_images, generate_files
     from ..inversion.projection import render_latent_file
     from ..io.pretrained import crop_for
 
     if projected_noise is not None and projected_w is None:
         raise StyleGANError("--projected-noise goes with --projected-w")
+    if zgen is not None and projected_w is not None:
+        raise StyleGANError("--zgen goes with --seeds, not with --projected-w")
     if projected_w is None:
         if seeds is None:
             raise StyleGANError("give --seeds (e.g. --seeds 0-7) or --projected-w FILE")
@@ -101,6 +111,9 @@ def generate(
             click.echo(f"wrote {len(paths)} image{'s' if len(paths) != 1 else ''} to {outdir}/{note}")
         return
     assert seeds is not None
+    z_fn = None
+    if zgen is not None:
+        z_fn, class_idx = zgen_file_z_fn(zgen, G, class_idx)
     paths = generate_files(
         G,
         seeds,
@@ -112,6 +125,7 @@ def generate(
         noise_mode=noise_mode,
         batch_size=batch_size,
         crop=crop,
+        z_fn=z_fn,
     )
     if grid is not None:
         click.echo(f"wrote a {grid[0]}x{grid[1]} grid of {len(seeds)} images to {paths[0]}{note}")

@@ -27,6 +27,8 @@ _COMMAND_MODULES = [
     "stylegan.cli.directions",
     "stylegan.cli.edit",
     "stylegan.cli.ui",
+    "stylegan.cli.classifier",
+    "stylegan.cli.zgen",
 ]
 
 
