@@ -308,22 +308,49 @@ def test_unconditional_network_offers_no_class_and_swaps(tiny_app, tmp_path: Pat
         expect(page.get_by_role("option", name="8 Travel & Places")).to_be_visible()
 
 
-def test_zgen_option_is_announced_not_invented(tmp_path: Path):
-    """With --zgen the Customise page offers the option and says in one line that it arrives with issue 18."""
+def test_zgen_method_renders_the_z_code_generators_images(tmp_path: Path):
+    """With --zgen the Customise page offers method 1: the images equal `stylegan generate --zgen` (the library
+    with the generator's z); a generator made for another network is refused in one line."""
+    import torch
+
+    from stylegan.customise.zgen import ZCodeGenerator, ZGenInfo, save_zgen, zgen_images
     from stylegan.errors import StyleGANError
+    from stylegan.io.hashing import network_hash
     from stylegan.ui.app import build_app
     from stylegan.ui.pages.customise import customise_images
     from stylegan.ui.server import UIOptions, make_context
 
-    ctx = make_context(UIOptions(workdir=str(tmp_path), zgen=str(tmp_path / "zgen.pt")))
+    G = stylegan.load("emoji")
+    torch.manual_seed(0)
+    zg = ZCodeGenerator(code_dim=8, z_dim=G.z_dim, hidden=16, layers=2)
+    zg.info = ZGenInfo(network_hash=network_hash(G), class_name="x", class_index=0, network_class=6)
+    path = tmp_path / "zgen.safetensors"
+    save_zgen(zg, path)
+    ctx = make_context(UIOptions(workdir=str(tmp_path / "s"), zgen=str(path)))
     demo = build_app(ctx, ["customise"])
     radios = [b for b in demo.blocks.values() if type(b).__name__ == "Radio" and "zgen" in str(b.choices)]
     assert radios and [v for _, v in radios[0].choices] == ["class", "template", "zgen"]
-    with pytest.raises(StyleGANError, match="arrive with the customisation feature"):
-        customise_images(ctx, "zgen", "0")
+    gallery, record = customise_images(ctx, "zgen", "0-2", psi=1.0)
+    want = zgen_images(G, zg, [0, 1, 2]).images
+    factor = gallery[0][0].shape[0] // want.shape[1]
+    for (img, _), w in zip(gallery, want):
+        np.testing.assert_array_equal(img[::factor, ::factor], w)
+    assert ctx.history.get(record["id"]).recipe["method"] == "zgen"
+    other = make_context(UIOptions(workdir=str(tmp_path / "o"), zgen=str(path), network=str(tiny_net(tmp_path))))
+    with pytest.raises(StyleGANError, match="another network|made for"):
+        customise_images(other, "zgen", "0")
     plain = make_context(UIOptions(workdir=str(tmp_path / "plain")))
-    demo = build_app(plain, ["customise"])
-    assert not [b for b in demo.blocks.values() if type(b).__name__ == "Radio" and "zgen" in str(b.choices)]
+    assert not [
+        b
+        for b in build_app(plain, ["customise"]).blocks.values()
+        if type(b).__name__ == "Radio" and "zgen" in str(b.choices)
+    ]
+
+
+def tiny_net(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny-zgen.safetensors"
+    stylegan.save(path, G_ema=stylegan.testing.tiny_generator(seed=3, z_dim=256))  # the emoji network's z_dim
+    return path
 
 
 # ------------------------------------------------------------------------------------------------------------

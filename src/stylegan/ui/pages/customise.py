@@ -3,6 +3,7 @@ template style swap (layers 5-8 taken from a template); the `/customise` API end
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -31,8 +32,8 @@ LABELS = {
         "customise.layers": "Layers taken from the template",
         "customise.layers_note": "Layer indices are 0-based (0 drives 4px). The face website swapped layers 5-8; "
         "on the loaded network they drive:",
-        "customise.zgen_note": "Z-code generators arrive with the customisation feature (issue 18); until then "
-        "use a class or a template.",
+        "customise.zgen_note": "The Z-code generator given at start (--zgen) turns each seed's code into a z that "
+        "the classifier it was trained with puts in its class (`stylegan zgen train`).",
         "customise.button": "Render",
         "customise.to_edit": "Send to Edit",
         "customise.to_fuse": "Send to Fuse",
@@ -51,7 +52,8 @@ LABELS = {
         "customise.layers": "取自模板的层",
         "customise.layers_note": "层编号从 0 开始（0 对应 4px）。2019 年的人脸网站替换第 5-8 层；"
         "在当前网络上它们对应：",
-        "customise.zgen_note": "Z 码生成器将随定制功能（issue 18）推出；在此之前请使用类别或模板。",
+        "customise.zgen_note": "启动时给定的 Z 码生成器（--zgen）把每个种子的编码变成分类器判为其目标类别的 z"
+        "（用 `stylegan zgen train` 训练）。",
         "customise.button": "渲染",
         "customise.to_edit": "发送到编辑",
         "customise.to_fuse": "发送到融合",
@@ -77,19 +79,27 @@ def customise_images(
     model = ctx.model(network)
     G = model.G
     method = str(method or "").strip()
-    if method == "zgen":
-        raise StyleGANError(
-            "Z-code generators arrive with the customisation feature (issue 18)"
-            if ctx.zgen
-            else "this app was started without --zgen: customise by class or by template"
-        )
-    if method not in ("class", "template"):
-        raise StyleGANError(f"method must be class or template, got {method[:40]!r}")
+    if method == "zgen" and not ctx.zgen:
+        raise StyleGANError("this app was started without --zgen: customise by class or by template")
+    if method not in ("class", "template", "zgen"):
+        raise StyleGANError(f"method must be class, template or zgen, got {method[:40]!r}")
     seed_list = ctx.parse_seeds(seeds, "base seeds")
     psi, noise_seed = float(psi), int(noise_seed or 0)
     settings: dict[str, Any] = {"method": method, "seeds": str(seeds).strip(), "psi": psi, "noise": noise}
     settings["noise_seed"] = noise_seed
-    if method == "class":
+    if method == "zgen":  # method 1: z from the Z-code generator's code for each seed
+        from ...customise.zgen import zgen_file_z_fn
+
+        z_fn, zgen_class = zgen_file_z_fn(str(ctx.zgen), G)  # refused unless made for this network
+        settings.update(zgen=Path(str(ctx.zgen)).name, title=f"zgen {Path(str(ctx.zgen)).name}")
+        recipe = ctx.base_recipe("customise", model, **settings)
+
+        def make() -> tuple[np.ndarray, Any]:
+            ws = seeds_to_ws(G, seed_list, psi=psi, class_idx=zgen_class, z_fn=z_fn)
+            return ctx.render(model, ws, noise, noise_seed), ws
+
+        images, ws = ctx.cache.get_or_make(recipe, make)
+    elif method == "class":
         cls = h.parse_class(G, class_idx)
         settings["class"] = cls
         settings["title"] = f"class {cls}"
