@@ -64,6 +64,13 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_cache: Path
     for i in range(8):  # a few "photos" of odd sizes for the dataset example
         rgb = (np.random.RandomState(i).rand(40 + i, 48, 3) * 255).astype(np.uint8)
         Image.fromarray(rgb).save(photos / f"photo{i}.jpg")
+    for name, channel in (("red", 0), ("blue", 2)):  # two labelled classes for the customisation examples
+        folder = tmp_path / "colours" / name
+        folder.mkdir(parents=True)
+        for i in range(12):
+            rgb = (np.random.RandomState(i).rand(32, 32, 3) * 90).astype(np.uint8)
+            rgb[..., channel] += 150
+            Image.fromarray(rgb).save(folder / f"{i}.png")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
