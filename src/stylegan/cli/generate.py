@@ -20,7 +20,7 @@ from .common import (
     outdir_option,
     trunc_option,
 )
-from .params import GridShape, RangeList
+from .params import FloatList, GridShape, RangeList
 
 if TYPE_CHECKING:
     from ..networks.synthesis import NoiseMode
@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 @trunc_option
 @cutoff_option
 @class_option
+@click.option("--info-code", type=int, default=None, help="Info-StyleGAN network: render this categorical code.")
+@click.option("--info-cont", type=FloatList(), default=None, help="Info-StyleGAN: continuous codes, e.g. 0.5,-1.")
 @noise_option
 @click.option("--grid", type=GridShape(), default=None, help="Write one RxC grid image (grid.png) instead of files.")
 @click.option("--no-crop", is_flag=True, help="Keep the whole image of a letterboxed network (e.g. LSUN cars).")
@@ -58,6 +60,8 @@ def generate(
     psi: float,
     truncation_cutoff: int | None,
     class_idx: int | None,
+    info_code: int | None,
+    info_cont: list[float] | None,
     noise_mode: NoiseMode,
     grid: tuple[int, int] | None,
     no_crop: bool,
@@ -76,7 +80,7 @@ def generate(
       stylegan generate --network ffhq.pkl --projected-w p/projected_w.npz \\
           --projected-noise p/projected_noise.npz --outdir out
     """
-    from ..generation import check_seeds, crop_images, generate_files
+    from ..generation import check_seeds, crop_images, generate_files, network_info_labels
     from ..inversion.projection import render_latent_file
     from ..io.pretrained import crop_for
 
@@ -86,6 +90,9 @@ def generate(
         if seeds is None:
             raise StyleGANError("give --seeds (e.g. --seeds 0-7) or --projected-w FILE")
         check_seeds(seeds)  # before the network is loaded
+    labels = None
+    if info_code is not None or info_cont is not None:  # Info-StyleGAN codes
+        labels = network_info_labels(network, info_code, info_cont, seeds, class_idx=class_idx)
     G = load_network_for_cli(network, device)
     r = G.img_resolution
     crop = None if no_crop else crop_for(network, r)
@@ -112,6 +119,7 @@ def generate(
         noise_mode=noise_mode,
         batch_size=batch_size,
         crop=crop,
+        labels=labels,
     )
     if grid is not None:
         click.echo(f"wrote a {grid[0]}x{grid[1]} grid of {len(seeds)} images to {paths[0]}{note}")
