@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_quality import Scorer, make_dataset, save_grid, to_8x8  # noqa: E402  (the benchmark beside this one)
+from train_quality import Scorer, make_dataset, save_grid, to_8x8  # the benchmark beside this one
 
 
 def purity(codes: np.ndarray, classes: np.ndarray, n_codes: int) -> float:
