@@ -81,6 +81,7 @@ def test_codes_sample_split_and_labels() -> None:
         (lambda: info_labels(info, 4, class_idx=0), "info_code"),
         (lambda: info_labels(info, 0, cont=[1.0], class_idx=0), "info_cont"),
         (lambda: info_labels(info, 0), "class_idx"),
+        (lambda: info_labels(InfoCodes(cat=2), 0, class_idx=0), "class_idx"),
         (lambda: InfoCodes(cat=1), "info_cat"),
         (lambda: InfoCodes(), "info_cat"),
         (lambda: InfoCodes(cat=2, weight=float("nan")), "info_weight"),
@@ -229,6 +230,8 @@ def test_info_run_resumes_exactly_and_records_the_codes(rb16: Path, tmp_path: Pa
     assert straight.snapshot is not None
     info = read_info_codes(straight.snapshot)
     assert info == InfoCodes(cat=3, cont=1, weight=2.0, label_dim=2)
+    d_lines = stylegan.io.inspect(straight.snapshot).nets["D"].architecture_lines()
+    assert any("Q head of 4 outputs" in line for line in d_lines)
     nets = stylegan.io.load(straight.snapshot, which="all")
     assert nets.G_ema is not None and nets.G_ema.c_dim == 6 and nets.D is not None and nets.D.cfg.q_dim == 4
     imgs = [generate(nets.G_ema, [0], labels=info_labels(info, k, [0.0], class_idx=1)).images for k in range(3)]

@@ -158,6 +158,8 @@ def info_labels(
         )
     if any(not math.isfinite(v) for v in values):
         raise SettingError("{info_cont}: values must be finite numbers (trained on [-1, 1])", "info_cont")
+    if class_idx is not None and not info.label_dim:
+        raise SettingError("{class_idx}: this network has no classes, only its info codes", "class_idx")
     rows = len(codes)
     out = torch.zeros([rows, info.label_dim + info.dim])
     if info.label_dim:
