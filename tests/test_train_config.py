@@ -191,6 +191,9 @@ def test_every_option_sets_the_configuration_fields_it_names() -> None:
         metrics=("fid50k_full",),
         precision="bf16",
         resume_from="net.pkl",
+        info_cat=4,
+        info_cont=1,
+        info_weight=0.5,
     )
     growing = dict(lod_initial_res=4, lod_training_kimg=1.5, lod_transition_kimg=0.0)  # presets that grow only
     assert set(values) | set(growing) == {f.name for f in dataclasses.fields(TrainOptions)}

@@ -23,6 +23,7 @@ from torch import Tensor
 from .errors import SettingError, StyleGANError
 from .fileio import check_writable
 from .images import make_grid, save_image, to_pil, to_uint8
+from .infocodes import info_labels, network_info_labels
 from .latents import NPZ_ERRORS, mix_styles, seed_class_labels, seeds_to_z, truncate
 from .networks import Generator
 from .networks.synthesis import NoiseMode
@@ -147,19 +148,36 @@ def seeds_to_ws(
     truncation_cutoff: int | None = None,
     class_idx: int | None = None,
     z_fn: Callable[[Sequence[int]], Tensor] | None = None,
+    labels: Tensor | None = None,
 ) -> Tensor:
     """Map seeds to truncated latents ws [N, num_ws, w_dim] (z drawn as NVIDIA's scripts draw it, or by
     `z_fn(seeds)` -> [N, z_dim] when given, e.g. a Z-code generator's `stylegan.customise.zgen_latents`).
 
-    A conditional network with no `class_idx` gives seed s the class s % c_dim (see `seed_class_labels`).
+    A conditional network with no `class_idx` gives seed s the class s % c_dim (see `seed_class_labels`); `labels`
+    ([c_dim] for every seed, or [N, c_dim]) gives the label vectors instead, e.g. `info_labels` of an
+    Info-StyleGAN network's codes.
     """
     device = _device_of(G)
-    try:
-        c = seed_class_labels(G.c_dim, class_idx, seeds, device)
-    except ValueError as e:
-        raise StyleGANError(str(e)) from None
+    c: Tensor | None
+    if labels is not None:
+        c = _seed_labels(G, labels, len(seeds), device)
+    else:
+        try:
+            c = seed_class_labels(G.c_dim, class_idx, seeds, device)
+        except ValueError as e:
+            raise StyleGANError(str(e)) from None
     z = seeds_to_z(seeds, G.z_dim, device) if z_fn is None else z_fn(seeds).to(device)
     return G.mapping(z, c, truncation_psi=psi, truncation_cutoff=truncation_cutoff)
+
+
+def _seed_labels(G: Generator, labels: Tensor, n: int, device: torch.device) -> Tensor:
+    """`labels` as [n, c_dim] on `device`; a shape that does not fit the network is a one-line error."""
+    c = labels.float().reshape(1, -1).expand(n, -1) if labels.ndim == 1 else labels.float()
+    if c.ndim != 2 or tuple(c.shape) != (n, G.c_dim):
+        raise StyleGANError(
+            f"labels have shape {list(labels.shape)}; this network needs [{G.c_dim}] or [{n}, {G.c_dim}]"
+        )
+    return c.to(device)
 
 
 @torch.no_grad()
@@ -202,6 +220,7 @@ def iter_generate(
     batch_size: int = 8,
     progress: bool | None = None,
     z_fn: Callable[[Sequence[int]], Tensor] | None = None,
+    labels: Tensor | None = None,
 ) -> PythonGenerator[GeneratedImages, None, None]:
     """`generate`, one batch at a time: yields a `GeneratedImages` of up to `batch_size` images as soon as it is
     made (the progress bar counts from the first batch). Seeds are checked (range and count) before any work.
@@ -213,12 +232,16 @@ def iter_generate(
     seeds = check_seeds(seeds)
     _check_settings(psi, truncation_cutoff, batch_size)
     device = _device_of(G)
+    all_c = _seed_labels(G, labels, len(seeds), torch.device("cpu")) if labels is not None else None
     chunk = batch_size * max(1, math.ceil(MAPPING_CHUNK / batch_size))  # whole batches: the same ones as before
     bar = progress_bar(len(seeds), "generating", enabled=progress)
     try:
         for first in range(0, len(seeds), chunk):
             part = seeds[first : first + chunk]
-            ws = seeds_to_ws(G, part, psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx, z_fn=z_fn)
+            part_c = all_c[first : first + chunk] if all_c is not None else None
+            ws = seeds_to_ws(
+                G, part, psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx, labels=part_c, z_fn=z_fn
+            )
             for start in range(0, len(part), batch_size):
                 w = ws[start : start + batch_size]
                 images = to_uint8(G.synthesis(w.to(device), noise_mode=noise_mode))
@@ -248,6 +271,7 @@ def generate(
     batch_size: int = 8,
     progress: bool | None = None,
     z_fn: Callable[[Sequence[int]], Tensor] | None = None,
+    labels: Tensor | None = None,
 ) -> GeneratedImages:
     """Generate one image per seed, all in memory (`generate_files` writes them as they are made instead).
     `z_fn(seeds)` -> z [N, z_dim] replaces the seeds' z (see `seeds_to_ws`).
@@ -280,6 +304,7 @@ def generate(
             batch_size=batch_size,
             progress=progress,
             z_fn=z_fn,
+            labels=labels,
         )
     )
     return GeneratedImages(
@@ -331,6 +356,7 @@ def generate_files(
     progress: bool | None = None,
     crop: tuple[int, int, int, int] | None = None,
     z_fn: Callable[[Sequence[int]], Tensor] | None = None,
+    labels: Tensor | None = None,
 ) -> list[Path]:
     """Generate one image per seed and write each batch into `outdir` as soon as it is made (`pattern` may use
     {seed} and {index}); an interrupted run keeps every file it finished. With `grid` (rows, cols), one grid image
@@ -368,6 +394,7 @@ def generate_files(
         batch_size=batch_size,
         progress=progress,
         z_fn=z_fn,
+        labels=labels,
     )
     with closing(batches):  # the progress bar is closed before an error is shown
         for batch in batches:
@@ -516,8 +543,10 @@ __all__ = [
     "check_seeds",
     "generate",
     "generate_files",
+    "info_labels",
     "iter_generate",
     "load_latents",
+    "network_info_labels",
     "seeds_to_ws",
     "style_mix",
     "synthesize",

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import device_option
-from .generate import network_option
+from .common import device_option, network_option
 from .params import Float
 
 

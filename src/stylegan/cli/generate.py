@@ -1,4 +1,5 @@
-"""`stylegan generate` and `stylegan mix`."""
+"""`stylegan generate`: images from seeds (directly, through a Z-code generator or with Info-StyleGAN codes) or from
+saved latents."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from .common import (
     outdir_option,
     trunc_option,
 )
-from .params import GridShape, RangeList
+from .params import FloatList, GridShape, RangeList
 
 if TYPE_CHECKING:
     from ..networks.synthesis import NoiseMode
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
 @trunc_option
 @cutoff_option
 @class_option
+@click.option("--info-code", type=int, default=None, help="Info-StyleGAN network: render this categorical code.")
+@click.option("--info-cont", type=FloatList(), default=None, help="Info-StyleGAN: continuous codes, e.g. 0.5,-1.")
 @noise_option
 @click.option("--grid", type=GridShape(), default=None, help="Write one RxC grid image (grid.png) instead of files.")
 @click.option("--no-crop", is_flag=True, help="Keep the whole image of a letterboxed network (e.g. LSUN cars).")
@@ -65,6 +68,8 @@ def generate(
     psi: float,
     truncation_cutoff: int | None,
     class_idx: int | None,
+    info_code: int | None,
+    info_cont: list[float] | None,
     noise_mode: NoiseMode,
     grid: tuple[int, int] | None,
     no_crop: bool,
@@ -84,7 +89,7 @@ def generate(
           --projected-noise p/projected_noise.npz --outdir out
     """
     from ..customise.zgen import zgen_file_z_fn
-    from ..generation import check_seeds, crop_images, generate_files
+    from ..generation import check_seeds, crop_images, generate_files, network_info_labels
     from ..inversion.projection import render_latent_file
     from ..io.pretrained import crop_for
 
@@ -96,6 +101,9 @@ def generate(
         if seeds is None:
             raise StyleGANError("give --seeds (e.g. --seeds 0-7) or --projected-w FILE")
         check_seeds(seeds)  # before the network is loaded
+    labels = None
+    if info_code is not None or info_cont is not None:  # Info-StyleGAN codes
+        labels = network_info_labels(network, info_code, info_cont, seeds, class_idx=class_idx)
     G = load_network_for_cli(network, device)
     r = G.img_resolution
     crop = None if no_crop else crop_for(network, r)
@@ -126,6 +134,7 @@ def generate(
         batch_size=batch_size,
         crop=crop,
         z_fn=z_fn,
+        labels=labels,
     )
     if grid is not None:
         click.echo(f"wrote a {grid[0]}x{grid[1]} grid of {len(seeds)} images to {paths[0]}{note}")
@@ -133,67 +142,4 @@ def generate(
         click.echo(f"wrote {len(paths)} image{'s' if len(paths) != 1 else ''} to {outdir}/{note}")
 
 
-@click.command(cls=Command)
-@network_option
-@click.option("--rows", "row_seeds", type=RangeList(), required=True, help="Row seeds, e.g. 85,100,75.")
-@click.option("--cols", "col_seeds", type=RangeList(), required=True, help="Column seeds, e.g. 55,821,1789.")
-@click.option(
-    "--styles",
-    default="0-6",
-    show_default=True,
-    help="Layers taken from the column seeds: indices (0-6), or coarse / middle / fine.",
-)
-@trunc_option
-@cutoff_option
-@class_option
-@noise_option
-@batch_option
-@device_option
-@outdir_option("Where to write the images.")
-def mix(
-    network: str | None,
-    row_seeds: list[int],
-    col_seeds: list[int],
-    styles: str,
-    psi: float,
-    truncation_cutoff: int | None,
-    class_idx: int | None,
-    noise_mode: NoiseMode,
-    batch_size: int,
-    device: str,
-    outdir: Path,
-) -> None:
-    """Style-mixing figure: rows keep their other layers, and take --styles from the columns.
-
-    Writes grid.png (column seeds on top, row seeds on the left) and {row}-{col}.png for every pair.
-
-    \b
-    Example:
-      stylegan mix --network ffhq.pkl --rows 85,100,75 --cols 55,821,1789 --styles 0-6 --outdir out
-    """
-    from ..generation import MAX_IMAGES, style_mix
-    from ..latents import layer_preset
-
-    if len(row_seeds) * len(col_seeds) > MAX_IMAGES:  # before the network is loaded
-        raise StyleGANError(f"--rows x --cols: {len(row_seeds) * len(col_seeds)} pairs, more than {MAX_IMAGES}")
-    G = load_network_for_cli(network, device)
-    try:
-        layers = layer_preset(styles, G.num_ws)
-    except ValueError as e:
-        raise StyleGANError(f"--styles: {e}") from None
-    result = style_mix(
-        G,
-        row_seeds,
-        col_seeds,
-        layers,
-        psi=psi,
-        truncation_cutoff=truncation_cutoff,
-        class_idx=class_idx,
-        noise_mode=noise_mode,
-        batch_size=batch_size,
-        save_to=outdir,
-    )
-    click.echo(f"wrote grid.png and {len(result.images)} images to {outdir}/ (layers {layers} from the columns)")
-
-
-commands = [generate, mix]
+commands = [generate]

@@ -13,6 +13,7 @@ from .common import run_cli
 _COMMAND_MODULES = [
     "stylegan.cli.demo",
     "stylegan.cli.generate",
+    "stylegan.cli.mix",
     "stylegan.cli.checkpoint",
     "stylegan.cli.dataset",
     "stylegan.cli.train",

@@ -104,6 +104,26 @@ class RangeList(click.ParamType):
             raise StyleGANError(f"{_flag(param)}: {e}") from None
 
 
+class FloatList(click.ParamType):
+    """Comma-separated finite numbers, e.g. `0.5,-1` -> [0.5, -1.0] (at most 64 of them)."""
+
+    name = "numbers"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> list[float]:
+        if isinstance(value, list):
+            return value
+        parts = [p.strip() for p in str(value).split(",")]
+        try:
+            out = [float(p) for p in parts]
+            if len(out) > 64 or not all(math.isfinite(v) for v in out):
+                raise ValueError
+        except ValueError:
+            raise StyleGANError(
+                f"{_flag(param)}: expected up to 64 comma-separated numbers such as 0.5,-1, got {str(value)[:40]!r}"
+            ) from None
+        return out
+
+
 class GridShape(click.ParamType):
     """`RxC` grid shape (rows x columns), e.g. `4x8`: at most `MAX_IMAGES` cells (the grid's pixel count is checked
     against the network's resolution once it is known)."""

@@ -65,6 +65,9 @@ def _metric_list(ctx: click.Context, param: click.Parameter, text: str | None) -
 @click.option("--lod-initial-res", type=int, help="Progressive growing: first resolution (stylegan1: 8).")
 @click.option("--lod-training-kimg", type=float, help="Progressive growing: kimg per resolution (600).")
 @click.option("--lod-transition-kimg", type=float, help="Progressive growing: kimg per fade-in (600).")
+@click.option("--info-cat", type=int, help="Info-StyleGAN: a categorical latent code of this many values.")
+@click.option("--info-cont", type=int, help="Info-StyleGAN: this many continuous latent codes (uniform in [-1, 1]).")
+@click.option("--info-weight", type=float, help="Info-StyleGAN: weight of the code-recovery (Q) loss [1.0].")
 @click.option("--resume", help="Continue a run exactly: `latest` (newest run under --outdir) or a run folder.")
 @click.option(
     "--resume-from",
@@ -110,6 +113,7 @@ def train(ctx: click.Context, **params: Any) -> None:
       stylegan train --data digits32.zip --outdir runs --cfg cpu-small --kimg 50
       stylegan train --data faces.zip --outdir runs --cfg stylegan1 --mirror --kimg 25000
       stylegan train --data faces.zip --outdir runs --cfg paper256 --mirror --aug ada --kimg 5000
+      stylegan train --data digits32.zip --outdir runs --cfg cpu-small --info-cat 10 --kimg 50
       stylegan train --outdir runs --resume latest
       torchrun --nproc_per_node 2 -m stylegan train --data faces.zip --outdir runs --cfg auto --kimg 1
     """

@@ -125,6 +125,7 @@ class NetworkInfo:
                 lines.append("  layers        " + ", ".join(p for p in parts if p))
         elif isinstance(cfg, DiscriminatorConfig):
             cmap = f", cmap_dim {cfg.cmap_dim}" if cfg.cmap_dim is not None else ""
+            cmap += f", Q head of {cfg.q_dim} outputs (info codes)" if cfg.q_dim else ""
             group, features = cfg.mbstd_group_size, cfg.mbstd_num_channels
             lines.append(f"  c_dim {cfg.c_dim}{cmap}, minibatch-stddev group {group}, {features} channel(s)")
         else:

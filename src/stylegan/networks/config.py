@@ -221,6 +221,9 @@ class DiscriminatorConfig:
     resample_filter: tuple[int, ...] = (1, 3, 3, 1)
     # Progressive growing: the skip architecture's FromRGB layers, one of them read at the level of detail (`lod`).
     progressive: bool = False
+    # InfoGAN's Q head (Info-StyleGAN, `stylegan.infocodes`): outputs predicting G's latent codes from the features
+    # before D's last layer; 0 = none (the network is then exactly a StyleGAN2 discriminator).
+    q_dim: int = 0
 
     def __post_init__(self) -> None:
         _check_resolution("img_resolution", self.img_resolution)
@@ -229,6 +232,7 @@ class DiscriminatorConfig:
         _check_progressive(self.progressive, self.architecture)
         _check_int("img_channels", self.img_channels, 1, MAX_IMG_CHANNELS)
         _check_int("c_dim", self.c_dim, 0, MAX_C_DIM)
+        _check_int("q_dim", self.q_dim, 0, MAX_FEATURES)
         _check_real("conv_clamp", self.conv_clamp, 0, 1e12, optional=True)
         _check_int("cmap_dim", self.cmap_dim, 1, MAX_FEATURES, optional=True)
         _check_int("mbstd_group_size", self.mbstd_group_size, 1, 2**16, optional=True)
@@ -239,7 +243,11 @@ class DiscriminatorConfig:
         object.__setattr__(self, "resample_filter", _check_filter(self.resample_filter))
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The fields as a dict; `q_dim` only when there is a Q head (files without one stay as they were)."""
+        d = dataclasses.asdict(self)
+        if not self.q_dim:
+            del d["q_dim"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DiscriminatorConfig:
@@ -369,6 +377,8 @@ def count_parameters(cfg: GeneratorConfig | DiscriminatorConfig) -> tuple[int, i
     params += c4 * (c4 + cfg.mbstd_num_channels) * 9 + c4
     buffers += DEFAULT_TAPS
     params += _linear(c4 * 16, c4) + _linear(c4, 1 if cmap_dim == 0 else cmap_dim)
+    if cfg.q_dim:
+        params += _linear(c4, c4) + _linear(c4, cfg.q_dim)
     return params, buffers
 
 

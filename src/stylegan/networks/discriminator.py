@@ -156,20 +156,32 @@ class DiscriminatorEpilogue(nn.Module):
         self.out = EqualizedLinear(in_channels, 1 if cmap_dim == 0 else cmap_dim)
 
     def forward(self, x: Tensor | None, img: Tensor | None, cmap: Tensor | None) -> Tensor:
+        return self.output(self.penultimate(x, img), cmap)
+
+    def penultimate(self, x: Tensor | None, img: Tensor | None) -> Tensor:
+        """[FromRGB,] minibatch stddev, conv and fc: the features the output layer reads."""
         if self.architecture == "skip" or self.is_first:
             assert img is not None
             y = self.fromrgb(img.to(torch.float32))
             x = x + y if x is not None else y
         assert x is not None
-        return self.head(x, cmap)
+        return self.features(x)
 
     def head(self, x: Tensor, cmap: Tensor | None) -> Tensor:
         """Minibatch stddev, conv, fc, out (and the projection onto cmap) on 4x4 features x."""
+        return self.output(self.features(x), cmap)
+
+    def features(self, x: Tensor) -> Tensor:
+        """Minibatch stddev, conv and fc on 4x4 features x: the penultimate features [N, in_channels] (what the
+        output layer and an InfoGAN Q head read)."""
         x = x.to(torch.float32)
         if self.mbstd is not None:
             x = self.mbstd(x)
         x = self.conv(x)
-        x = self.fc(x.flatten(1))
+        return self.fc(x.flatten(1))
+
+    def output(self, x: Tensor, cmap: Tensor | None) -> Tensor:
+        """The output layer (and the projection onto cmap) on the penultimate features x."""
         x = self.out(x)
         if self.cmap_dim > 0:  # projection discriminator: <out, cmap> / sqrt(cmap_dim)
             assert cmap is not None
@@ -177,8 +189,22 @@ class DiscriminatorEpilogue(nn.Module):
         return x
 
 
+class QHead(nn.Module):
+    """InfoGAN's Q head on D's trunk: fc (lrelu) -> out, from D's penultimate features to `q_dim` predictions of
+    G's latent codes (category logits, then the means of the continuous codes)."""
+
+    def __init__(self, in_features: int, q_dim: int) -> None:
+        super().__init__()
+        self.fc = EqualizedLinear(in_features, in_features, activation="lrelu")
+        self.out = EqualizedLinear(in_features, q_dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.out(self.fc(x))
+
+
 class Discriminator(nn.Module):
-    """D(img, c) -> logits [N, 1]."""
+    """D(img, c) -> logits [N, 1]; with a Q head (`cfg.q_dim` > 0), `forward_with_q` also returns its predictions
+    (the plain forward pass is the same with or without one)."""
 
     def __init__(self, cfg: DiscriminatorConfig | None = None, **kwargs: Any) -> None:
         super().__init__()
@@ -234,20 +260,35 @@ class Discriminator(nn.Module):
             conv_clamp=cfg.conv_clamp,
             is_first=(cfg.img_resolution == 4),
         )
+        self.q_dim = cfg.q_dim
+        if cfg.q_dim > 0:
+            self.q_head = QHead(ch(4), cfg.q_dim)
 
     def forward(self, img: Tensor, c: Tensor | None = None, **_ignored: object) -> Tensor:
+        feats, cmap = self._features(img, c)
+        return self.b4.output(feats, cmap)
+
+    def forward_with_q(self, img: Tensor, c: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """(logits [N, 1], Q head predictions [N, q_dim]) from one pass through the trunk."""
+        if self.q_dim == 0:
+            raise ValueError("this discriminator has no Q head (q_dim 0)")
+        feats, cmap = self._features(img, c)
+        return self.b4.output(feats, cmap), self.q_head(feats)
+
+    def _features(self, img: Tensor, c: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """(the epilogue's penultimate features, the mapped label or None)."""
         expected = [self.img_channels, self.img_resolution, self.img_resolution]
         if img.ndim != 4 or list(img.shape[1:]) != expected:
             raise ValueError(f"img must have shape [N, {', '.join(map(str, expected))}], got {list(img.shape)}")
         cmap = self.mapping(None, c) if self.c_dim > 0 else None
         if self.progressive:
-            return self._grow(img, cmap)
+            return self._grow(img), cmap
         x = None
         for res in self.block_resolutions:
             x, img = getattr(self, f"b{res}")(x, img)
-        return self.b4(x, img, cmap)
+        return self.b4.penultimate(x, img), cmap
 
-    def _grow(self, img: Tensor, cmap: Tensor | None) -> Tensor:
+    def _grow(self, img: Tensor) -> Tensor:
         """Progressive growing: with lod = f + t, the image box-downsampled by 2^f is read by the FromRGB of
         resolution R / 2^f; after that block, its features are blended with weight t with the FromRGB of the image
         downsampled once more. Blocks above R / 2^f are not run."""
@@ -269,7 +310,7 @@ class Discriminator(nn.Module):
             x = getattr(self, f"b{res}").convs(x)
             if res == top and fade > 0:  # lerp(x, fromrgb(res / 2), fade)
                 x = x + (fromrgb(res // 2) - x) * fade
-        return self.b4.head(x, cmap)
+        return self.b4.features(x)
 
     def extra_repr(self) -> str:
         return f"c_dim={self.c_dim}, img_resolution={self.img_resolution}, img_channels={self.img_channels}"

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..errors import SettingError, StyleGANError
+from ..infocodes import InfoCodes
 from ..networks import AnyDiscriminatorConfig, AnyGeneratorConfig, NetworkConfig, config_from_dict, v1
 from ..networks.config import DiscriminatorConfig, _from_dict, check_fields
 from ..presets import Preset, get_preset
@@ -132,6 +133,7 @@ class TrainConfig:
     metrics: tuple[str, ...] = ()  # evaluated on G_ema at every network snapshot (e.g. fid50k_full)
     precision: Precision = "fp32"  # forward passes in "fp32", or "bf16" autocast (weights and optimiser stay fp32)
     progressive: ProgressiveConfig | None = None  # progressive growing (networks that grow); None = fixed resolution
+    info: InfoCodes | None = None  # Info-StyleGAN's latent codes (G's c ends with them; D has a Q head); None = off
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_grid", tuple(self.image_grid))
@@ -150,8 +152,7 @@ class TrainConfig:
             raise ValueError("kimg and kimg_per_tick must be > 0")
         if self.G.img_resolution != self.D.img_resolution or self.G.img_channels != self.D.img_channels:
             raise ValueError("G and D must have the same img_resolution and img_channels")
-        if self.G.c_dim != self.D.c_dim:
-            raise ValueError(f"G.c_dim ({self.G.c_dim}) and D.c_dim ({self.D.c_dim}) differ")
+        self._check_info()
         if isinstance(self.D, DiscriminatorConfig):
             layers = discriminator_layers(self.D)
             if self.D.freeze_layers > layers:
@@ -169,6 +170,30 @@ class TrainConfig:
                     "lod_initial_res",
                 )
             self.progressive.check_resolution(self.G.img_resolution)
+
+    def _check_info(self) -> None:
+        """G's c is D's labels followed by the info codes; D's Q head predicts the codes."""
+        info, q_dim = self.info, getattr(self.D, "q_dim", 0)
+        if info is None:
+            if self.G.c_dim != self.D.c_dim:
+                raise ValueError(f"G.c_dim ({self.G.c_dim}) and D.c_dim ({self.D.c_dim}) differ")
+            if q_dim:
+                raise ValueError(f"D has a Q head (q_dim {q_dim}) but the run has no info codes")
+            return
+        if not isinstance(self.D, DiscriminatorConfig):
+            raise SettingError(
+                "{info_cat} / {info_cont} (Info-StyleGAN) need a StyleGAN2 discriminator: use a StyleGAN2 preset "
+                "(e.g. cpu-tiny, auto, paper256), not a StyleGAN (v1) one",
+                "info_cat",
+                "info_cont",
+            )
+        if info.label_dim != self.D.c_dim or self.G.c_dim != self.D.c_dim + info.dim:
+            raise ValueError(
+                f"G.c_dim ({self.G.c_dim}) must be D.c_dim ({self.D.c_dim}) plus the info codes' {info.dim}, and "
+                f"info.label_dim ({info.label_dim}) equal to D.c_dim"
+            )
+        if q_dim != info.dim:
+            raise ValueError(f"D.q_dim ({q_dim}) must equal the info codes' {info.dim} dimensions")
 
     # ---- derived sizes -----------------------------------------------------------------------------------------
     def schedule(self, cur_nimg: int) -> StepSchedule:
@@ -271,6 +296,7 @@ class TrainConfig:
             "D_opt": OptimizerConfig,
             "augment": AugmentConfig,
             "data": DataConfig,
+            "info": InfoCodes,
         }
         kw = dict(d)
         for key, typ in nested.items():
@@ -307,6 +333,9 @@ OPTION_RANGES: dict[str, tuple[type, float, bool, float | None]] = {
     "augment_target": (float, 0, False, 1),
     "batch": (int, 1, False, 1 << 16),
     "batch_gpu": (int, 1, False, 1 << 16),
+    "info_cat": (int, 0, False, 1024),
+    "info_cont": (int, 0, False, 64),
+    "info_weight": (float, 0, False, 1e6),
     "lod_initial_res": (int, 4, False, 8192),
     "lod_training_kimg": (float, 0, False, 1e9),
     "lod_transition_kimg": (float, 0, False, 1e9),
@@ -407,6 +436,10 @@ class TrainOptions:
     metrics: tuple[str, ...] | None = _setting("metrics")
     precision: Precision | None = _setting("precision")
     resume_from: str | None = _setting("resume_from")
+    # Info-StyleGAN (InfoGAN's latent codes): set together as `info` by `apply`, see `with_info_codes`.
+    info_cat: int | None = _setting("info.cat")
+    info_cont: int | None = _setting("info.cont")
+    info_weight: float | None = _setting("info.weight")
 
     def __post_init__(self) -> None:
         for name, (kind, low, low_open, high) in OPTION_RANGES.items():
@@ -462,16 +495,50 @@ class TrainOptions:
             for name in ("G_lr", "D_lr"):
                 if getattr(self, name) is not None:
                     changes[f"progressive.{name}"] = ()
+        info_names = ("info_cat", "info_cont", "info_weight")
+        info_given = [n for n in info_names if n in self.given()]
+        for path in ("info.cat", "info.cont", "info.weight"):
+            changes.pop(path, None)
+        if info_given and not (self.info_cat or self.info_cont):
+            raise SettingError(f"{{{info_given[0]}}} needs {{info_cat}} or {{info_cont}}", info_given[0], *info_names)
         if self.freeze_layers and isinstance(cfg.D, v1.DiscriminatorConfig):
             raise SettingError("{freeze_layers} (Freeze-D) needs a StyleGAN2 discriminator", "freeze_layers")
         if self.freeze_layers == 0 and isinstance(cfg.D, v1.DiscriminatorConfig):
             changes.pop("D.freeze_layers")
         try:
-            return cfg.replace(changes)
+            out = cfg.replace(changes)
+            if info_given:
+                codes = InfoCodes(
+                    cat=self.info_cat or 0,
+                    cont=self.info_cont or 0,
+                    weight=1.0 if self.info_weight is None else self.info_weight,
+                )
+                out = with_info_codes(out, codes)
+            return out
         except SettingError:
             raise
         except ValueError as e:
             raise StyleGANError(str(e)) from None
+
+
+def with_info_codes(cfg: TrainConfig, codes: InfoCodes | None) -> TrainConfig:
+    """`cfg` training Info-StyleGAN with `codes` (None: without): G's c_dim is D's plus the codes' dimensions
+    (the codes follow the dataset's labels), D gets a Q head of that many outputs. A StyleGAN (v1) discriminator
+    is refused in one line."""
+    if codes is not None and not isinstance(cfg.D, DiscriminatorConfig):
+        raise SettingError(
+            "{info_cat} / {info_cont} (Info-StyleGAN) need a StyleGAN2 discriminator: use a StyleGAN2 preset "
+            "(e.g. cpu-tiny, auto, paper256), not a StyleGAN (v1) one",
+            "info_cat",
+            "info_cont",
+        )
+    labels = cfg.D.c_dim
+    if codes is not None:
+        codes = dataclasses.replace(codes, label_dim=labels)
+    dim = codes.dim if codes is not None else 0
+    G = dataclasses.replace(cfg.G, c_dim=labels + dim)
+    D = dataclasses.replace(cfg.D, q_dim=dim) if isinstance(cfg.D, DiscriminatorConfig) else cfg.D
+    return dataclasses.replace(cfg, G=G, D=D, info=codes)
 
 
 def build_config(

@@ -202,7 +202,10 @@ def _load_pretrained(source: str, G: Generator, D: AnyDiscriminator, G_ema: Gene
     G.load_state_dict(src_G.state_dict())
     G_ema.load_state_dict(src_G_ema.state_dict())
     if nets.D is not None:
-        D.load_state_dict(nets.D.state_dict())
+        state = nets.D.state_dict()
+        if any(k.startswith("q_head.") for k in D.state_dict()) and not any(k.startswith("q_head.") for k in state):
+            state.update({k: v for k, v in D.state_dict().items() if k.startswith("q_head.")})  # a new Q head
+        D.load_state_dict(state)
 
 
 def build_phases(
@@ -255,7 +258,9 @@ def setup_run(
         augment = AugmentPipe(cfg.augment.pipe, cfg.augment.p, generator=generators["augment"]).to(device)
         if cfg.augment.kind == "ada":
             ada = AdaController(cfg.augment.target, cfg.augment.interval, cfg.augment.kimg, cfg.batch)
-    loss = StyleGAN2Loss(G, D, cfg.loss, augment=augment, generator=generators["loss"], precision=cfg.precision)
+    loss = StyleGAN2Loss(
+        G, D, cfg.loss, augment=augment, generator=generators["loss"], precision=cfg.precision, info=cfg.info
+    )
     grid_z, grid_c = _grid_latents(cfg, data, device)
     run = TrainingRun(
         cfg=cfg,
@@ -300,13 +305,13 @@ def check_dataset_matches(cfg: TrainConfig, data: BatchStream, reporter: Reporte
             f"dataset {ds.path} is {ds.resolution}x{ds.resolution}x{ds.num_channels} but the networks are "
             f"{cfg.G.img_resolution}x{cfg.G.img_resolution}x{cfg.G.img_channels}"
         )
-    if cfg.data.cond and ds.label_dim != cfg.G.c_dim:
+    if cfg.data.cond and ds.label_dim != cfg.D.c_dim:
         raise StyleGANError(
-            f"dataset {ds.path} has {ds.label_dim} label dimensions but the networks expect c_dim={cfg.G.c_dim}"
+            f"dataset {ds.path} has {ds.label_dim} label dimensions but the networks expect c_dim={cfg.D.c_dim}"
         )
-    if not cfg.data.cond and cfg.G.c_dim:
+    if not cfg.data.cond and cfg.D.c_dim:
         raise SettingError(
-            f"the networks are conditional (c_dim={cfg.G.c_dim}); add {{cond}} to train on labels", "cond"
+            f"the networks are conditional (c_dim={cfg.D.c_dim}); add {{cond}} to train on labels", "cond"
         )
     if ds.has_labels and not cfg.data.cond:
         reporter.log(
@@ -316,13 +321,28 @@ def check_dataset_matches(cfg: TrainConfig, data: BatchStream, reporter: Reporte
 
 
 def _grid_latents(cfg: TrainConfig, data: BatchStream, device: torch.device) -> tuple[Tensor, Tensor | None]:
+    """The fakes grids' latents and labels. With info codes, every column shares one z and row r shows the
+    categorical value r % cat (without one, the first continuous code from -1 to 1 down the rows)."""
     rows, cols = cfg.image_grid
     g = torch.Generator().manual_seed(cfg.seed + 123)
     z = torch.randn([rows * cols, cfg.G.z_dim], generator=g).to(device)
     if cfg.G.c_dim == 0:
         return z, None
-    labels = np.stack([data.dataset.get_label(i) for i in data.grid_indices(rows * cols, cfg.seed)])
-    return z, torch.from_numpy(labels).to(device)
+    labels = torch.zeros([rows * cols, cfg.D.c_dim])
+    if cfg.D.c_dim:
+        found = np.stack([data.dataset.get_label(i) for i in data.grid_indices(rows * cols, cfg.seed)])
+        labels = torch.from_numpy(found).float()
+    if cfg.info is None:
+        return z, labels.to(device)
+    info = cfg.info
+    z = z[:cols].repeat(rows, 1)
+    codes = torch.zeros([rows * cols, info.dim])
+    for r in range(rows):
+        if info.cat:
+            codes[r * cols : (r + 1) * cols, r % info.cat] = 1.0
+        else:
+            codes[r * cols : (r + 1) * cols, 0] = -1 + 2 * r / max(rows - 1, 1)
+    return z, torch.cat([labels, codes], dim=1).to(device)
 
 
 # ---- the steps -------------------------------------------------------------------------------------------------
@@ -372,14 +392,17 @@ def fetch_batch(run: TrainingRun) -> Batch:
         .contiguous(memory_format=memory_format(run.device))
         .split(run.batch_gpu)
     )
-    use_c = run.cfg.G.c_dim > 0
-    real_c = list(labels.to(run.device).split(run.batch_gpu)) if use_c else [None] * run.rounds
+    use_labels, info = run.cfg.D.c_dim > 0, run.cfg.info
+    real_c = list(labels.to(run.device).split(run.batch_gpu)) if use_labels else [None] * run.rounds
     g = run.generators["latents"]
     n = len(run.phases) * run.batch_per_rank
     z = torch.randn([n, run.cfg.G.z_dim], generator=g, device=g.device).to(run.device)
     gen_z = [list(chunk.split(run.batch_gpu)) for chunk in z.split(run.batch_per_rank)]
-    if use_c:
-        c = run.data.random_labels(n, g).to(run.device)
+    if use_labels or info is not None:
+        c = run.data.random_labels(n, g).float() if use_labels else torch.zeros([n, 0])
+        if info is not None:  # G's labels end with the codes it is to make recognisable
+            c = torch.cat([c, info.sample(n, g).cpu()], dim=1)
+        c = c.to(run.device)
         gen_c: list[list[Tensor | None]] = [list(chunk.split(run.batch_gpu)) for chunk in c.split(run.batch_per_rank)]
     else:
         gen_c = [[None] * run.rounds for _ in run.phases]
@@ -480,6 +503,9 @@ _LOSS_COLUMNS = [
     ("r1", "Loss/r1_penalty"),
     ("gp", "Loss/gp_penalty"),
     ("pl", "Loss/pl_penalty"),
+    ("Q", "Loss/info/cat"),
+    ("Qcont", "Loss/info/cont"),
+    ("Qacc", "Info/accuracy"),
 ]
 
 
@@ -575,7 +601,7 @@ def save_network(path: Path, run: TrainingRun) -> Path:
     """Snapshot G_ema, G and D in our checkpoint format, with the run's provenance in the metadata."""
     from .. import io as sgio
 
-    metadata = {
+    metadata: dict[str, Any] = {
         "training": {
             "kimg": run.kimg,
             "preset": run.cfg.preset,
@@ -585,6 +611,10 @@ def save_network(path: Path, run: TrainingRun) -> Path:
         },
         "class_names": list(run.data.dataset.class_names or []),
     }
+    if run.cfg.info is not None:  # what `stylegan generate --info-code` reads
+        from ..infocodes import METADATA_KEY
+
+        metadata[METADATA_KEY] = run.cfg.info.to_dict()
     return sgio.save(path, G_ema=run.G_ema, G=run.G, D=run.D, metadata=metadata)
 
 

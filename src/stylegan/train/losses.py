@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..infocodes import InfoCodes, info_loss
+
 if TYPE_CHECKING:
     from ..networks import AnyDiscriminator, Generator
 
@@ -147,6 +149,10 @@ class StyleGAN2Loss:
     `precision="bf16"` runs the synthesis network and D under bfloat16 autocast (convolutions and matrix products
     in bfloat16, which CPUs with AMX and recent GPUs run several times faster), while the weights, the optimiser,
     the mapping network, the augmentation, the losses and the regularisers' gradient norms stay float32.
+
+    With `info` (Info-StyleGAN), G's labels end with the latent codes and D sees only the labels before them; the
+    Q loss λ·(cross-entropy + Gaussian NLL) of D's Q head on the generated images is added to G's main loss (G
+    learns to make the codes recognisable) and to D's loss on fakes (Q learns to recognise them), as InfoGAN does.
     """
 
     def __init__(
@@ -158,6 +164,7 @@ class StyleGAN2Loss:
         augment: Callable[[Tensor], Tensor] | None = None,
         generator: torch.Generator | None = None,
         precision: Precision = "fp32",
+        info: InfoCodes | None = None,
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
@@ -167,6 +174,9 @@ class StyleGAN2Loss:
         self.s = settings
         self.augment = augment
         self.generator = generator
+        self.info = info
+        if info is not None and getattr(D, "q_dim", 0) != info.dim:
+            raise ValueError(f"the info codes need a D with a Q head of {info.dim} outputs")
         device = next(G.parameters()).device
         self.pl_mean = torch.zeros([], device=device)
 
@@ -201,6 +211,46 @@ class StyleGAN2Loss:
             logits = self.D(img, c)
         return logits.float()
 
+    def run_D_info(self, img: Tensor, c: Tensor | None) -> tuple[Tensor, Tensor]:
+        """(D logits, Q head predictions), both float32, from one pass (augmented images when a pipe is set)."""
+        if self.augment is not None:
+            img = self.augment(img)
+        from ..networks import Discriminator
+
+        assert isinstance(self.D, Discriminator)  # a StyleGAN2 D with a Q head (checked when built)
+        with self._autocast(img.device):
+            logits, q = self.D.forward_with_q(img, c)
+        return logits.float(), q.float()
+
+    def _fake_scores(
+        self, gen_img: Tensor, gen_c: Tensor | None, stats: dict[str, Tensor], who: str
+    ) -> tuple[Tensor, Tensor]:
+        """(D's logits on generated images [N, 1], the weighted Q loss per sample [N, 1], zeros without info codes);
+        the Q loss's parts go to `stats` (D's phase: `Loss/info/*` and `Info/accuracy`; G's: `Loss/G/info`)."""
+        if self.info is None:
+            logits = self.run_D(gen_img, gen_c)
+            return logits, torch.zeros_like(logits)
+        assert gen_c is not None
+        labels, codes = self.info.split(gen_c)
+        logits, q = self.run_D_info(gen_img, labels)
+        ce, nll, right = info_loss(q, codes, self.info)
+        q_loss = (ce + nll)[:, None] * self.info.weight
+        if who == "D":
+            if self.info.cat:
+                stats["Loss/info/cat"] = ce.detach()
+                stats["Info/accuracy"] = right
+            if self.info.cont:
+                stats["Loss/info/cont"] = nll.detach()
+        else:
+            stats["Loss/G/info"] = q_loss.detach().flatten()
+        return logits, q_loss
+
+    def _d_labels(self, gen_c: Tensor | None) -> Tensor | None:
+        """The part of G's labels that D sees (all of them without info codes)."""
+        if self.info is None or gen_c is None:
+            return gen_c
+        return self.info.split(gen_c)[0]
+
     def accumulate_gradients(
         self,
         phase: Phase,
@@ -220,11 +270,11 @@ class StyleGAN2Loss:
         do_Gpl = phase in ("Greg", "Gboth") and s.pl_weight != 0
         do_Dr1 = phase in ("Dreg", "Dboth") and s.r1_gamma != 0
 
-        if do_Gmain:  # maximise log D(G(z))
+        if do_Gmain:  # maximise log D(G(z)) (and, with info codes, make them recognisable)
             gen_img, _ = self.run_G(gen_z, gen_c, update_emas=self.G.version == 1)  # v1: w_avg in every G pass
-            gen_logits = self.run_D(gen_img, gen_c)
+            gen_logits, q_loss = self._fake_scores(gen_img, gen_c, stats, "G")
             loss = g_nonsaturating_loss(gen_logits)
-            loss.mean().mul(gain).backward()
+            (loss + q_loss).mean().mul(gain).backward()
             stats["Loss/scores/fake"] = gen_logits.detach().flatten()
             stats["Loss/G/loss"] = loss.detach().flatten()
 
@@ -245,10 +295,10 @@ class StyleGAN2Loss:
             if do_Dmain:
                 with torch.no_grad():
                     gen_img, _ = self.run_G(gen_z, gen_c, update_emas=True)
-                gen_logits = self.run_D(gen_img, gen_c)
+                gen_logits, q_loss = self._fake_scores(gen_img, gen_c, stats, "D")
                 real_logits = self.run_D(real, real_c)
                 loss_fake = d_logistic_loss_fake(gen_logits)
-                fake_term = loss_fake.mean()
+                fake_term = (loss_fake + q_loss).mean()
                 stats["Loss/scores/fake"] = gen_logits.detach().flatten()
             else:
                 real_logits = self.run_D(real, real_c)
@@ -279,9 +329,9 @@ class StyleGAN2Loss:
         v1 = self.G.version == 1
         if phase in ("Gmain", "Gboth"):
             gen_img, _ = self.run_G(gen_z, gen_c, update_emas=v1)
-            gen_logits = self.run_D(gen_img, gen_c)
+            gen_logits, q_loss = self._fake_scores(gen_img, gen_c, stats, "G")
             loss = -gen_logits
-            loss.mean().mul(gain).backward()
+            (loss + q_loss).mean().mul(gain).backward()
             stats["Loss/scores/fake"] = gen_logits.detach().flatten()
             stats["Loss/G/loss"] = loss.detach().flatten()
         do_Dmain = phase in ("Dmain", "Dboth")
@@ -292,10 +342,10 @@ class StyleGAN2Loss:
             gen_img, _ = self.run_G(gen_z, gen_c, update_emas=True)
         total = torch.zeros([real_img.shape[0], 1], device=real_img.device)
         if do_Dmain:
-            gen_logits = self.run_D(gen_img, gen_c)
+            gen_logits, q_loss = self._fake_scores(gen_img, gen_c, stats, "D")
             real_logits = self.run_D(real_img.detach(), real_c)
             loss = gen_logits - real_logits + real_logits.square() * s.wgan_epsilon
-            total = total + loss
+            total = total + loss + q_loss
             stats["Loss/scores/fake"] = gen_logits.detach().flatten()
             stats["Loss/scores/real"] = real_logits.detach().flatten()
             stats["Loss/signs/real"] = real_logits.detach().sign().flatten()

@@ -139,7 +139,8 @@ def fine_tune_from(cfg: TrainConfig, source: str, *, keep_growth: bool = False) 
                 conv_clamp=G.conv_clamp,
             )
         freeze = cfg.D.freeze_layers if isinstance(cfg.D, DiscriminatorConfig) else 0
-        D = dataclasses.replace(D, mbstd_group_size=group, freeze_layers=freeze)
+        q_dim = cfg.D.q_dim if isinstance(cfg.D, DiscriminatorConfig) else 0  # the run's Q head (info codes)
+        D = dataclasses.replace(D, mbstd_group_size=group, freeze_layers=freeze, q_dim=q_dim)
     cfg = _grown(cfg, keep_growth and grows(G) and grows(D))
     augment = dataclasses.replace(cfg.augment, kimg=100.0)
     return dataclasses.replace(cfg, G=G, D=D, resume_from=str(source), ema_rampup=None, augment=augment)
