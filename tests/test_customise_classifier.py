@@ -156,3 +156,27 @@ def test_split_augment_and_differentiable_predict() -> None:
     assert img.grad is not None and img.grad.abs().sum() > 0
     with pytest.raises(StyleGANError, match="no such class; the classes are 0=a, 1=b, 2=c"):
         clf.class_index("d")
+
+
+def test_filtered_subset_keeps_the_label_size(tmp_path):
+    """A subset whose images lack the last named classes keeps label_dim = the number of class names, so a
+    conditional network trained on the whole dataset can be fine-tuned on it."""
+    import json
+    import zipfile
+
+    from stylegan.data import ImageDataset
+
+    src = tmp_path / "d.zip"
+    with zipfile.ZipFile(src, "w") as zf:
+        import io
+
+        from PIL import Image
+
+        for i in range(4):
+            buf = io.BytesIO()
+            Image.new("RGB", (8, 8), (i * 40, 0, 0)).save(buf, format="PNG")
+            zf.writestr(f"{i}.png", buf.getvalue())
+        labels = [[f"{i}.png", i % 2] for i in range(4)]
+        zf.writestr("dataset.json", json.dumps({"labels": labels, "class_names": ["a", "b", "c"]}))
+    ds = ImageDataset(src, use_labels=True)
+    assert ds.label_dim == 3 and ds.class_names == ("a", "b", "c")

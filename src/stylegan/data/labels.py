@@ -167,6 +167,8 @@ def parse_labels(data: bytes, image_names: Sequence[str], dataset: str) -> Datas
             f'{where}: "class_names" names {len(class_names)} classes but the labels use {label_dim} (0 to '
             f"{label_dim - 1})"
         )
+    if class_names is not None:  # named classes fix the label size, even when a subset lacks the last ones
+        label_dim = len(class_names)
     return DatasetLabels(raw, label_dim, class_names)
 
 
