@@ -121,6 +121,7 @@ def class_share(G: object, clf: object, group: int, n: int) -> float:
 def run_finetune(args: argparse.Namespace) -> dict:
     import stylegan
     from stylegan.customise.classifier import load_classifier
+    from stylegan.data import ImageDataset
     from stylegan.io.pretrained import resolve
 
     out = Path(args.out)
@@ -151,7 +152,7 @@ def run_finetune(args: argparse.Namespace) -> dict:
     return {
         "group": clf.info.class_names[group],
         "classifier_accuracy": clf.info.val_accuracy,
-        "subset_images": len(stylegan.data.ImageDataset(subset)),
+        "subset_images": len(ImageDataset(subset)),
         "kimg": args.kimg,
         "share_before": class_share(before, clf, group, args.n),
         "share_after": class_share(after, clf, group, args.n),

@@ -35,9 +35,9 @@ classifier_option = click.option("--classifier", "classifier_path", type=click.P
 @click.option(
     "--diversity-weight",
     type=Float(0, 1e6),
-    default=1.0,
+    default=30.0,
     show_default=True,
-    help="Weight of the term keeping z diverse and close to N(0, I).",
+    help="Weight of the term keeping z diverse and close to N(0, I) (higher: more varied, fewer hits).",
 )
 @click.option("--code-dim", type=Int(1, 4096), default=64, show_default=True, help="Size of the noise code.")
 @click.option("--network-class", type=Int(0, 2**31 - 1), default=None, help="Class label of a conditional network.")
