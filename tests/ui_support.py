@@ -19,6 +19,13 @@ from typing import Any
 
 import pytest
 
+try:  # a loaded 2-core machine can take more than Playwright's default 5 s to show a result
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)
+except ImportError:  # the browser tests then fail or skip in browser_page with a clear message
+    pass
+
 CHROMIUM = os.environ.get("STYLEGAN_CHROMIUM", "/usr/bin/chromium")
 #: Chromium flags for this machine's closed network (no background connections, no first-run work).
 CHROMIUM_FLAGS = [
