@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -21,6 +21,9 @@ from ..errors import StyleGANError
 from ..latents import parse_range
 from ..networks import Generator
 from .session import Entry, History, Model, ModelStore, ResultCache, recipe_query
+
+if TYPE_CHECKING:
+    from ..networks.synthesis import NoiseMode
 
 #: Noise modes offered by every page: `const` (the network's stored maps: reproducible), `random` (drawn from
 #: the noise seed), `none` (no noise).
@@ -141,11 +144,10 @@ class UIContext:
         """Images uint8 [N, H, W, C] of latents ws; `random` noise is drawn from `noise_seed` (reproducible)."""
         from ..generation import synthesize
 
-        if noise not in NOISE_MODES:
-            raise StyleGANError(f"noise must be one of {', '.join(NOISE_MODES)}, got {noise!r}")
+        mode = noise_mode(noise)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(noise_seed))
-            return synthesize(model.G, ws, noise_mode=noise, progress=False)  # type: ignore[arg-type]
+            return synthesize(model.G, ws, noise_mode=mode, progress=False)
 
     def keep(self, image: np.ndarray, recipe: dict[str, Any], ws: torch.Tensor | None = None) -> tuple[Entry, str]:
         """File a result in the history; returns the entry and the share query of its recipe."""
@@ -270,6 +272,13 @@ def streamed(n_outputs: int, poll: float = 0.3) -> Callable[[Callable[..., Any]]
         return run
 
     return wrap
+
+
+def noise_mode(value: str) -> NoiseMode:
+    """The noise widget's value, checked: const, random or none."""
+    if value not in NOISE_MODES:
+        raise StyleGANError(f"noise must be one of {', '.join(NOISE_MODES)}, got {value!r}")
+    return cast("NoiseMode", value)
 
 
 def cutoff_or_none(value: float | int | None) -> int | None:

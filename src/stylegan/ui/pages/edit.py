@@ -34,6 +34,7 @@ from ..context import (
     display,
     file_path,
     job_step,
+    noise_mode,
     streamed,
     user_errors,
 )
@@ -301,7 +302,7 @@ def write_walk(
     path = video_path(ctx, fmt)
     res = model.G.img_resolution
     check_video_memory(path, len(walk), res, res)
-    frames = interpolation_frames(model.G, [walk], noise_mode=noise)  # type: ignore[arg-type]
+    frames = interpolation_frames(model.G, [walk], noise_mode=noise_mode(noise))
 
     def counted() -> Iterator[np.ndarray]:
         for i, frame in enumerate(frames):
@@ -353,9 +354,17 @@ def sweep_walk(
         raise StyleGANError(f"the sweep range must be a positive number, got {amount}")
     d, idx, sigma = resolve_direction(model, source, component, layers, files, force)
     result = edit(
-        model.G, ws[:1], d, [-amount, amount], component=component, layers=idx, sigma=sigma, force=True,
-        sweep_frames=frames - 1, what=source,
-    )  # fmt: skip
+        model.G,
+        ws[:1],
+        d,
+        [-amount, amount],
+        component=component,
+        layers=idx,
+        sigma=sigma,
+        force=True,
+        sweep_frames=frames - 1,
+        what=source,
+    )
     assert result.sweeps is not None
     part = {"source": source, "component": component, "layers": str(layers or ""), "range": amount, "frames": frames}
     return result.sweeps[0], result.ws, part
@@ -478,8 +487,13 @@ def slot_labels(ctx: UIContext, network: str, uploads: Any, sefa_layers: str) ->
     choices += [(lab, f"ganspace:{k}") for k, lab in enumerate(gs_labels)]
     pose = [s for s in file_slots if re.search(r"yaw|pose", s["name"] + s["label"], re.I)]
     default = f"{pose[0]['name']}:0" if pose else (f"{file_slots[0]['name']}:0" if file_slots else "ganspace:0")
-    return {"files": file_slots[:SLOTS], "sefa": sefa_labels, "ganspace": gs_labels, "choices": choices,
-            "default": default}  # fmt: skip
+    return {
+        "files": file_slots[:SLOTS],
+        "sefa": sefa_labels,
+        "ganspace": gs_labels,
+        "choices": choices,
+        "default": default,
+    }
 
 
 def _range_text(layers: list[int], num_ws: int) -> str:
@@ -529,7 +543,7 @@ def build(ctx: UIContext) -> Page:
                                 label=slot["label"] if slot else f"file {i}",
                                 visible=slot is not None,
                                 scale=3,
-                            )  # fmt: skip
+                            )
                         )
                         file_layers.append(
                             gr.Textbox(
@@ -537,7 +551,7 @@ def build(ctx: UIContext) -> Page:
                                 label=t("edit.file_layers"),
                                 visible=slot is not None,
                                 scale=1,
-                            )  # fmt: skip
+                            )
                         )
                 gr.Markdown(t("edit.sefa_sliders"))
                 sefa_layers = gr.Textbox("all", label=t("edit.sefa_layers"))
@@ -566,9 +580,11 @@ def build(ctx: UIContext) -> Page:
                 to_video = gr.Button(t("edit.to_video"), size="sm")
                 with gr.Accordion(t("edit.sweep"), open=True):
                     sweep_dir = gr.Dropdown(
-                        initial["choices"], value=initial["default"], label=t("edit.sweep_direction"),
+                        initial["choices"],
+                        value=initial["default"],
+                        label=t("edit.sweep_direction"),
                         allow_custom_value=True,
-                    )  # fmt: skip
+                    )
                     sweep_layers = gr.Textbox("", label=t("edit.sweep_layers"))
                     sweep_range = gr.Slider(0.1, 20, value=3, step=0.1, label=t("edit.sweep_range"))
                     with gr.Row():
@@ -624,9 +640,23 @@ def build(ctx: UIContext) -> Page:
         """A video (mp4 or gif) of `latent` swept from -amount to +amount along `direction` (`sefa:0`,
         `ganspace:1` or `<direction file name>:0`)."""
         return edit_sweep(
-            ctx, latent, direction, layers, amount, frames, fps, fmt, files, psi, cutoff, class_idx, noise,
-            noise_seed, force, network,
-        )  # fmt: skip
+            ctx,
+            latent,
+            direction,
+            layers,
+            amount,
+            frames,
+            fps,
+            fmt,
+            files,
+            psi,
+            cutoff,
+            class_idx,
+            noise,
+            noise_seed,
+            force,
+            network,
+        )
 
     def compose(slots: list[dict[str, Any]], sefa_l: str, gs_l: str, *values: Any) -> str:
         fv, fl = values[:SLOTS], values[SLOTS : 2 * SLOTS]
@@ -663,10 +693,10 @@ def build(ctx: UIContext) -> Page:
 
     slot_outputs = [file_state, *file_sliders, *file_layers, *sefa_sliders, *gs_sliders, sweep_dir]
     for trigger in (ctx.network.change, uploads.change, sefa_layers.submit):
-        trigger(refresh, [ctx.network, uploads, sefa_layers], slot_outputs, api_visibility="private",
-                **ctx.device_queue)  # fmt: skip
-    latent_file.upload(lambda f: file_path(f) or gr.skip(), latent_file, latent, queue=False,
-                       api_visibility="private")  # fmt: skip
+        trigger(
+            refresh, [ctx.network, uploads, sefa_layers], slot_outputs, api_visibility="private", **ctx.device_queue
+        )
+    latent_file.upload(lambda f: file_path(f) or gr.skip(), latent_file, latent, queue=False, api_visibility="private")
     reset_btn.click(
         lambda: [0] * (3 * SLOTS) + [""],
         None,
@@ -695,10 +725,27 @@ def build(ctx: UIContext) -> Page:
     ctx.handovers.append((to_video, spec, "video"))
 
     restore_outputs = [
-        latent, edits, psi, cutoff, class_idx, noise, noise_seed, force, sefa_layers, gs_layers,
-        *file_sliders, *file_layers, *sefa_sliders, *gs_sliders,
-        sweep_dir, sweep_layers, sweep_range, frames, fps, fmt,
-    ]  # fmt: skip
+        latent,
+        edits,
+        psi,
+        cutoff,
+        class_idx,
+        noise,
+        noise_seed,
+        force,
+        sefa_layers,
+        gs_layers,
+        *file_sliders,
+        *file_layers,
+        *sefa_sliders,
+        *gs_sliders,
+        sweep_dir,
+        sweep_layers,
+        sweep_range,
+        frames,
+        fps,
+        fmt,
+    ]
 
     def restore(recipe: dict[str, Any]) -> list[Any]:
         recipe = full_recipe(ctx, recipe)

@@ -11,7 +11,7 @@ import torch
 from ...errors import StyleGANError
 from ...generation import seeds_to_ws, style_mix
 from ...latents import mix_styles
-from ..context import MAX_IMAGES, NOISE_MODES, Page, UIContext, display, user_errors
+from ..context import MAX_IMAGES, NOISE_MODES, Page, UIContext, display, noise_mode, user_errors
 from . import _cmf_helpers as h
 
 PRESETS = [*h.GROUPS, "custom"]
@@ -95,7 +95,7 @@ def mix_figure(
     def make() -> Any:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(noise_seed)
-            return style_mix(G, row_seeds, col_seeds, layers, psi=psi, noise_mode=noise, progress=False)  # type: ignore[arg-type]
+            return style_mix(G, row_seeds, col_seeds, layers, psi=psi, noise_mode=noise_mode(noise), progress=False)
 
     mix = ctx.cache.get_or_make(recipe, make)
     pairs = [(r, c) for r in row_seeds for c in col_seeds]

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import gradio as gr
 import numpy as np
@@ -22,6 +22,9 @@ import torch
 
 from ...errors import StyleGANError
 from ..context import Page, UIContext, class_or_none, display, user_errors
+
+if TYPE_CHECKING:
+    from ...inversion.projection import Loss, Space
 
 LABELS = {
     "en": {
@@ -307,8 +310,8 @@ def start_run(
                 G,
                 prepared.target,
                 steps=n_steps,
-                space=space,  # type: ignore[arg-type]
-                loss=loss_used,  # type: ignore[arg-type]
+                space=cast("Space", space),
+                loss=cast("Loss", loss_used),
                 perceptual=net,
                 init_ws=init_ws,
                 class_idx=cls,
@@ -382,7 +385,7 @@ def build(ctx: UIContext) -> Page:
         align: bool = True,
         class_idx: float = 0,
         network: str = "",
-        request: gr.Request = None,  # type: ignore[assignment]
+        request: gr.Request | None = None,
     ) -> Any:
         """Project a photo (its face aligned) into the network; streams the projection as it improves and ends
         with the target, the projection, a status line and the projection pasted back into the photo."""

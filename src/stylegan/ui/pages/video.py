@@ -152,13 +152,20 @@ def make_video(
     if interp not in INTERPOLATIONS:
         raise StyleGANError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, got {interp!r}")
     seeds, keys = _keyframes(ctx, model, keyframes, float(psi), cut, cls)
-    n_keys = len(seeds) if seeds is not None else len(keys)  # type: ignore[arg-type]
+    n_keys = len(seeds) if seeds is not None else len(keys if keys is not None else [])
     fpk, total = video_frames(n_keys, frames_per_key=int(frames_per_key), fps=float(fps), loop=bool(loop))
     check_frames(total)
     walk = interpolation_ws(
-        model.G, seeds=seeds, latents=keys, interp=interp, frames_per_key=fpk, loop=bool(loop), psi=float(psi),
-        truncation_cutoff=cut, class_idx=cls,
-    )  # fmt: skip
+        model.G,
+        seeds=seeds,
+        latents=keys,
+        interp=interp,
+        frames_per_key=fpk,
+        loop=bool(loop),
+        psi=float(psi),
+        truncation_cutoff=cut,
+        class_idx=cls,
+    )
     path = write_walk(ctx, model, walk, fmt, float(fps), noise, int(noise_seed))
     if keys is None:  # the keyframes' latents: the walk passes through them every fpk frames
         keys = walk[::fpk][:n_keys]
@@ -288,9 +295,15 @@ def make_variations(
 
     def make() -> tuple[np.ndarray, torch.Tensor]:
         out = variations(
-            model.G, ws[:1], count, layers=idx, strength=float(strength), seed=int(seed), psi=float(psi),
+            model.G,
+            ws[:1],
+            count,
+            layers=idx,
+            strength=float(strength),
+            seed=int(seed),
+            psi=float(psi),
             class_idx=cls,
-        )  # fmt: skip
+        )
         return ctx.render(model, out, noise, int(noise_seed)), out
 
     images, vws = ctx.cache.get_or_make(recipe, make)
@@ -351,9 +364,11 @@ def build(ctx: UIContext) -> Page:
                             label=t("video.direction"), file_types=[".npz", ".npy"], elem_id="video-direction"
                         )
                         startup_dir = gr.Dropdown(
-                            startup, value=startup[0] if startup else None, label=t("video.startup"),
+                            startup,
+                            value=startup[0] if startup else None,
+                            label=t("video.startup"),
                             allow_custom_value=True,
-                        )  # fmt: skip
+                        )
                         with gr.Row():
                             component = gr.Number(0, label=t("video.component"), precision=0, minimum=0)
                             sweep_range = gr.Number(3.0, label=t("video.range"), minimum=0)
@@ -430,9 +445,24 @@ def build(ctx: UIContext) -> Page:
     ) -> tuple[Any, Any, dict[str, Any]]:
         """A video of `latent` swept from -amount to +amount along a direction file's component."""
         return make_sweep(
-            ctx, latent, direction, startup, component, amount, frames, layers, fps, fmt, force, psi, cutoff,
-            class_idx, noise, noise_seed, network,
-        )  # fmt: skip
+            ctx,
+            latent,
+            direction,
+            startup,
+            component,
+            amount,
+            frames,
+            layers,
+            fps,
+            fmt,
+            force,
+            psi,
+            cutoff,
+            class_idx,
+            noise,
+            noise_seed,
+            network,
+        )
 
     @user_errors
     @streamed(3)
@@ -468,12 +498,23 @@ def build(ctx: UIContext) -> Page:
     video_event.then(show, record, [ctx.share_query, downloads], queue=False, api_visibility="private")
     sweep_event = sweep_btn.click(
         run_sweep,
-        [sweep_latent, direction, startup_dir, component, sweep_range, sweep_frames, sweep_layers, fps, fmt, force,
-         *settings],
+        [
+            sweep_latent,
+            direction,
+            startup_dir,
+            component,
+            sweep_range,
+            sweep_frames,
+            sweep_layers,
+            fps,
+            fmt,
+            force,
+            *settings,
+        ],
         [sweep_mp4, sweep_gif, record],
         api_name="video_sweep",
         **ctx.device_queue,
-    )  # fmt: skip
+    )
     sweep_event.then(show, record, [ctx.share_query, downloads], queue=False, api_visibility="private")
     var_event = var_btn.click(
         run_variations,
@@ -487,10 +528,31 @@ def build(ctx: UIContext) -> Page:
         stop.click(None, None, None, cancels=[event], queue=False, api_visibility="private")
 
     restore_outputs = [
-        modes, keyframes, interp, frames_per_key, loop, fps, fmt, psi, cutoff, class_idx, noise, noise_seed,
-        sweep_latent, startup_dir, component, sweep_range, sweep_frames, sweep_layers, force,
-        var_latent, count, strength, var_seed, var_layers,
-    ]  # fmt: skip
+        modes,
+        keyframes,
+        interp,
+        frames_per_key,
+        loop,
+        fps,
+        fmt,
+        psi,
+        cutoff,
+        class_idx,
+        noise,
+        noise_seed,
+        sweep_latent,
+        startup_dir,
+        component,
+        sweep_range,
+        sweep_frames,
+        sweep_layers,
+        force,
+        var_latent,
+        count,
+        strength,
+        var_seed,
+        var_layers,
+    ]
 
     def restore(recipe: dict[str, Any]) -> list[Any]:
         recipe = full_recipe(ctx, recipe)
@@ -531,7 +593,7 @@ def build(ctx: UIContext) -> Page:
             value("strength", 1.0, "variations"),
             value("seed", 0, "variations"),
             value("layers", "0", "variations"),
-        ]  # fmt: skip
+        ]
 
     def accept(current: Any, spec: str) -> str:
         text = str(current or "").rstrip()
