@@ -361,35 +361,20 @@ def train_classifier(
 
 def save_classifier(clf: Classifier, path: str | os.PathLike[str]) -> Path:
     """Write weights + metadata to one .safetensors file (atomically); records the weights' sha256."""
-    from safetensors.torch import save
-
-    from ..fileio import atomic_write_bytes
     from ..io.hashing import network_hash
+    from ..io.modelfile import save_module_file
 
     clf.info.weights_sha256 = network_hash(clf)
     meta = {"format": FORMAT, "config": json.dumps(asdict(clf.cfg)), "info": json.dumps(asdict(clf.info))}
-    data = save({k: v.detach().cpu().contiguous() for k, v in clf.state_dict().items()}, metadata=meta)
-    atomic_write_bytes(path, data)
-    return Path(path)
+    return save_module_file(path, clf, meta)
 
 
 def load_classifier(path: str | os.PathLike[str], device: torch.device | str = "cpu") -> Classifier:
     """Read a classifier written by `save_classifier`; anything else (or a damaged file) is one StyleGANError."""
-    from safetensors import safe_open
-
     from ..io.hashing import network_hash
+    from ..io.modelfile import read_module_file
 
-    path = Path(path)
-    if not path.is_file():
-        raise StyleGANError(f"{path}: no such classifier file (train one with `stylegan classifier train`)")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-            state = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:  # any unreadable file is the same user error
-        raise StyleGANError(f"{path}: not a classifier file ({type(e).__name__})") from None
-    if meta.get("format") != FORMAT:
-        raise StyleGANError(f"{path}: not a stylegan classifier file (train one with `stylegan classifier train`)")
+    state, meta = read_module_file(path, FORMAT, "classifier", "train one with `stylegan classifier train`")
     try:
         cfg = ClassifierConfig(**json.loads(meta["config"]))
         info = ClassifierInfo(**json.loads(meta["info"]))

@@ -234,33 +234,19 @@ def check_network(zgen: ZCodeGenerator, G: Generator, what: str = "the Z-code ge
 
 def save_zgen(zgen: ZCodeGenerator, path: str | os.PathLike[str]) -> Path:
     """Write weights + metadata (config, network hash, class, stats) to one .safetensors file, atomically."""
-    from safetensors.torch import save
-
-    from ..fileio import atomic_write_bytes
+    from ..io.modelfile import save_module_file
 
     meta = {"format": FORMAT, "config": json.dumps(zgen.config), "info": json.dumps(asdict(zgen.info))}
-    data = save({k: v.detach().cpu().contiguous() for k, v in zgen.state_dict().items()}, metadata=meta)
-    atomic_write_bytes(path, data)
-    return Path(path)
+    return save_module_file(path, zgen, meta)
 
 
 def load_zgen(
     path: str | os.PathLike[str], G: Generator | None = None, device: torch.device | str = "cpu"
 ) -> ZCodeGenerator:
     """Read a Z-code generator written by `save_zgen`; with G, refuse it unless it was trained for G."""
-    from safetensors import safe_open
+    from ..io.modelfile import read_module_file
 
-    path = Path(path)
-    if not path.is_file():
-        raise StyleGANError(f"{path}: no such Z-code generator file (train one with `stylegan zgen train`)")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-            state = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:  # any unreadable file is the same user error
-        raise StyleGANError(f"{path}: not a Z-code generator file ({type(e).__name__})") from None
-    if meta.get("format") != FORMAT:
-        raise StyleGANError(f"{path}: not a stylegan Z-code generator file (train one with `stylegan zgen train`)")
+    state, meta = read_module_file(path, FORMAT, "Z-code generator", "train one with `stylegan zgen train`")
     try:
         zg = ZCodeGenerator(**json.loads(meta["config"]))
         zg.load_state_dict(state, strict=True)

@@ -120,35 +120,19 @@ class Encoder(nn.Module):
 
 def save_encoder(E: Encoder, path: str | os.PathLike[str]) -> Path:
     """Write weights + config to one .safetensors file (atomically)."""
-    from safetensors.torch import save
+    from ..io.modelfile import save_module_file
 
-    from ..fileio import atomic_write_bytes
-
-    data = save(
-        {k: v.detach().cpu().contiguous() for k, v in E.state_dict().items()},
-        metadata={"format": "stylegan-encoder/1", "config": json.dumps(asdict(E.cfg))},
-    )
-    atomic_write_bytes(path, data)
-    return Path(path)
+    return save_module_file(path, E, {"format": "stylegan-encoder/1", "config": json.dumps(asdict(E.cfg))})
 
 
 def load_encoder(path: str | os.PathLike[str], device: torch.device | str = "cpu") -> Encoder:
     """Read an encoder written by `save_encoder` (a folder means its encoder.safetensors)."""
-    from safetensors import safe_open
+    from ..io.modelfile import read_module_file
 
     path = Path(path)
     if path.is_dir():
         path = path / ENCODER_FILE
-    if not path.is_file():
-        raise StyleGANError(f"{path}: no such encoder file (train one with `stylegan encoder train`)")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-            state = {k: f.get_tensor(k) for k in f.keys()}  # safe_open has no iteration
-    except Exception as e:  # any unreadable file is the same user error
-        raise StyleGANError(f"{path}: not an encoder file ({type(e).__name__})") from None
-    if meta.get("format") != "stylegan-encoder/1":
-        raise StyleGANError(f"{path}: not a stylegan encoder file")
+    state, meta = read_module_file(path, "stylegan-encoder/1", "encoder", "train one with `stylegan encoder train`")
     E = Encoder(EncoderConfig(**json.loads(meta["config"])))
     E.load_state_dict(state, strict=True)
     return E.eval().requires_grad_(False).to(device)
