@@ -16,11 +16,13 @@ the removed `pkg_resources`).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -133,20 +135,17 @@ def align_face(
 
 def canonical_eyes(landmarks: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Where the left and right eye centres of `landmarks` land in the aligned size x size image."""
-    quad, _ = ffhq_quad(landmarks)
-    origin, ex, ey = quad[0], quad[3] - quad[0], quad[1] - quad[0]
-    basis = np.stack([ex, ey], axis=1)  # photo = origin + basis @ (u, v), with (u, v) in [0, 1]^2
     lm = np.asarray(landmarks, dtype=np.float64)
-    out = []
-    for eye in (lm[36:42].mean(0), lm[42:48].mean(0)):
-        u, v = np.linalg.solve(basis, eye - origin)
-        out.append(np.array([u * size, v * size]))
-    return out[0], out[1]
+    left, right = to_aligned(np.stack([lm[36:42].mean(0), lm[42:48].mean(0)]), ffhq_quad(lm)[0], size)
+    return left, right
 
 
-def paste_face(photo: np.ndarray, face: np.ndarray, quad: np.ndarray, *, feather: float = 0.1) -> np.ndarray:
+def paste_face(
+    photo: np.ndarray, face: np.ndarray, quad: np.ndarray, *, feather: float = 0.1, mask: np.ndarray | None = None
+) -> np.ndarray:
     """Put an (edited) aligned face [S, S, 3] back into the photo [H, W, 3] it was cut from (`AlignedFace.quad`),
-    blended with a mask that is 1 inside and fades linearly to 0 over the outer `feather` fraction of the square."""
+    blended with `mask` (float [S, S] in [0, 1], in the face's pixels) or, without one, a mask that is 1 inside and
+    fades linearly to 0 over the outer `feather` fraction of the square."""
     from PIL import Image
 
     photo = np.asarray(photo, dtype=np.uint8)
@@ -159,18 +158,29 @@ def paste_face(photo: np.ndarray, face: np.ndarray, quad: np.ndarray, *, feather
     shift = -inv @ (origin + 0.5)
     data = (inv[0, 0], inv[0, 1], shift[0], inv[1, 0], inv[1, 1], shift[1])
     size = (photo.shape[1], photo.shape[0])
-    warped = np.asarray(
-        Image.fromarray(face).transform(size, Image.Transform.AFFINE, data, Image.Resampling.BILINEAR), dtype=np.float32
-    )
-    ramp = np.clip(np.minimum(np.arange(s) + 0.5, s - np.arange(s) - 0.5) / max(feather * s, 1e-6), 0, 1)
-    mask_img = Image.fromarray(np.uint8(np.minimum(ramp[:, None], ramp[None, :]) * 255), "L")
-    mask = (
-        np.asarray(mask_img.transform(size, Image.Transform.AFFINE, data, Image.Resampling.BILINEAR), dtype=np.float32)[
-            :, :, None
-        ]
-        / 255
-    )
-    return np.uint8(np.clip(np.rint(photo * (1 - mask) + warped * mask), 0, 255))
+
+    def to_photo(img: Image.Image) -> np.ndarray:
+        return np.asarray(img.transform(size, Image.Transform.AFFINE, data, Image.Resampling.BILINEAR), np.float32)
+
+    if mask is None:
+        ramp = np.clip(np.minimum(np.arange(s) + 0.5, s - np.arange(s) - 0.5) / max(feather * s, 1e-6), 0, 1)
+        mask = np.minimum(ramp[:, None], ramp[None, :])
+    mask_img = Image.fromarray(np.uint8(np.rint(np.clip(mask, 0, 1) * 255)), "L")
+    warped, alpha = to_photo(Image.fromarray(face)), to_photo(mask_img)[:, :, None] / 255
+    return np.uint8(np.clip(np.rint(photo * (1 - alpha) + warped * alpha), 0, 255))
+
+
+def to_aligned(points: np.ndarray, quad: np.ndarray, size: int) -> np.ndarray:
+    """Photo pixel coordinates [N, 2] -> the aligned size x size image's pixel coordinates (see `AlignedFace`).
+
+    >>> quad = np.array([[10.0, 20.0], [10.0, 120.0], [110.0, 120.0], [110.0, 20.0]])
+    >>> to_aligned(np.array([[60.0, 70.0]]), quad, 64).tolist()
+    [[32.0, 32.0]]
+    """
+    quad = np.asarray(quad, dtype=np.float64)
+    origin, ex, ey = quad[0], quad[3] - quad[0], quad[1] - quad[0]
+    uv = np.linalg.solve(np.stack([ex, ey], axis=1), (np.asarray(points, np.float64) - origin).T).T
+    return uv * size
 
 
 def landmark_model_path() -> Path:
@@ -186,31 +196,47 @@ def landmark_model_path() -> Path:
     return path
 
 
+@functools.lru_cache(maxsize=1)
+def _dlib_models() -> tuple[Any, Any]:
+    """dlib's HOG face detector and 68-point shape predictor, loaded once per process."""
+    try:
+        import dlib
+    except ImportError:
+        raise StyleGANError("face alignment needs dlib: pip install dlib-bin face-recognition-models") from None
+    return dlib.get_frontal_face_detector(), dlib.shape_predictor(str(landmark_model_path()))
+
+
+def find_faces(image: np.ndarray, *, upsample: int = 1) -> list[np.ndarray]:
+    """68 landmarks [68, 2] of every face dlib's HOG detector finds in a uint8 RGB image, largest face first.
+
+    `upsample` > 0 also finds faces smaller than the detector's 80-pixel window (slower)."""
+    detector, predictor = _dlib_models()
+    image = np.ascontiguousarray(image)
+    rects = sorted(detector(image, upsample), key=lambda r: -r.width() * r.height())
+    return [
+        np.array([(p.x, p.y) for p in (shape.part(i) for i in range(68))], dtype=np.float64)
+        for shape in (predictor(image, r) for r in rects)
+    ]
+
+
 def detect_landmarks(image: np.ndarray, *, face_index: int | None = None, min_size: int = 32) -> np.ndarray:
     """68 landmarks [68, 2] of one face in a uint8 RGB photo (dlib HOG detector + 68-point shape predictor).
 
     With several faces, `face_index` picks one (faces sorted by size, largest first); without it the largest is
     used. No face, or a face smaller than `min_size` pixels, is a StyleGANError."""
-    try:
-        import dlib
-    except ImportError:
-        raise StyleGANError("face alignment needs dlib: pip install dlib-bin face-recognition-models") from None
-    predictor = dlib.shape_predictor(str(landmark_model_path()))
-    rects = sorted(
-        dlib.get_frontal_face_detector()(np.ascontiguousarray(image), 1), key=lambda r: -r.width() * r.height()
-    )
-    if not rects:
+    faces = find_faces(image)
+    if not faces:
         raise StyleGANError("no face found in the image")
     index = 0 if face_index is None else face_index
-    if not 0 <= index < len(rects):
+    if not 0 <= index < len(faces):
         raise SettingError(
-            f"{{face_index}} {index}: only {len(rects)} face(s) found (0 = the largest)", face_index="face_index"
+            f"{{face_index}} {index}: only {len(faces)} face(s) found (0 = the largest)", face_index="face_index"
         )
-    r = rects[index]
-    if min(r.width(), r.height()) < min_size:
-        raise StyleGANError(f"the face is only {r.width()}x{r.height()} pixels; need at least {min_size}")
-    shape = predictor(np.ascontiguousarray(image), r)
-    return np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], dtype=np.float64)
+    lm = faces[index]
+    width, height = np.ptp(lm[:17, 0]), np.ptp(lm[:, 1])  # the jaw line spans the face's width
+    if min(width, height) < min_size:
+        raise StyleGANError(f"the face is only {width:.0f}x{height:.0f} pixels; need at least {min_size}")
+    return lm
 
 
 def load_rgb(path: str | os.PathLike[str]) -> np.ndarray:
@@ -351,7 +377,9 @@ __all__ = [
     "canonical_eyes",
     "detect_landmarks",
     "ffhq_quad",
+    "find_faces",
     "landmark_model_path",
     "paste_back",
     "paste_face",
+    "to_aligned",
 ]
