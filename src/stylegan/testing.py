@@ -670,3 +670,18 @@ def write_rosinality_checkpoint(
     path = Path(path)
     torch.save(obj, path, _use_new_zipfile_serialization=zip_format)
     return path
+
+
+def astronaut_pan_video(path: str | Path, *, frames: int = 40, size: int = 384, fps: float = 25.0) -> Path:
+    """A real face on video: a size x size window panning left to right over scikit-image's astronaut photo
+    (public domain, 512 x 512, shipped inside scikit-image), written as .mp4 (H.264) or .gif."""
+    import numpy as np
+    from skimage import data
+
+    from .video import write_video
+
+    photo = data.astronaut()
+    if not 16 <= size <= photo.shape[0]:
+        raise ValueError(f"size must be in [16, {photo.shape[0]}], got {size}")
+    offsets = np.linspace(0, photo.shape[1] - size, frames).round().astype(int)
+    return write_video(path, (photo[:size, x : x + size] for x in offsets), fps=fps, progress=False)

@@ -30,6 +30,7 @@ _COMMAND_MODULES = [
     "stylegan.cli.ui",
     "stylegan.cli.classifier",
     "stylegan.cli.zgen",
+    "stylegan.cli.faceswap",
 ]
 
 

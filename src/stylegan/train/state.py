@@ -40,15 +40,15 @@ def set_rng_state(state: dict[str, Any], generators: dict[str, torch.Generator])
             g.set_state(state["generators"][name])
 
 
-def save_training_state(path: str | os.PathLike[str], state: dict[str, Any]) -> Path:
+def save_training_state(path: str | os.PathLike[str], state: dict[str, Any], file_format: str = STATE_FORMAT) -> Path:
     """Atomically write a state dict (see `TrainingRun.state_dict`) with a format tag."""
     buf = io.BytesIO()
-    torch.save({"format": STATE_FORMAT, **state}, buf)
+    torch.save({"format": file_format, **state}, buf)
     atomic_write_bytes(path, buf.getvalue())
     return Path(path)
 
 
-def load_training_state(path: str | os.PathLike[str]) -> dict[str, Any]:
+def load_training_state(path: str | os.PathLike[str], file_format: str = STATE_FORMAT) -> dict[str, Any]:
     """Read a state written by `save_training_state` (tensors on the CPU), safely (weights_only)."""
     p = Path(path)
     if not p.is_file():
@@ -63,6 +63,6 @@ def load_training_state(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"{p}: not a readable training state ({type(e).__name__}: {detail[:200]}); resume from an intact run "
             "folder or start a new run"
         ) from None
-    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-        raise StyleGANError(f"{p}: not a stylegan training state (format {STATE_FORMAT!r} expected)")
+    if not isinstance(state, dict) or state.get("format") != file_format:
+        raise StyleGANError(f"{p}: not a stylegan training state (format {file_format!r} expected)")
     return state
