@@ -11,8 +11,10 @@ FID's absolute value is high; compare the two rows).
 
 `finetune` (about 20 minutes on one core): the bundled emoji network, a classifier of the 9 emoji groups trained
 on `stylegan dataset emoji --no-skin-tones`, `stylegan dataset filter` keeping one group at --min-prob, then
-`stylegan train --resume-from` the bundled network on that subset for --kimg; reports the share of generated
-images (all 9 class inputs, 900 seeds) the classifier puts in the group, before and after.
+`stylegan train --resume-from` the bundled network on that subset for --kimg (a network snapshot every 10 ticks, about 10 kimg here);
+reports the share of generated images the classifier puts in the group, before and after each snapshot: over all
+9 class inputs (900 seeds), at the group's own class input and at the other inputs (100 seeds each). The subset
+keeps its images' own group labels, so a conditional network learns the group mostly through its own input.
 
 Examples:
     python benchmarks/customise_methods.py zgen --network runs/.../network-snapshot-000014.safetensors --out bench-zgen
@@ -107,15 +109,31 @@ def run_zgen(args: argparse.Namespace) -> dict:
     return result
 
 
-def class_share(G: object, clf: object, group: int, n: int) -> float:
+def class_share(G: object, clf: object, group: int, n: int, class_idx: int | None = None) -> float:
+    """Share of n generated images (seeds 0..n-1, psi 1) the classifier puts in `group`; a conditional network
+    draws class s % c_dim for seed s unless `class_idx` fixes its class input."""
     import stylegan
 
     hits = 0
     for lo in range(0, n, 100):
-        imgs = stylegan.generate(G, range(lo, min(n, lo + 100)), psi=1.0).images  # seed s draws class s % 9
+        seeds = range(lo, min(n, lo + 100))
+        imgs = stylegan.generate(G, seeds, psi=1.0, class_idx=class_idx).images  # type: ignore[arg-type]
         probs = clf.predict(imgs)  # type: ignore[attr-defined]
         hits += int((probs.argmax(1) == group).sum())
     return hits / n
+
+
+def shares(G: object, clf: object, group: int, n: int) -> dict[str, object]:
+    """The group's share over all class inputs (n seeds) and per class input (n // c_dim seeds each)."""
+    c_dim = int(G.c_dim)  # type: ignore[attr-defined]
+    per_input = [class_share(G, clf, group, max(1, n // c_dim), k) for k in range(c_dim)] if c_dim else []
+    others = [v for k, v in enumerate(per_input) if k != group]
+    return {
+        "all_inputs": class_share(G, clf, group, n),
+        "own_input": per_input[group] if per_input else None,
+        "other_inputs_mean": float(np.mean(others)) if others else None,
+        "per_input": per_input,
+    }
 
 
 def run_finetune(args: argparse.Namespace) -> dict:
@@ -143,21 +161,21 @@ def run_finetune(args: argparse.Namespace) -> dict:
         stylegan_cli(
             "train", "--data", subset, "--outdir", runs, "--cfg", "cpu-small", "--cmax", 128, "--batch", 32,
             "--gamma", 0.1, "--cond", "--pl-weight", 0, "--mixing", 0, "--aug", "ada", "--kimg", args.kimg,
-            "--snap", 1000, "--resume-from", bundled,
+            "--snap", 10, "--resume-from", bundled,
         )  # fmt: skip
         snaps = sorted(runs.glob("*/network-snapshot-*.safetensors"))
     clf = load_classifier(clf_path)
     group = clf.class_index(args.group)
-    before, after = stylegan.load(bundled), stylegan.load(snaps[-1])
-    return {
+    result: dict[str, object] = {
         "group": clf.info.class_names[group],
         "classifier_accuracy": clf.info.val_accuracy,
         "subset_images": len(ImageDataset(subset)),
-        "kimg": args.kimg,
-        "share_before": class_share(before, clf, group, args.n),
-        "share_after": class_share(after, clf, group, args.n),
-        "snapshot": str(snaps[-1]),
+        "before": shares(stylegan.load(bundled), clf, group, args.n),
     }
+    for snap in snaps:  # every snapshot of the run: the share as fine-tuning goes on
+        kimg = int(snap.stem.rsplit("-", 1)[1])
+        result[f"after_{kimg}_kimg"] = shares(stylegan.load(snap), clf, group, args.n)
+    return result
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -3,13 +3,15 @@
 Every ```python block is executed, and the lines of ```bash blocks that start with `stylegan ` are run in order as
 real commands (later ones use what earlier ones wrote), in a temporary folder holding the files the examples
 name: `ffhq.pkl` is a tiny network written in NVIDIA's pickle layout (32 px, 8 style layers), `v1.pkl` a tiny
-StyleGAN (v1) network in NVIDIA's TensorFlow layout and `photos/` a few random JPEGs. Lines marked `# no-test`
-(installs, long runs, URLs) are skipped.
+StyleGAN (v1) network in NVIDIA's TensorFlow layout, `photos/` a few random JPEGs, `colours/red|blue` two labelled
+classes and `video.mp4` a short video panning over scikit-image's astronaut. Lines marked `# no-test` (installs,
+long runs, URLs) are skipped.
 """
 
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import re
 import shlex
@@ -24,7 +26,7 @@ from PIL import Image
 
 import stylegan
 import stylegan.io
-from stylegan.testing import tiny_discriminator, tiny_generator, write_nvidia_pickle
+from stylegan.testing import astronaut_pan_video, tiny_discriminator, tiny_generator, write_nvidia_pickle
 
 from . import tf_v1_fixture
 
@@ -71,6 +73,8 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_cache: Path
             rgb = (np.random.RandomState(i).rand(32, 32, 3) * 90).astype(np.uint8)
             rgb[..., channel] += 150
             Image.fromarray(rgb).save(folder / f"{i}.png")
+    if importlib.util.find_spec("skimage") is not None:  # a real face on video for the face-swap examples
+        astronaut_pan_video(tmp_path / "video.mp4", frames=8, size=384)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

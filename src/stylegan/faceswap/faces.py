@@ -191,7 +191,9 @@ def collect_faces(source: str | os.PathLike[str], size: int, *, progress: bool |
         items, total = ((f"frame {i}", f) for i, f in enumerate(frames)), info.frames or None
     else:
         raise StyleGANError(f"{source}: neither a folder of images nor a video ({', '.join(VIDEO_SUFFIXES)})")
-    images, masks, found = [], [], []
+    images: list[np.ndarray] = []
+    masks: list[np.ndarray | None] = []
+    found: list[np.ndarray] = []
     with progress_bar(total, f"faces in {source.name}", unit="image", enabled=progress) as bar:
         for _, image in items:
             if image.ndim != 3 or image.shape[2] != 3:
