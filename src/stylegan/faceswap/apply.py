@@ -4,7 +4,8 @@ Per frame: find the face (`FaceTracker`: the last position is carried through up
 detector misses it), FFHQ-align it at the model's size, encode it and decode it with the other identity's decoder,
 match its colours to the original face (`colour_transfer`), and blend it back into the frame through a feathered
 mask made from the landmark hull (`blend_mask`). Frames without a face pass through unchanged. Frame count, size
-and rate are kept, and the source's audio is copied when it has any.
+and rate are kept (H.264 needs even sides: an odd side gets one more row or column), and the source's audio is
+copied when it has any.
 """
 
 from __future__ import annotations
@@ -148,17 +149,20 @@ def swap_video(
     progress: bool | None = None,
 ) -> SwapReport:
     """Write `out` (.mp4 or .gif): `video` with every face redrawn as identity `to` (see the module docstring)."""
+    from ..fileio import writing
     from ..progress import progress_bar
     from ..video import VideoWriter
 
     model.decoder(to)  # an unknown identity is an error before any work
     video, out = Path(video), Path(out)
+    with writing(out.parent):  # a read-only or full disk, or a file in the way: one line naming the folder
+        out.parent.mkdir(parents=True, exist_ok=True)
     info, frames = read_frames(video)
     audio = out.suffix.lower() == ".mp4" and has_audio(video)
     tracker = FaceTracker(max_miss)
     counts = {"detected": 0, "carried": 0, "unchanged": 0}
     start, n = time.perf_counter(), 0
-    with tempfile.TemporaryDirectory(dir=out.parent if out.parent.is_dir() else None) as tmp:
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         target = Path(tmp) / f"video{out.suffix}" if audio else out
         bar = progress_bar(info.frames or None, "face swap", unit="frame", enabled=progress)
         with VideoWriter(target, fps=info.fps, progress=bar) as writer:  # the writer closes the bar
