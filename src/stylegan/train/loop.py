@@ -822,8 +822,8 @@ def _train_loop(run: TrainingRun, stop_req: StopRequest, *, resume: bool) -> boo
             f"{p.transition_kimg:g} kimg fade-ins; now lod {run.step.lod:.2f} ({run.step.resolution}x"
             f"{run.step.resolution}, batch {run.step.batch}, lr G {run.step.G_lr:g} D {run.step.D_lr:g})"
         )
-    if cfg.precision == "fp32" and native_bf16(device) is not None:
-        reporter.log("note: this device runs bfloat16 natively: precision bf16 (or auto) trains about 2x faster")
+    if device.type == "cpu" and cfg.precision == "fp32" and native_bf16(device) is not None:
+        reporter.log("note: this CPU runs bfloat16 natively: precision bf16 (or auto) trains about 2x faster")
     if run.mixed_fp16:
         reporter.log(
             f"mixed precision: the blocks of the {num_fp16_res(cfg)} highest resolutions of G and D run in float16 "
