@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from stylegan.cli.main import cli
-from stylegan.compiling import CompiledFunction
+from stylegan.compiling import Compiler
 from stylegan.data import prepare_dataset
 from stylegan.generation import synthesis_function
 from stylegan.testing import tiny_generator
@@ -55,8 +55,14 @@ def test_a_compiler_failure_warns_once_and_runs_uncompiled(monkeypatch) -> None:
         raise RuntimeError("torch.compile is not supported on this Python")
 
     monkeypatch.setattr(torch, "compile", refused)
-    square = CompiledFunction(lambda x: x * x, "square", warn=warnings.append)
-    assert square(3) == 9 and len(warnings) == 2 and "not supported" in warnings[1]
+    compiler = Compiler(warn=warnings.append)
+    square, cube = compiler.compile(lambda x: x * x, "square"), compiler.compile(lambda x: x**3, "cube")
+    assert square(3) == 9 and cube(2) == 8 and len(warnings) == 2 and "not supported" in warnings[1]
+
+    monkeypatch.setattr(torch, "compile", broken)  # several functions, one compiler: one warning
+    compiler = Compiler(warn=warnings.append)
+    square, cube = compiler.compile(lambda x: x * x, "square"), compiler.compile(lambda x: x**3, "cube")
+    assert (square(3), cube(2), square(4), cube(3)) == (9, 8, 16, 27) and len(warnings) == 3
 
 
 def test_errors_of_the_function_itself_are_not_a_compiler_failure(monkeypatch) -> None:

@@ -20,48 +20,53 @@ def warn_once(message: str) -> None:
     warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
-class CompiledFunction:
-    """`function` through `torch.compile`, falling back to `function` itself when compiling fails.
+class Compiler:
+    """`torch.compile` for one or more functions sharing one fallback: the first failure (of any of them) is told
+    once through `warn` ("warning: torch.compile failed for <name> (...): running uncompiled"), and from then on
+    every function runs uncompiled. An error that the uncompiled function raises as well (bad inputs) is raised as it
+    is, without the warning. With `enabled` false, `compile` returns the functions unchanged."""
 
-    A failure is told once through `warn` ("warning: torch.compile failed for <name> (...): running uncompiled"),
-    then every call runs uncompiled. An error that the uncompiled function raises as well (bad inputs) is raised
-    as it is, without the warning.
-    """
-
-    def __init__(self, function: Callable[..., Any], name: str, *, warn: Callable[[str], None] = warn_once) -> None:
-        self.function = function
-        self.name = name
+    def __init__(self, *, enabled: bool = True, warn: Callable[[str], None] = warn_once) -> None:
+        self.enabled = enabled
         self.warn = warn
-        self.compiled: Callable[..., Any] | None
+        self.failed = False
+
+    def compile(self, function: Callable[..., Any], name: str) -> Callable[..., Any]:
+        """`function` through torch.compile (compiled at its first call), guarded as described above."""
+        if not self.enabled or self.failed:
+            return function
         try:
-            self.compiled = torch.compile(function)
+            compiled = torch.compile(function)
         except Exception as e:  # any failure of the compiler means: run uncompiled
-            self.compiled = None
-            self._fell_back(e)
+            self._fail(name, e)
+            return function
 
-    def _fell_back(self, error: BaseException) -> None:
-        detail = " ".join(str(error).split())[:160]
-        self.warn(
-            f"warning: torch.compile failed for {self.name} ({type(error).__name__}: {detail}): running uncompiled"
-        )
+        def run(*args: Any, **kwargs: Any) -> Any:
+            if self.failed:
+                return function(*args, **kwargs)
+            try:
+                return compiled(*args, **kwargs)
+            except Exception as e:  # a compiler failure, or an error of the function itself
+                result = function(*args, **kwargs)  # raises the function's own errors as they are
+                self._fail(name, e)
+                return result
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.compiled is None:
-            return self.function(*args, **kwargs)
-        try:
-            return self.compiled(*args, **kwargs)
-        except Exception as e:  # a compiler failure, or an error of the function itself
-            result = self.function(*args, **kwargs)  # raises the function's own errors as they are
-            self.compiled = None
-            self._fell_back(e)
-            return result
+        return run
+
+    def _fail(self, name: str, error: BaseException) -> None:
+        if not self.failed:
+            self.failed = True
+            detail = " ".join(str(error).split())[:160]
+            self.warn(
+                f"warning: torch.compile failed for {name} ({type(error).__name__}: {detail}): running uncompiled"
+            )
 
 
 def maybe_compile(
     function: Callable[..., Any], name: str, enabled: bool, *, warn: Callable[[str], None] = warn_once
 ) -> Callable[..., Any]:
-    """`CompiledFunction(function, name, warn=warn)` when `enabled`, else `function` unchanged."""
-    return CompiledFunction(function, name, warn=warn) if enabled else function
+    """`function` through a `Compiler` of its own when `enabled`, else `function` unchanged."""
+    return Compiler(enabled=enabled, warn=warn).compile(function, name)
 
 
-__all__ = ["CompiledFunction", "maybe_compile"]
+__all__ = ["Compiler", "maybe_compile", "warn_once"]

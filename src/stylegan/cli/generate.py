@@ -3,6 +3,9 @@ saved latents."""
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -125,15 +128,16 @@ def generate(
     crop = None if no_crop else crop_for(network, r)
     note = f" (cropped to {crop[2] - crop[0]}x{crop[3] - crop[1]}; --no-crop keeps {r}x{r})" if crop else ""
     if projected_w is not None:
-        images = render_latent_file(
-            G,
-            projected_w,
-            projected_noise,
-            noise_mode=noise_mode,
-            batch_size=batch_size,
-            precision=precision,
-            compile=compile,
-        )
+        with _warnings_as_lines():
+            images = render_latent_file(
+                G,
+                projected_w,
+                projected_noise,
+                noise_mode=noise_mode,
+                batch_size=batch_size,
+                precision=precision,
+                compile=compile,
+            )
         images.images = crop_images(images.images, crop)
         if grid is not None:
             path = images.save_grid(outdir / "grid.png", *grid)
@@ -146,26 +150,35 @@ def generate(
     z_fn = None
     if zgen is not None:
         z_fn, class_idx = zgen_file_z_fn(zgen, G, class_idx)
-    paths = generate_files(
-        G,
-        seeds,
-        outdir,
-        grid=grid,
-        psi=psi,
-        truncation_cutoff=truncation_cutoff,
-        class_idx=class_idx,
-        noise_mode=noise_mode,
-        batch_size=batch_size,
-        crop=crop,
-        z_fn=z_fn,
-        labels=labels,
-        precision=precision,
-        compile=compile,
-    )
+    with _warnings_as_lines():
+        paths = generate_files(
+            G,
+            seeds,
+            outdir,
+            grid=grid,
+            psi=psi,
+            truncation_cutoff=truncation_cutoff,
+            class_idx=class_idx,
+            noise_mode=noise_mode,
+            batch_size=batch_size,
+            crop=crop,
+            z_fn=z_fn,
+            labels=labels,
+            precision=precision,
+            compile=compile,
+        )
     if grid is not None:
         click.echo(f"wrote a {grid[0]}x{grid[1]} grid of {len(seeds)} images to {paths[0]}{note}")
     else:
         click.echo(f"wrote {len(paths)} image{'s' if len(paths) != 1 else ''} to {outdir}/{note}")
+
+
+@contextlib.contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """Warnings raised meanwhile (a torch.compile fallback) shown as one line each on stderr."""
+    with warnings.catch_warnings():
+        warnings.showwarning = lambda message, *args, **kwargs: click.echo(str(message), err=True)
+        yield
 
 
 commands = [generate]

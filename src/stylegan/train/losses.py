@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..compiling import maybe_compile, warn_once
+from ..compiling import Compiler, warn_once
 from ..infocodes import InfoCodes, info_loss
 from ..precision import PRECISIONS, Precision, autocast
 
@@ -179,11 +179,11 @@ class StyleGAN2Loss:
         self.G = G
         self.D = D
         # First-order passes (possibly compiled) and the modules themselves for the second-order ones.
-        self.fast_synthesis = maybe_compile(G.synthesis, "G's synthesis network", compile, warn=warn)
-        self.fast_D = maybe_compile(D, "D", compile, warn=warn)
-        self.fast_D_q = maybe_compile(
-            getattr(D, "forward_with_q", D), "D with its Q head", compile and info is not None, warn=warn
-        )
+        compiler = Compiler(enabled=compile, warn=warn)
+        self.fast_synthesis = compiler.compile(G.synthesis, "G's synthesis network")
+        self.fast_D = compiler.compile(D, "D")
+        q_pass = getattr(D, "forward_with_q", D)  # (logits, Q predictions): a StyleGAN2 D with a Q head
+        self.fast_D_q = compiler.compile(q_pass, "D with its Q head") if info is not None else q_pass
         self.s = settings
         self.augment = augment
         self.generator = generator
