@@ -40,10 +40,10 @@ HARDWARE = "2 shared CPU cores (x86-64), no GPU; other jobs ran beside it"
 
 def precision_switches(log_text: str) -> list[tuple[float, str]]:
     """(kimg, precision) of every start or resume of a run whose precision differs from the one before, from its
-    log.txt ("resuming ... at kimg K" then "training ... precision P"; older logs name no precision: fp32).
+    log.txt ("resuming ... at kimg K" then "training ... precision P [(why)]"; older logs name no precision: fp32).
 
     >>> precision_switches("training 9 kimg on x, device cpu\\nresuming r at kimg 148.000 (step 1)\\n"
-    ...                    "training 9 kimg on x, device cpu, precision bf16")
+    ...                    "training 9 kimg on x, device cpu, precision bf16 (auto: this CPU runs bfloat16 natively)")
     [(0.0, 'fp32'), (148.0, 'bf16')]
     """
     switches: list[tuple[float, str]] = []
@@ -52,7 +52,7 @@ def precision_switches(log_text: str) -> list[tuple[float, str]]:
         if line.startswith("resuming ") and " at kimg " in line:
             kimg = float(line.split(" at kimg ")[1].split()[0])
         elif line.startswith("training ") and " kimg on " in line:
-            precision = line.rsplit("precision ", 1)[1].strip() if "precision " in line else "fp32"
+            precision = line.split(", precision ", 1)[1].split()[0] if ", precision " in line else "fp32"
             if not switches or switches[-1][1] != precision:
                 switches.append((kimg, precision))
     return switches
@@ -85,8 +85,7 @@ def training_command(config: dict[str, Any]) -> str:
     if c["augment"]["kind"] != "none" and c["augment"]["p"]:
         parts.append(f"--p {c['augment']['p']:g}")
     parts.append(f"--kimg {c['kimg']:g}")
-    if c.get("precision", "fp32") != "fp32":
-        parts.append(f"--precision {c['precision']}")
+    parts.append(f"--precision {c.get('precision', 'fp32')}")  # the run's (resolved) precision; older runs: fp32
     if c.get("resume_from"):
         parts.append(f"--resume-from {Path(c['resume_from']).name}")
     return " ".join(parts)

@@ -78,6 +78,8 @@ def test_bundles_a_real_run_with_its_card(bundle: ModuleType, tmp_path: Path) ->
         "--cond",
         "--kimg",
         "0.004",
+        "--precision",
+        "fp32",
     ]
     assert CliRunner().invoke(cli, args).exit_code == 0
     res = CliRunner().invoke(cli, [*base, "--resume", "latest", "--kimg", "0.008", "--precision", "bf16"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import struct
 
@@ -153,16 +154,25 @@ def test_tensor_set_must_match_config(tmp_path):
         sio.load(tmp_path / "bad.safetensors")
 
 
-def test_files_with_the_retired_num_fp16_res_still_load(tmp_path):
-    """Earlier versions stored `num_fp16_res` in G_config / D_config (the bundled network does): it is read past,
-    and the networks come out identical."""
+def test_num_fp16_res_round_trips(tmp_path):
+    """`num_fp16_res` is stored in G_config / D_config when not 0 and read back; files of float32 networks do not
+    name it, and files that name it as 0 (earlier versions, the bundled network) load the same networks."""
+    G, D = tiny_generator(num_fp16_res=2, conv_clamp=256.0), tiny_discriminator(num_fp16_res=3, conv_clamp=256.0)
+    path = sio.save(tmp_path / "mixed.safetensors", G_ema=G, D=D)
+    with safe_open(str(path), "pt") as f:
+        assert json.loads(f.metadata()["G_config"])["num_fp16_res"] == 2
+    nets = sio.load(path, which="all")
+    assert nets.G_ema.cfg == G.cfg and nets.D.cfg == D.cfg and nets.D.cfg.num_fp16_res == 3
+    _same_outputs(G, nets.G_ema)
+
     G, D = tiny_generator(), tiny_discriminator()
     path = sio.save(tmp_path / "new.safetensors", G_ema=G, D=D)
     with safe_open(str(path), "pt") as f:
         meta = f.metadata()
         tensors = {k: f.get_tensor(k) for k in f.keys()}
+    assert "num_fp16_res" not in json.loads(meta["G_config"])
     for name in ("G_config", "D_config"):
-        meta[name] = json.dumps({**json.loads(meta[name]), "num_fp16_res": 4}, sort_keys=True)
+        meta[name] = json.dumps({**json.loads(meta[name]), "num_fp16_res": 0}, sort_keys=True)
     save_file(tensors, str(tmp_path / "old.safetensors"), metadata=meta)
     nets = sio.load(tmp_path / "old.safetensors", which="all")
     assert nets.G_ema.cfg == G.cfg and nets.D.cfg == D.cfg
@@ -170,6 +180,11 @@ def test_files_with_the_retired_num_fp16_res_still_load(tmp_path):
     x = torch.randn(2, 3, 16, 16)
     with torch.no_grad():
         torch.testing.assert_close(nets.D(x, None), D(x, None), atol=TOL, rtol=0)
+
+    bundled = importlib.resources.files("stylegan") / "assets" / "emoji32.safetensors"
+    with safe_open(str(bundled), "pt") as f:
+        assert json.loads(f.metadata()["G_config"])["num_fp16_res"] == 0
+    assert sio.load(bundled).cfg.num_fp16_res == 0
 
 
 def test_inspect_counts_parameters(tmp_path):

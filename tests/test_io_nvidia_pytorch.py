@@ -7,6 +7,7 @@ Parity with NVIDIA's own code on files it wrote was checked outside this reposit
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import pickle
 
@@ -40,15 +41,13 @@ def _check_same(G_src, G_loaded, D_src=None, D_loaded=None) -> None:
 @pytest.mark.parametrize("layout", ["ada", "sg3"])
 @pytest.mark.parametrize("protocol", [3, 4])
 def test_round_trip_layouts(tmp_path, layout, protocol):
-    G_ema = tiny_generator(1, conv_clamp=256.0)
-    G = tiny_generator(2, conv_clamp=256.0)
-    D = tiny_discriminator(3, conv_clamp=256.0)
-    path = write_nvidia_pickle(
-        tmp_path / "snap.pkl", G_ema=G_ema, G=G, D=D, layout=layout, protocol=protocol, num_fp16_res=4
-    )
+    G_ema = tiny_generator(1, conv_clamp=256.0, num_fp16_res=4)
+    G = tiny_generator(2, conv_clamp=256.0, num_fp16_res=4)
+    D = tiny_discriminator(3, conv_clamp=256.0, num_fp16_res=4)
+    path = write_nvidia_pickle(tmp_path / "snap.pkl", G_ema=G_ema, G=G, D=D, layout=layout, protocol=protocol)
     nets = sio.load(path, which="all")
     assert nets.source_format == f"nvidia-pytorch/{layout}"
-    assert (nets.G_ema.cfg, nets.G.cfg, nets.D.cfg) == (G_ema.cfg, G.cfg, D.cfg)
+    assert (nets.G_ema.cfg, nets.G.cfg, nets.D.cfg) == (G_ema.cfg, G.cfg, D.cfg)  # num_fp16_res kept
     assert nets.metadata["training_set_kwargs"]["resolution"] == 16
     for ours, src in ((nets.G_ema, G_ema), (nets.G, G)):
         for key, value in src.state_dict().items():
@@ -79,18 +78,19 @@ def test_round_trip_variants(tmp_path, g_kw, d_kw):
 
 
 def test_sg3_defaults_without_recorded_attributes(tmp_path):
-    """The stylegan3 repository's train.py leaves conv_clamp=256 implicit: the defaults must supply it."""
-    G, D = tiny_generator(conv_clamp=256.0), tiny_discriminator(conv_clamp=256.0)
-    path = write_nvidia_pickle(
-        tmp_path / "sg3.pkl", G_ema=G, D=D, layout="sg3", record_attributes=False, num_fp16_res=4
-    )
+    """The stylegan3 repository's train.py leaves conv_clamp=256 and num_fp16_res=4 implicit: the defaults must
+    supply them."""
+    G, D = tiny_generator(conv_clamp=256.0, num_fp16_res=4), tiny_discriminator(conv_clamp=256.0, num_fp16_res=4)
+    path = write_nvidia_pickle(tmp_path / "sg3.pkl", G_ema=G, D=D, layout="sg3", record_attributes=False)
     nets = sio.load(path, which="all")
     assert nets.G_ema.cfg.conv_clamp == 256 and nets.D.cfg.conv_clamp == 256
+    assert nets.G_ema.cfg.num_fp16_res == 4 and nets.D.cfg.num_fp16_res == 4
     path = write_nvidia_pickle(
         tmp_path / "ada.pkl", G_ema=tiny_generator(), D=tiny_discriminator(), layout="ada", record_attributes=False
     )
     nets = sio.load(path, which="all")
     assert nets.G_ema.cfg.conv_clamp is None and nets.D.cfg.conv_clamp is None
+    assert nets.G_ema.cfg.num_fp16_res == 0 and nets.D.cfg.num_fp16_res == 0
 
 
 def test_stream_references_nvidia_globals(tmp_path):
@@ -143,7 +143,7 @@ def test_unknown_constructor_argument(tmp_path):
 
 
 def test_harmless_arguments_are_accepted(tmp_path):
-    """Mixed-precision and memory-layout settings are read past: we always run in float32."""
+    """Memory-layout settings are read past; the number of float16 resolutions is kept (the same numbers on a CPU)."""
     G = tiny_generator()
     extra = {
         "synthesis_kwargs": {
@@ -156,7 +156,7 @@ def test_harmless_arguments_are_accepted(tmp_path):
     }
     path = write_nvidia_pickle(tmp_path / "h.pkl", G_ema=G, extra_init_kwargs=extra)
     loaded = sio.load(path)
-    assert loaded.cfg == G.cfg
+    assert loaded.cfg == dataclasses.replace(G.cfg, num_fp16_res=2)
     _check_same(G, loaded)
 
 

@@ -49,10 +49,11 @@ def _rewrite(path: Path, edit: Callable[[tuple[TFNetworkStub, ...]], None]) -> P
         (dict(use_noise=False, mapping_lr_multiplier=0.05), dict(mbstd_num_channels=2)),
     ],
 )
-@pytest.mark.parametrize("num_fp16_res", [0, 4])  # recorded by the StyleGAN2-ADA TF code; read past
+@pytest.mark.parametrize("num_fp16_res", [0, 4])  # recorded by the StyleGAN2-ADA TF code; kept
 def test_round_trip(tmp_path, g_kw, d_kw, num_fp16_res):
+    g_kw, d_kw = {**g_kw, "num_fp16_res": num_fp16_res}, {**d_kw, "num_fp16_res": num_fp16_res}
     Gs, G, D = tiny_generator(1, **g_kw), tiny_generator(2, **g_kw), tiny_discriminator(3, **d_kw)
-    path = write_tf_pickle(tmp_path / "tf.pkl", Gs=Gs, G=G, D=D, num_fp16_res=num_fp16_res)
+    path = write_tf_pickle(tmp_path / "tf.pkl", Gs=Gs, G=G, D=D)
     nets = sio.load(path, which="all")
     assert nets.source_format == "nvidia-tf"
     assert nets.G_ema.cfg == Gs.cfg and nets.G.cfg == G.cfg and nets.D.cfg == D.cfg

@@ -284,10 +284,15 @@ def test_config_round_trip_and_validation() -> None:
         GeneratorConfig(architecture="fancy")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown"):
         GeneratorConfig.from_dict({"z_dim": 4, "bogus": 1})
-    # Earlier versions stored num_fp16_res (in checkpoints and in training runs' config.json): read past.
-    assert GeneratorConfig.from_dict({**cfg.to_dict(), "num_fp16_res": 4}) == cfg
-    dcfg = tiny_discriminator_config()
-    assert DiscriminatorConfig.from_dict({**dcfg.to_dict(), "num_fp16_res": 4}) == dcfg
+    # num_fp16_res (NVIDIA's float16 resolutions) is kept; written only when not 0, as files without it were.
+    assert GeneratorConfig.from_dict({**cfg.to_dict(), "num_fp16_res": 4}).num_fp16_res == 4
+    assert (
+        "num_fp16_res" not in cfg.to_dict() and GeneratorConfig.from_dict({**cfg.to_dict(), "num_fp16_res": 0}) == cfg
+    )
+    dcfg = tiny_discriminator_config(num_fp16_res=2)
+    assert dcfg.to_dict()["num_fp16_res"] == 2 and DiscriminatorConfig.from_dict(dcfg.to_dict()) == dcfg
+    with pytest.raises(ValueError, match="num_fp16_res"):
+        GeneratorConfig(num_fp16_res=-1)
 
 
 def test_randomize_changes_every_tensor() -> None:

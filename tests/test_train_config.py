@@ -170,6 +170,7 @@ def test_every_option_sets_the_configuration_fields_it_names() -> None:
         w_dim=8,
         mbstd_group_size=2,
         freeze_layers=1,
+        num_fp16_res=2,
         r1_gamma=0.5,
         pl_weight=1.5,
         style_mixing_prob=0.5,
@@ -190,6 +191,7 @@ def test_every_option_sets_the_configuration_fields_it_names() -> None:
         seed=7,
         metrics=("fid50k_full",),
         precision="bf16",
+        compile=True,
         resume_from="net.pkl",
         info_cat=4,
         info_cont=1,
@@ -238,7 +240,7 @@ def test_resume_refuses_other_settings_by_name(tmp_path) -> None:  # type: ignor
     (tmp_path / "config.json").write_text(json.dumps({"config": cfg.to_dict()}))
     resumed = resume_config(tmp_path, TrainOptions(kimg=3.0, snap_minutes=0, workers=2, precision="bf16"))
     assert (resumed.kimg, resumed.snap_minutes, resumed.data.workers, resumed.precision) == (3.0, None, 2, "bf16")
-    assert dataclasses.replace(resumed, kimg=cfg.kimg, snap_minutes=60.0, data=cfg.data, precision="fp32") == cfg
+    assert dataclasses.replace(resumed, kimg=cfg.kimg, snap_minutes=60.0, data=cfg.data, precision=cfg.precision) == cfg
     with pytest.raises(SettingError, match="^r1_gamma, seed cannot change when resuming") as e:
         resume_config(tmp_path, TrainOptions(kimg=3.0, r1_gamma=1.0, seed=3))
     assert e.value.settings[:2] == ("r1_gamma", "seed")

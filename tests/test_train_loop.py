@@ -17,6 +17,7 @@ import stylegan.io
 from stylegan.cli.main import cli
 from stylegan.data import prepare_dataset
 from stylegan.errors import StyleGANError
+from stylegan.precision import resolve_precision
 from stylegan.train import AugmentConfig, Reporter, TrainConfig, TrainOptions, build_config, train
 from stylegan.train import loop as loop_module
 from stylegan.train.state import STATE_FILENAME, load_training_state
@@ -107,7 +108,8 @@ def test_run_directory_contents(tiny_data: Path, tmp_path: Path) -> None:
         "network-snapshot-000000.safetensors",
     } <= names
     saved = json.loads((run_dir / "config.json").read_text())
-    assert TrainConfig.from_dict(saved["config"]) == tiny_config(tiny_data, 2)
+    resolved = resolve_precision("auto", torch.device("cpu")).precision  # what the run records: never "auto"
+    assert TrainConfig.from_dict(saved["config"]) == dataclasses.replace(tiny_config(tiny_data, 2), precision=resolved)
     assert saved["dataset"]["class_names"] == ["blue", "green", "red"]
     stats = [json.loads(line) for line in (run_dir / "stats.jsonl").read_text().splitlines()]
     assert stats[-1]["Progress/kimg"] == 0.008 and np.isfinite(stats[-1]["Loss/G/loss"])
@@ -214,7 +216,7 @@ def test_cli_train_resume_and_dry_run(tiny_data: Path, tmp_path: Path, capsys: p
     resolved = json.loads(text[: text.index("\n}\n") + 2])
     assert resolved["loss"]["pl_weight"] == 0 and resolved["loss"]["style_mixing_prob"] == 0.25
     assert resolved["ema_kimg"] == 2.5
-    res = runner.invoke(cli, [*base, "--kimg", "0.004", "--cond", "--mirror"])
+    res = runner.invoke(cli, [*base, "--kimg", "0.004", "--cond", "--mirror", "--precision", "fp32"])
     assert res.exit_code == 0, res.output
     (run_dir,) = tmp_path.glob("00000-d-cpu-tiny-*")
     res = runner.invoke(

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .compiling import maybe_compile, warn_once
 from .errors import SettingError, StyleGANError
 from .fileio import check_writable
 from .images import make_grid, save_image, to_pil, to_uint8
@@ -27,6 +28,7 @@ from .infocodes import info_labels, network_info_labels
 from .latents import NPZ_ERRORS, mix_styles, seed_class_labels, seeds_to_z, truncate
 from .networks import Generator
 from .networks.synthesis import NoiseMode
+from .precision import PRECISIONS, Precision, autocast
 from .progress import progress_bar
 
 #: The most images one call makes: more is surely a typo (`0-1000000000`) and is refused before any work.
@@ -139,6 +141,32 @@ def _device_of(G: torch.nn.Module) -> torch.device:
     return next(G.parameters()).device
 
 
+Render = Callable[[Tensor, NoiseMode], Tensor]
+
+
+def synthesis_function(
+    G: Generator, *, precision: Precision = "fp32", compile: bool = False, warn: Callable[[str], None] = warn_once
+) -> Render:
+    """`render(ws, noise_mode)` -> float32 images: G's synthesis network as generation runs it, on G's device.
+
+    precision "fp32" computes in float32 throughout (the float16 blocks of a network with `num_fp16_res` too): the
+    reference images. "bf16" runs it under bfloat16 autocast, for fast previews on hardware with native bfloat16
+    (`stylegan.precision.native_bf16`): the images are NOT bit-identical to float32 ones (a few levels of 255 differ
+    here and there). `compile` runs it through `torch.compile` (`stylegan.compiling`; a failure is told through
+    `warn` and it runs uncompiled)."""
+    if precision not in PRECISIONS:
+        raise SettingError(f"{{precision}} must be one of {', '.join(PRECISIONS)}, got {precision!r}", "precision")
+    device = _device_of(G)
+    run = maybe_compile(G.synthesis, "the synthesis network", compile, warn=warn)
+
+    def render(ws: Tensor, noise_mode: NoiseMode) -> Tensor:
+        with autocast(device, precision):
+            images = run(ws.to(device), noise_mode=noise_mode, force_fp32=True)
+        return images.float()
+
+    return render
+
+
 @torch.no_grad()
 def seeds_to_ws(
     G: Generator,
@@ -189,16 +217,19 @@ def synthesize(
     batch_size: int = 8,
     progress: bool | None = None,
     desc: str = "generating",
+    precision: Precision = "fp32",
+    compile: bool = False,
 ) -> np.ndarray:
-    """Render latents ws [N, num_ws, w_dim] in batches -> uint8 [N, H, W, C]."""
+    """Render latents ws [N, num_ws, w_dim] in batches -> uint8 [N, H, W, C] (`precision` and `compile`: see
+    `synthesis_function`)."""
     if ws.ndim != 3 or ws.shape[1:] != (G.num_ws, G.w_dim):
         raise StyleGANError(f"latents have shape {list(ws.shape)} but this network needs [N, {G.num_ws}, {G.w_dim}]")
-    device = _device_of(G)
+    render = synthesis_function(G, precision=precision, compile=compile)
     out = []
     bar = progress_bar(len(ws), desc, enabled=progress)
     try:
         for start in range(0, len(ws), batch_size):
-            imgs = G.synthesis(ws[start : start + batch_size].to(device), noise_mode=noise_mode)
+            imgs = render(ws[start : start + batch_size], noise_mode)
             out.append(to_uint8(imgs))
             bar.update(len(imgs))
     finally:
@@ -221,9 +252,12 @@ def iter_generate(
     progress: bool | None = None,
     z_fn: Callable[[Sequence[int]], Tensor] | None = None,
     labels: Tensor | None = None,
+    precision: Precision = "fp32",
+    compile: bool = False,
 ) -> PythonGenerator[GeneratedImages, None, None]:
     """`generate`, one batch at a time: yields a `GeneratedImages` of up to `batch_size` images as soon as it is
     made (the progress bar counts from the first batch). Seeds are checked (range and count) before any work.
+    `precision` and `compile`: see `synthesis_function` (bf16 is not bit-identical to fp32).
 
     >>> from stylegan.testing import tiny_generator
     >>> [len(b) for b in iter_generate(tiny_generator(), range(5), batch_size=2)]
@@ -231,7 +265,7 @@ def iter_generate(
     """
     seeds = check_seeds(seeds)
     _check_settings(psi, truncation_cutoff, batch_size)
-    device = _device_of(G)
+    render = synthesis_function(G, precision=precision, compile=compile)
     all_c = _seed_labels(G, labels, len(seeds), torch.device("cpu")) if labels is not None else None
     chunk = batch_size * max(1, math.ceil(MAPPING_CHUNK / batch_size))  # whole batches: the same ones as before
     bar = progress_bar(len(seeds), "generating", enabled=progress)
@@ -244,7 +278,7 @@ def iter_generate(
             )
             for start in range(0, len(part), batch_size):
                 w = ws[start : start + batch_size]
-                images = to_uint8(G.synthesis(w.to(device), noise_mode=noise_mode))
+                images = to_uint8(render(w, noise_mode))
                 bar.update(len(images))
                 yield GeneratedImages(images=images, seeds=part[start : start + batch_size], ws=w.cpu())
     finally:
@@ -272,9 +306,12 @@ def generate(
     progress: bool | None = None,
     z_fn: Callable[[Sequence[int]], Tensor] | None = None,
     labels: Tensor | None = None,
+    precision: Precision = "fp32",
+    compile: bool = False,
 ) -> GeneratedImages:
     """Generate one image per seed, all in memory (`generate_files` writes them as they are made instead).
-    `z_fn(seeds)` -> z [N, z_dim] replaces the seeds' z (see `seeds_to_ws`).
+    `z_fn(seeds)` -> z [N, z_dim] replaces the seeds' z (see `seeds_to_ws`). `precision="bf16"` makes fast previews
+    that are not bit-identical to the float32 images; `compile` uses torch.compile (see `synthesis_function`).
 
     Truncation w' = w̄ + psi (w - w̄) on the first `truncation_cutoff` layers (all by default). Seed s gives the
     same image as NVIDIA's `generate.py --seeds s --noise-mode const` on the same network. More images than half the
@@ -305,6 +342,8 @@ def generate(
             progress=progress,
             z_fn=z_fn,
             labels=labels,
+            precision=precision,
+            compile=compile,
         )
     )
     return GeneratedImages(
@@ -357,6 +396,8 @@ def generate_files(
     crop: tuple[int, int, int, int] | None = None,
     z_fn: Callable[[Sequence[int]], Tensor] | None = None,
     labels: Tensor | None = None,
+    precision: Precision = "fp32",
+    compile: bool = False,
 ) -> list[Path]:
     """Generate one image per seed and write each batch into `outdir` as soon as it is made (`pattern` may use
     {seed} and {index}); an interrupted run keeps every file it finished. With `grid` (rows, cols), one grid image
@@ -365,7 +406,8 @@ def generate_files(
 
     `crop` (left, top, right, bottom) keeps only that part of each image, e.g. a registered network's letterbox
     (`stylegan.io.pretrained.crop_for(name)`): LSUN cars' (0, 64, 512, 448). `z_fn(seeds)` -> z [N, z_dim]
-    replaces the seeds' z (see `seeds_to_ws`).
+    replaces the seeds' z (see `seeds_to_ws`). `precision="bf16"` makes fast previews that are not bit-identical to
+    the float32 images; `compile` uses torch.compile (see `synthesis_function`).
 
     >>> import tempfile
     >>> from stylegan.testing import tiny_generator
@@ -395,6 +437,8 @@ def generate_files(
         progress=progress,
         z_fn=z_fn,
         labels=labels,
+        precision=precision,
+        compile=compile,
     )
     with closing(batches):  # the progress bar is closed before an error is shown
         for batch in batches:
@@ -462,8 +506,11 @@ def style_mix(
     batch_size: int = 8,
     progress: bool | None = None,
     save_to: str | os.PathLike[str] | None = None,
+    precision: Precision = "fp32",
+    compile: bool = False,
 ) -> StyleMix:
-    """Style mixing (StyleGAN §3.1): each row seed's latents with `layers` replaced by each column seed's.
+    """Style mixing (StyleGAN §3.1): each row seed's latents with `layers` replaced by each column seed's
+    (`precision` and `compile`: see `synthesis_function`).
 
     With `save_to`, each `{row}-{col}.png` is written as soon as its batch is made, and `grid.png` at the end (what
     `StyleMix.save` writes). The figure's size is checked before any work.
@@ -494,7 +541,7 @@ def style_mix(
         raise StyleGANError(str(e)) from None
     jobs = [(s, s) for s in all_seeds] + [(r, c) for r in row_seeds for c in col_seeds]
     outdir = Path(save_to) if save_to is not None else None
-    device = _device_of(G)
+    render = synthesis_function(G, precision=precision, compile=compile)
     images: dict[tuple[int, int], np.ndarray] = {}
     bar = progress_bar(len(jobs), "mixing", enabled=progress)
     try:
@@ -508,7 +555,7 @@ def style_mix(
                     for i, (r, c) in enumerate(batch)
                 ]
             )
-            imgs = to_uint8(G.synthesis(ws.to(device), noise_mode=noise_mode))
+            imgs = to_uint8(render(ws, noise_mode))
             for (r, c), img in zip(batch, imgs):
                 images[(r, c)] = img
                 if outdir is not None:
@@ -549,6 +596,7 @@ __all__ = [
     "network_info_labels",
     "seeds_to_ws",
     "style_mix",
+    "synthesis_function",
     "synthesize",
     "truncate",
 ]

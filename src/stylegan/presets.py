@@ -96,6 +96,9 @@ class Preset:
     g_architecture: Architecture = "skip"
     d_architecture: Architecture = "resnet"
     conv_clamp: float | None = 256  # NVIDIA's value (it matters for fp16); the CPU presets skip the clamp
+    # NVIDIA's mixed precision (StyleGAN2-ADA's train.py): the blocks of the 4 highest resolutions of G and D in
+    # float16 on CUDA devices (float32 on a CPU). The StyleGAN2 paper's configurations A-E trained in float32.
+    num_fp16_res: int = 4
     mbstd_group_size: int | None = None
     # StyleGAN (v1) generator switches (its paper's Table 1) and the resampling blur of both v1 networks.
     use_styles: bool = True
@@ -181,6 +184,7 @@ class Preset:
             **common,
             architecture=p.g_architecture,
             conv_clamp=p.conv_clamp,
+            num_fp16_res=p.num_fp16_res,
             progressive=p.lod_initial_res is not None,
         )
 
@@ -205,6 +209,7 @@ class Preset:
             **common,
             architecture=p.d_architecture,
             conv_clamp=p.conv_clamp,
+            num_fp16_res=p.num_fp16_res,
             progressive=p.lod_initial_res is not None,
         )
 
@@ -217,6 +222,7 @@ _SG1_RECIPE: dict[str, object] = {
     "channel_base": 16384,
     "mbstd_group_size": 4,
     "conv_clamp": None,
+    "num_fp16_res": 0,
     "r1_gamma": 10.0,
     "pl_weight": 0.0,
     "G_reg_interval": None,
@@ -283,6 +289,7 @@ _SG1_TABLE: list[tuple[str, str, dict[str, object]]] = [
 #: The StyleGAN2 paper's config E without growing: 8192 TF fmap_base (channel base 16384), batch 32, lr 0.002.
 _SG2_SMALL: dict[str, object] = {
     "channel_base": 16384,
+    "num_fp16_res": 0,
     "mbstd_group_size": 4,
     "batch": 32,
     "lr": 0.002,
@@ -374,6 +381,7 @@ PRESETS: dict[str, Preset] = {
         z_dim=256,
         w_dim=256,
         conv_clamp=None,
+        num_fp16_res=0,
         mbstd_group_size=4,
         batch=8,
         lr=0.0025,
@@ -391,6 +399,7 @@ PRESETS: dict[str, Preset] = {
         z_dim=64,
         w_dim=64,
         conv_clamp=None,
+        num_fp16_res=0,
         mbstd_group_size=2,
         batch=4,
         lr=0.0025,

@@ -216,15 +216,15 @@ def _plain_attrs(module: torch.nn.Module) -> dict[str, Any]:
     return out
 
 
-def nvidia_init_kwargs(net: Generator | Discriminator, layout: str = "ada", num_fp16_res: int = 0) -> dict[str, Any]:
+def nvidia_init_kwargs(net: Generator | Discriminator, layout: str = "ada") -> dict[str, Any]:
     """The constructor arguments NVIDIA's training scripts would have recorded for an equivalent network.
 
     layout: "ada" (stylegan2-ada-pytorch: nested `synthesis_kwargs`) or "sg3" (stylegan3 repository,
-    `networks_stylegan2.py`: synthesis arguments flattened). num_fp16_res: the number of float16 resolutions
-    recorded (NVIDIA's mixed-precision setting, which loaders read past: we always run in float32).
+    `networks_stylegan2.py`: synthesis arguments flattened).
     """
     if isinstance(net, Generator):
         cfg = stylegan2_config(net, "an NVIDIA PyTorch pickle")
+        num_fp16_res = cfg.num_fp16_res
         mapping = _EasyDict(num_layers=cfg.mapping_layers)
         if cfg.mapping_lr_multiplier != 0.01:
             mapping["lr_multiplier"] = cfg.mapping_lr_multiplier
@@ -270,6 +270,7 @@ def nvidia_init_kwargs(net: Generator | Discriminator, layout: str = "ada", num_
             img_channels=cfg.img_channels,
         )
     dcfg = net.cfg
+    num_fp16_res = dcfg.num_fp16_res
     block = _EasyDict()
     if dcfg.freeze_layers:
         block["freeze_layers"] = dcfg.freeze_layers
@@ -312,7 +313,6 @@ def write_nvidia_pickle(
     augment_pipe: bool = False,
     record_attributes: bool = True,
     extra_init_kwargs: dict[str, Any] | None = None,
-    num_fp16_res: int = 0,
 ) -> Path:
     """Write networks as an NVIDIA network pickle (`network-snapshot-*.pkl`) of the given layout.
 
@@ -323,7 +323,6 @@ def write_nvidia_pickle(
     `record_attributes=False` leaves out the modules' plain attributes (conv_clamp, ...), so that a loader must
     rely on the constructor arguments and the repository's defaults alone. `extra_init_kwargs` are merged into
     the generators' recorded constructor arguments (to build files with unusual or wrong settings).
-    `num_fp16_res` is recorded for G, G_ema and D, as NVIDIA's training scripts record it.
     """
     from collections import OrderedDict
 
@@ -343,7 +342,7 @@ def write_nvidia_pickle(
             state.update(_plain_attrs(module))
         is_top = isinstance(module, (Generator, Discriminator))
         state["_init_args"] = ()
-        state["_init_kwargs"] = nvidia_init_kwargs(module, layout, num_fp16_res) if is_top else {}  # type: ignore[arg-type]
+        state["_init_kwargs"] = nvidia_init_kwargs(module, layout) if is_top else {}  # type: ignore[arg-type]
         if isinstance(module, Generator) and extra_init_kwargs:
             state["_init_kwargs"].update(extra_init_kwargs)
         meta = dict(
@@ -494,7 +493,7 @@ def tf_discriminator_variables(D: Discriminator) -> list[tuple[str, Any]]:
     return out
 
 
-def tf_static_kwargs(net: Generator | Discriminator, num_fp16_res: int = 0) -> dict[str, Any]:
+def tf_static_kwargs(net: Generator | Discriminator) -> dict[str, Any]:
     """The TF constructor arguments (`static_kwargs`) of an equivalent TF StyleGAN2 network (`num_fp16_res` is
     recorded when not 0, as the StyleGAN2-ADA TensorFlow code does)."""
     if isinstance(net, Generator):
@@ -519,8 +518,8 @@ def tf_static_kwargs(net: Generator | Discriminator, num_fp16_res: int = 0) -> d
             kw["mapping_lrmul"] = cfg.mapping_lr_multiplier
         if cfg.conv_clamp is not None:
             kw["conv_clamp"] = cfg.conv_clamp
-        if num_fp16_res:
-            kw["num_fp16_res"] = num_fp16_res
+        if cfg.num_fp16_res:
+            kw["num_fp16_res"] = cfg.num_fp16_res
         if not cfg.use_noise:
             kw["use_noise"] = False
         return kw
@@ -541,8 +540,8 @@ def tf_static_kwargs(net: Generator | Discriminator, num_fp16_res: int = 0) -> d
         kw["mapping_fmaps"] = dcfg.cmap_dim
     if dcfg.conv_clamp is not None:
         kw["conv_clamp"] = dcfg.conv_clamp
-    if num_fp16_res:
-        kw["num_fp16_res"] = num_fp16_res
+    if dcfg.num_fp16_res:
+        kw["num_fp16_res"] = dcfg.num_fp16_res
     return kw
 
 
@@ -553,14 +552,13 @@ def write_tf_pickle(
     G: Generator | None = None,
     D: Discriminator | None = None,
     build_module_src: str = FAKE_MODULE_SRC,
-    num_fp16_res: int = 0,
 ) -> Path:
     """Write networks as an original TF StyleGAN2 pickle: `(G, D, Gs)` of `dnnlib.tflib.network.Network`.
 
     Each network's state is what TF's `Network.__getstate__` writes (version 4, name, static_kwargs,
     components, build_module_src, build_func_name, variables as numpy arrays), with TF's variable names and
     layouts (HWIO convolutions, [in, out] dense weights, flipped up-sampling kernels, mod_bias - 1).
-    `D` defaults to a tiny discriminator of the same resolution. `num_fp16_res` is recorded in every network's
+    `D` defaults to a tiny discriminator of the same resolution. A network's `num_fp16_res` is recorded in its
     arguments when not 0.
     """
     G = G if G is not None else Gs
@@ -585,7 +583,7 @@ def write_tf_pickle(
         )
 
     def generator(net: Generator, name: str) -> _TFNetwork:
-        kwargs = tf_static_kwargs(net, num_fp16_res)
+        kwargs = tf_static_kwargs(net)
         tf_vars = tf_generator_variables(net)
         mapping = _TFNetwork(
             state("G_mapping", "G_mapping", dict(kwargs, dlatent_broadcast=net.num_ws), tf_vars["mapping"])
@@ -593,7 +591,7 @@ def write_tf_pickle(
         synthesis = _TFNetwork(state("G_synthesis", "G_synthesis_stylegan2", dict(kwargs), tf_vars["synthesis"]))
         return _TFNetwork(state(name, "G_main", kwargs, tf_vars["G"], {"mapping": mapping, "synthesis": synthesis}))
 
-    disc = _TFNetwork(state("D", "D_stylegan2", tf_static_kwargs(D, num_fp16_res), tf_discriminator_variables(D)))
+    disc = _TFNetwork(state("D", "D_stylegan2", tf_static_kwargs(D), tf_discriminator_variables(D)))
     nets = (generator(G, "G"), disc, generator(Gs, "Gs"))
     path = Path(path)
     with open(path, "wb") as f:

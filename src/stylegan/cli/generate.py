@@ -3,6 +3,9 @@ saved latents."""
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +28,7 @@ from .params import FloatList, GridShape, RangeList
 
 if TYPE_CHECKING:
     from ..networks.synthesis import NoiseMode
+    from ..precision import Precision
 
 
 @click.command(cls=Command)
@@ -58,6 +62,15 @@ if TYPE_CHECKING:
 @click.option("--no-crop", is_flag=True, help="Keep the whole image of a letterboxed network (e.g. LSUN cars).")
 @batch_option
 @device_option
+@click.option(
+    "--precision",
+    type=click.Choice(["fp32", "bf16"]),
+    default="fp32",
+    show_default=True,
+    help="bf16: bfloat16 autocast for fast previews where the hardware has it (AMX, AVX512-BF16, recent GPUs); the "
+    "images are NOT bit-identical to fp32 ones.",
+)
+@click.option("--compile", is_flag=True, help="torch.compile the synthesis network (pays off for many images).")
 @outdir_option("Where to write the images.")
 def generate(
     network: str | None,
@@ -75,6 +88,8 @@ def generate(
     no_crop: bool,
     batch_size: int,
     device: str,
+    precision: Precision,
+    compile: bool,
     outdir: Path,
 ) -> None:
     """Generate images from a trained network, one per seed (seed0042.png). A registered network with a crop
@@ -92,6 +107,7 @@ def generate(
     from ..generation import check_seeds, crop_images, generate_files, network_info_labels
     from ..inversion.projection import render_latent_file
     from ..io.pretrained import crop_for
+    from ..precision import resolve_precision
 
     if projected_noise is not None and projected_w is None:
         raise StyleGANError("--projected-noise goes with --projected-w")
@@ -105,11 +121,23 @@ def generate(
     if info_code is not None or info_cont is not None:  # Info-StyleGAN codes
         labels = network_info_labels(network, info_code, info_cont, seeds, class_idx=class_idx)
     G = load_network_for_cli(network, device)
+    warning = resolve_precision(precision, next(G.parameters()).device).warning
+    if warning:
+        click.echo(warning, err=True)
     r = G.img_resolution
     crop = None if no_crop else crop_for(network, r)
     note = f" (cropped to {crop[2] - crop[0]}x{crop[3] - crop[1]}; --no-crop keeps {r}x{r})" if crop else ""
     if projected_w is not None:
-        images = render_latent_file(G, projected_w, projected_noise, noise_mode=noise_mode, batch_size=batch_size)
+        with _warnings_as_lines():
+            images = render_latent_file(
+                G,
+                projected_w,
+                projected_noise,
+                noise_mode=noise_mode,
+                batch_size=batch_size,
+                precision=precision,
+                compile=compile,
+            )
         images.images = crop_images(images.images, crop)
         if grid is not None:
             path = images.save_grid(outdir / "grid.png", *grid)
@@ -122,24 +150,35 @@ def generate(
     z_fn = None
     if zgen is not None:
         z_fn, class_idx = zgen_file_z_fn(zgen, G, class_idx)
-    paths = generate_files(
-        G,
-        seeds,
-        outdir,
-        grid=grid,
-        psi=psi,
-        truncation_cutoff=truncation_cutoff,
-        class_idx=class_idx,
-        noise_mode=noise_mode,
-        batch_size=batch_size,
-        crop=crop,
-        z_fn=z_fn,
-        labels=labels,
-    )
+    with _warnings_as_lines():
+        paths = generate_files(
+            G,
+            seeds,
+            outdir,
+            grid=grid,
+            psi=psi,
+            truncation_cutoff=truncation_cutoff,
+            class_idx=class_idx,
+            noise_mode=noise_mode,
+            batch_size=batch_size,
+            crop=crop,
+            z_fn=z_fn,
+            labels=labels,
+            precision=precision,
+            compile=compile,
+        )
     if grid is not None:
         click.echo(f"wrote a {grid[0]}x{grid[1]} grid of {len(seeds)} images to {paths[0]}{note}")
     else:
         click.echo(f"wrote {len(paths)} image{'s' if len(paths) != 1 else ''} to {outdir}/{note}")
+
+
+@contextlib.contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """Warnings raised meanwhile (a torch.compile fallback) shown as one line each on stderr."""
+    with warnings.catch_warnings():
+        warnings.showwarning = lambda message, *args, **kwargs: click.echo(str(message), err=True)
+        yield
 
 
 commands = [generate]

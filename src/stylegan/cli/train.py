@@ -97,10 +97,24 @@ def _metric_list(ctx: click.Context, param: click.Parameter, text: str | None) -
 @device_option
 @click.option(
     "--precision",
-    type=click.Choice(["fp32", "bf16"]),
-    default="fp32",
+    type=click.Choice(["auto", "fp32", "bf16"]),
+    default="auto",
     show_default=True,
-    help="Forward passes in float32, or bfloat16 autocast (about 2x faster on CPUs with AMX; weights stay fp32).",
+    help="Forward passes in float32 or bfloat16 autocast (weights stay fp32); auto = bf16 where the CPU (AMX, "
+    "AVX512-BF16) or GPU runs it natively, about 2x faster, else fp32.",
+)
+@click.option(
+    "--fp16-res",
+    "num_fp16_res",
+    type=int,
+    help="GPU mixed precision: the N highest resolutions of G and D in float16 with fp32 precision (preset's: 4 "
+    "for NVIDIA's presets, with conv clamp 256); 0 = off. CUDA only.",
+)
+@click.option(
+    "--compile/--no-compile",
+    default=False,
+    show_default=True,
+    help="torch.compile G's synthesis and D for the main losses (the first steps compile; a failure runs uncompiled).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the resolved configuration and expected cost, then exit.")
 @click.pass_context

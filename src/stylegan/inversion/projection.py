@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from ..metrics.detectors import DetectorSource
     from ..metrics.perceptual import LPIPSVGG16, TorchScriptPerceptual
     from ..networks.synthesis import NoiseMode
+    from ..precision import Precision
 
 Space = Literal["w", "w+"]
 Loss = Literal["lpips", "mse"]
@@ -295,17 +296,19 @@ def render_latent_file(
     *,
     noise_mode: NoiseMode = "const",
     batch_size: int = 8,
+    precision: Precision = "fp32",
+    compile: bool = False,
 ) -> GeneratedImages:
     """Render the latents of a file (`projected_w.npz`, key `w`), indexed 0..N-1. With `noise`, a
-    `projected_noise.npz`, every latent is rendered with those noise maps: the exact image `project` wrote as
-    proj.png; otherwise with `noise_mode`."""
+    `projected_noise.npz`, every latent is rendered with those noise maps in float32: the exact image `project` wrote
+    as proj.png; otherwise with `noise_mode`, `precision` and `compile` (see `stylegan.generation.synthesize`)."""
     from ..generation import GeneratedImages, load_latents, synthesize
 
     ws = load_latents(latents)
     if noise is not None:
         images = render_projection(G, ws, [load_noise_maps(noise, G)] * len(ws))
     else:
-        images = synthesize(G, ws, noise_mode=noise_mode, batch_size=batch_size)
+        images = synthesize(G, ws, noise_mode=noise_mode, batch_size=batch_size, precision=precision, compile=compile)
     return GeneratedImages(images, list(range(len(ws))))
 
 

@@ -29,6 +29,7 @@ MAX_IMG_CHANNELS = 64
 MAX_C_DIM = 2**17
 MAX_MAPPING_LAYERS = 64
 MAX_FILTER_TAPS = 16
+MAX_FP16_RES = 16  # more float16 resolutions than a network has (2**13 px: 12 blocks) mean all of them
 
 
 def _is_int(value: Any) -> bool:
@@ -164,6 +165,9 @@ class GeneratorConfig:
     channel_max: int = 512
     architecture: Architecture = "skip"
     conv_clamp: float | None = None
+    # NVIDIA's mixed precision: the blocks of the `num_fp16_res` highest resolutions run in float16 on CUDA devices
+    # (`stylegan.nn.mixed`); 0 = float32 throughout. Pair it with `conv_clamp` (NVIDIA's 256).
+    num_fp16_res: int = 0
     use_noise: bool = True
     resample_filter: tuple[int, ...] = (1, 3, 3, 1)
     # Progressive growing (the StyleGAN2 paper's configurations B-D): the skip architecture's ToRGB layers, blended
@@ -185,6 +189,7 @@ class GeneratorConfig:
         _check_real("mapping_lr_multiplier", self.mapping_lr_multiplier, 1e-12, 1e6)
         _check_real("w_avg_beta", self.w_avg_beta, 0, 1, optional=True)
         _check_real("conv_clamp", self.conv_clamp, 0, 1e12, optional=True)
+        _check_int("num_fp16_res", self.num_fp16_res, 0, MAX_FP16_RES)
         _check_bool("use_noise", self.use_noise)
         object.__setattr__(self, "resample_filter", _check_filter(self.resample_filter))
 
@@ -194,7 +199,8 @@ class GeneratorConfig:
         return 2 * int(math.log2(self.img_resolution)) - 2
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The fields as a dict; `num_fp16_res` only when not 0 (float32 networks' files stay as they were)."""
+        return _without_zeros(dataclasses.asdict(self), "num_fp16_res")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> GeneratorConfig:
@@ -212,6 +218,7 @@ class DiscriminatorConfig:
     channel_base: int = 32768
     channel_max: int = 512
     conv_clamp: float | None = None
+    num_fp16_res: int = 0  # the blocks of this many highest resolutions run in float16 on CUDA devices
     cmap_dim: int | None = None  # None = channels at 4x4
     mbstd_group_size: int | None = 4  # None = whole minibatch
     mbstd_num_channels: int = 1
@@ -234,6 +241,7 @@ class DiscriminatorConfig:
         _check_int("c_dim", self.c_dim, 0, MAX_C_DIM)
         _check_int("q_dim", self.q_dim, 0, MAX_FEATURES)
         _check_real("conv_clamp", self.conv_clamp, 0, 1e12, optional=True)
+        _check_int("num_fp16_res", self.num_fp16_res, 0, MAX_FP16_RES)
         _check_int("cmap_dim", self.cmap_dim, 1, MAX_FEATURES, optional=True)
         _check_int("mbstd_group_size", self.mbstd_group_size, 1, 2**16, optional=True)
         _check_int("mbstd_num_channels", self.mbstd_num_channels, 0, MAX_FEATURES)
@@ -243,11 +251,9 @@ class DiscriminatorConfig:
         object.__setattr__(self, "resample_filter", _check_filter(self.resample_filter))
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a dict; `q_dim` only when there is a Q head (files without one stay as they were)."""
-        d = dataclasses.asdict(self)
-        if not self.q_dim:
-            del d["q_dim"]
-        return d
+        """The fields as a dict; `q_dim` only when there is a Q head and `num_fp16_res` only when not 0 (files
+        without them stay as they were)."""
+        return _without_zeros(dataclasses.asdict(self), "q_dim", "num_fp16_res")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DiscriminatorConfig:
@@ -261,17 +267,16 @@ def check_fields(cls: type, names: list[str]) -> None:
         raise ValueError(f"unknown {cls.__name__} fields: {', '.join(unknown)}")
 
 
-#: Fields that files written by earlier versions hold and that nothing reads: accepted and dropped when reading.
-#: `num_fp16_res` (NVIDIA's number of float16 resolutions) was stored but never used: we always run in float32.
-RETIRED_FIELDS = frozenset({"num_fp16_res"})
+def _without_zeros(d: dict[str, Any], *names: str) -> dict[str, Any]:
+    """`d` without the fields `names` whose value is 0 (fields added later, left out at their default)."""
+    return {k: v for k, v in d.items() if not (k in names and v == 0)}
 
 
 def _from_dict(cls: type, d: dict[str, Any]) -> Any:
     if not isinstance(d, dict):
         raise TypeError(f"a {cls.__name__} must be a JSON object, got {type(d).__name__}")
-    kept = {k: v for k, v in d.items() if k not in RETIRED_FIELDS}
-    check_fields(cls, list(kept))
-    return cls(**kept)
+    check_fields(cls, list(d))
+    return cls(**d)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -12,13 +12,15 @@ import torch
 from torch import Tensor, nn
 
 from ..nn.equalized import EqualizedConv2d, EqualizedLinear
+from ..nn.mixed import block_input, first_fp16_resolution, runs_fp16
 from ..nn.resample import downsample2d, setup_filter
 from .config import DiscriminatorConfig, channels_at
 from .mapping import MappingNetwork
 
 
 class DiscriminatorBlock(nn.Module):
-    """[FromRGB] -> conv0 (3x3) -> conv1 (3x3, down 2x) [+ 1x1 down-sampling skip for resnet]."""
+    """[FromRGB] -> conv0 (3x3) -> conv1 (3x3, down 2x) [+ 1x1 down-sampling skip for resnet]. A float16 block
+    (`use_fp16`, see `stylegan.nn.mixed`) computes in float16 on CUDA devices."""
 
     resample_filter: Tensor
 
@@ -35,9 +37,11 @@ class DiscriminatorBlock(nn.Module):
         resample_filter: Sequence[float] = (1, 3, 3, 1),
         conv_clamp: float | None = None,
         freeze_layers: int = 0,
+        use_fp16: bool = False,
     ) -> None:
         super().__init__()
         self.in_channels = in_channels
+        self.use_fp16 = use_fp16
         self.resolution = resolution
         self.img_channels = img_channels
         self.architecture = architecture
@@ -77,17 +81,20 @@ class DiscriminatorBlock(nn.Module):
                 trainable=trainable(),
             )
 
-    def forward(self, x: Tensor | None, img: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    def forward(self, x: Tensor | None, img: Tensor | None, force_fp32: bool = False) -> tuple[Tensor, Tensor | None]:
         if self.in_channels == 0 or self.architecture == "skip":
             assert img is not None
-            y = self.fromrgb(img.to(torch.float32))
-            x = x + y if x is not None else y
+            fp16 = runs_fp16(self.use_fp16, img.device, force_fp32=force_fp32)
+            img = block_input(img, True) if fp16 else img.to(torch.float32)
+            y = self.fromrgb(img)
+            x = block_input(x, fp16) + y if x is not None else y
             img = downsample2d(img, self.resample_filter) if self.architecture == "skip" else None
         assert x is not None
-        return self.convs(x), img
+        return self.convs(x, force_fp32), img
 
-    def convs(self, x: Tensor) -> Tensor:
-        """The block's convolutions (and residual skip) on features x."""
+    def convs(self, x: Tensor, force_fp32: bool = False) -> Tensor:
+        """The block's convolutions (and residual skip) on features x (float32 except in a float16 block)."""
+        x = block_input(x, runs_fp16(self.use_fp16, x.device, force_fp32=force_fp32))
         if self.architecture == "resnet":
             y = self.skip(x, gain=math.sqrt(0.5))
             x = self.conv0(x)
@@ -224,6 +231,7 @@ class Discriminator(nn.Module):
 
         cmap_dim = (ch(4) if cfg.cmap_dim is None else cfg.cmap_dim) if cfg.c_dim > 0 else 0
         layer_idx = 0
+        fp16_resolution = first_fp16_resolution(cfg.img_resolution, cfg.num_fp16_res)
         for res in self.block_resolutions:
             block = DiscriminatorBlock(
                 ch(res) if res < cfg.img_resolution else 0,
@@ -236,6 +244,7 @@ class Discriminator(nn.Module):
                 resample_filter=cfg.resample_filter,
                 conv_clamp=cfg.conv_clamp,
                 freeze_layers=cfg.freeze_layers,
+                use_fp16=res >= fp16_resolution,
             )
             setattr(self, f"b{res}", block)
             layer_idx += block.num_layers
@@ -264,31 +273,32 @@ class Discriminator(nn.Module):
         if cfg.q_dim > 0:
             self.q_head = QHead(ch(4), cfg.q_dim)
 
-    def forward(self, img: Tensor, c: Tensor | None = None, **_ignored: object) -> Tensor:
-        feats, cmap = self._features(img, c)
+    def forward(self, img: Tensor, c: Tensor | None = None, force_fp32: bool = False, **_ignored: object) -> Tensor:
+        """D(img, c). `force_fp32` runs the float16 blocks (`num_fp16_res`, CUDA only) in float32."""
+        feats, cmap = self._features(img, c, force_fp32)
         return self.b4.output(feats, cmap)
 
-    def forward_with_q(self, img: Tensor, c: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward_with_q(self, img: Tensor, c: Tensor | None = None, force_fp32: bool = False) -> tuple[Tensor, Tensor]:
         """(logits [N, 1], Q head predictions [N, q_dim]) from one pass through the trunk."""
         if self.q_dim == 0:
             raise ValueError("this discriminator has no Q head (q_dim 0)")
-        feats, cmap = self._features(img, c)
+        feats, cmap = self._features(img, c, force_fp32)
         return self.b4.output(feats, cmap), self.q_head(feats)
 
-    def _features(self, img: Tensor, c: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    def _features(self, img: Tensor, c: Tensor | None, force_fp32: bool) -> tuple[Tensor, Tensor | None]:
         """(the epilogue's penultimate features, the mapped label or None)."""
         expected = [self.img_channels, self.img_resolution, self.img_resolution]
         if img.ndim != 4 or list(img.shape[1:]) != expected:
             raise ValueError(f"img must have shape [N, {', '.join(map(str, expected))}], got {list(img.shape)}")
         cmap = self.mapping(None, c) if self.c_dim > 0 else None
         if self.progressive:
-            return self._grow(img), cmap
+            return self._grow(img, force_fp32), cmap
         x = None
         for res in self.block_resolutions:
-            x, img = getattr(self, f"b{res}")(x, img)
+            x, img = getattr(self, f"b{res}")(x, img, force_fp32)
         return self.b4.penultimate(x, img), cmap
 
-    def _grow(self, img: Tensor) -> Tensor:
+    def _grow(self, img: Tensor, force_fp32: bool) -> Tensor:
         """Progressive growing: with lod = f + t, the image box-downsampled by 2^f is read by the FromRGB of
         resolution R / 2^f; after that block, its features are blended with weight t with the FromRGB of the image
         downsampled once more. Blocks above R / 2^f are not run."""
@@ -307,7 +317,7 @@ class Discriminator(nn.Module):
         for res in self.block_resolutions:
             if res > top:
                 continue
-            x = getattr(self, f"b{res}").convs(x)
+            x = getattr(self, f"b{res}").convs(x, force_fp32)
             if res == top and fade > 0:  # lerp(x, fromrgb(res / 2), fade)
                 x = x + (fromrgb(res // 2) - x) * fade
         return self.b4.features(x)

@@ -14,7 +14,8 @@ from torch import Tensor, nn
 
 from ..nn.activation import DEFAULT_GAIN, bias_act
 from ..nn.equalized import EqualizedConv2d, EqualizedLinear
-from ..nn.modulated import demodulation_coefficients, modulate_and_convolve, modulated_conv2d
+from ..nn.mixed import block_input, first_fp16_resolution, runs_fp16
+from ..nn.modulated import demodulation_coefficients, modulate_and_convolve, modulated_conv2d, prenormalize
 from ..nn.resample import setup_filter, upsample2d
 from .config import GeneratorConfig, channels_at
 
@@ -66,9 +67,12 @@ class SynthesisLayer(nn.Module):
         if noise_mode not in ("random", "const", "none"):
             raise ValueError(f"noise_mode must be 'random', 'const' or 'none', got {noise_mode!r}")
         styles = self.affine(w)  # s = A(w)
+        weight: Tensor = self.weight
+        if x.dtype == torch.float16:  # the same result, without overflow before demodulation
+            weight, styles = prenormalize(weight, styles)
         x = modulate_and_convolve(
             x,
-            self.weight,
+            weight,
             styles,
             up=self.up,
             padding=self.padding,
@@ -78,13 +82,15 @@ class SynthesisLayer(nn.Module):
         # y = lrelu(x / sigma + B n + b) * gain. Since lrelu(a) * g = lrelu(a * g) for g > 0, the gain goes into the
         # per-channel scale and the offsets, so demodulation (Eq. 3), noise, bias and gain cost one pass over x.
         g = self.act_gain * gain
-        scale = demodulation_coefficients(self.weight, styles).to(x.dtype)[:, :, None, None] * g  # [N, O, 1, 1]
+        scale = demodulation_coefficients(weight, styles).to(x.dtype)[:, :, None, None] * g  # [N, O, 1, 1]
         offset = self.bias.to(x.dtype)[None, :, None, None] * g  # [1, O, 1, 1]
         random_noise = None
         if self.use_noise and noise_mode == "const":
             # noise_const is [H, W], or [N, H, W] per sample (the projector optimises one map per target)
             noise = self.noise_const.reshape(-1, 1, self.resolution, self.resolution)  # [1 or N, 1, H, W]
             offset = offset + noise * (self.noise_strength * g)  # [1 or N, O, H, W]
+            if x.dtype == torch.float16:  # a float16 block stays float16
+                offset = offset.to(x.dtype)
         elif self.use_noise and noise_mode == "random":
             random_noise = torch.randn(x.shape[0], 1, self.resolution, self.resolution, device=x.device)
         if torch.is_grad_enabled() and (x.requires_grad or scale.requires_grad):
@@ -132,7 +138,9 @@ class ToRGBLayer(nn.Module):
 
 
 class SynthesisBlock(nn.Module):
-    """One resolution: [const or up-sampling conv0] -> conv1 -> [ToRGB], per the chosen architecture."""
+    """One resolution: [const or up-sampling conv0] -> conv1 -> [ToRGB], per the chosen architecture. A float16
+    block (`use_fp16`, see `stylegan.nn.mixed`) computes in float16 on CUDA devices; its ToRGB output is added to
+    the image in float32."""
 
     resample_filter: Tensor
 
@@ -149,9 +157,11 @@ class SynthesisBlock(nn.Module):
         resample_filter: Sequence[float] = (1, 3, 3, 1),
         conv_clamp: float | None = None,
         use_noise: bool = True,
+        use_fp16: bool = False,
     ) -> None:
         super().__init__()
         self.in_channels = in_channels
+        self.use_fp16 = use_fp16
         self.w_dim = w_dim
         self.resolution = resolution
         self.img_channels = img_channels
@@ -195,29 +205,39 @@ class SynthesisBlock(nn.Module):
             )
 
     def forward(
-        self, x: Tensor | None, img: Tensor | None, ws: Tensor, noise_mode: NoiseMode = "random"
+        self,
+        x: Tensor | None,
+        img: Tensor | None,
+        ws: Tensor,
+        noise_mode: NoiseMode = "random",
+        force_fp32: bool = False,
     ) -> tuple[Tensor, Tensor | None]:
         """ws: [N, num_conv + num_torgb, w_dim] (this block's slice; ToRGB shares the next block's first w)."""
         w_iter = iter(ws.unbind(dim=1))
+        fp16 = runs_fp16(self.use_fp16, ws.device, force_fp32=force_fp32)
         if self.in_channels == 0:
-            x = self.const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1)
+            x = block_input(self.const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1), fp16, ws.dtype)
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             x = self.conv1(x, next(w_iter), noise_mode)
         elif self.architecture == "resnet":
             assert x is not None
+            x = block_input(x, fp16, ws.dtype)
             y = self.skip(x, gain=math.sqrt(0.5))
             x = self.conv0(x, next(w_iter), noise_mode)
             x = self.conv1(x, next(w_iter), noise_mode, gain=math.sqrt(0.5))
             x = y + x
         else:
-            x = self.conv0(x, next(w_iter), noise_mode)
+            assert x is not None
+            x = self.conv0(block_input(x, fp16, ws.dtype), next(w_iter), noise_mode)
             x = self.conv1(x, next(w_iter), noise_mode)
 
         if img is not None:
             img = upsample2d(img, self.resample_taps)
         if self.is_last or self.architecture == "skip":
             y = self.torgb(x, next(w_iter))
+            if fp16:  # the image accumulates in the network's dtype (float32)
+                y = y.to(ws.dtype)
             img = img + y if img is not None else y
         return x, img
 
@@ -239,6 +259,7 @@ class SynthesisNetwork(nn.Module):
         if cfg.progressive:
             self.register_buffer("lod", torch.zeros([]))
         self.num_ws = 0
+        fp16_resolution = first_fp16_resolution(cfg.img_resolution, cfg.num_fp16_res)
         for res in self.block_resolutions:
             in_ch = channels_at(res // 2, cfg.channel_base, cfg.channel_max) if res > 4 else 0
             out_ch = channels_at(res, cfg.channel_base, cfg.channel_max)
@@ -254,28 +275,31 @@ class SynthesisNetwork(nn.Module):
                 resample_filter=cfg.resample_filter,
                 conv_clamp=cfg.conv_clamp,
                 use_noise=cfg.use_noise,
+                use_fp16=res >= fp16_resolution,
             )
             self.num_ws += block.num_conv + (block.num_torgb if is_last else 0)
             setattr(self, f"b{res}", block)
 
-    def forward(self, ws: Tensor, noise_mode: NoiseMode = "random", **_ignored: object) -> Tensor:
-        """ws: [N, num_ws, w_dim]. Extra NVIDIA keyword arguments (force_fp32, fused_modconv) are accepted and
-        ignored: this implementation always runs in float32 off CUDA and picks its own convolution strategy."""
+    def forward(
+        self, ws: Tensor, noise_mode: NoiseMode = "random", force_fp32: bool = False, **_ignored: object
+    ) -> Tensor:
+        """ws: [N, num_ws, w_dim]. `force_fp32` runs the float16 blocks (`num_fp16_res`, CUDA only) in float32.
+        NVIDIA's `fused_modconv` is accepted and ignored: this implementation picks its own convolution strategy."""
         if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
             raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
         ws = ws.to(self.get_parameter("b4.const").dtype)  # float32 unless the whole network was cast
         if self.progressive:
-            return self._grow(ws, noise_mode)
+            return self._grow(ws, noise_mode, force_fp32)
         x = img = None
         w_idx = 0
         for res in self.block_resolutions:
             block = getattr(self, f"b{res}")
-            x, img = block(x, img, ws.narrow(1, w_idx, block.num_conv + block.num_torgb), noise_mode)
+            x, img = block(x, img, ws.narrow(1, w_idx, block.num_conv + block.num_torgb), noise_mode, force_fp32)
             w_idx += block.num_conv
         assert img is not None
         return img.contiguous()
 
-    def _grow(self, ws: Tensor, noise_mode: NoiseMode) -> Tensor:
+    def _grow(self, ws: Tensor, noise_mode: NoiseMode, force_fp32: bool) -> Tensor:
         """Progressive growing: with lod = f + t, the ToRGB of resolution R / 2^f blended with weight t with the
         nearest-upsampled ToRGB of the resolution below, then nearest-upsampled to R x R (blocks above not run)."""
         lod = min(max(float(self.get_buffer("lod")), 0.0), self.img_resolution_log2 - 2)
@@ -289,7 +313,7 @@ class SynthesisNetwork(nn.Module):
                 break
             block = getattr(self, f"b{res}")
             below = img
-            x, img = block(x, None, ws.narrow(1, w_idx, block.num_conv + block.num_torgb), noise_mode)
+            x, img = block(x, None, ws.narrow(1, w_idx, block.num_conv + block.num_torgb), noise_mode, force_fp32)
             w_idx += block.num_conv
         assert img is not None
         if fade > 0 and below is not None:  # lerp(img, up(below), fade)

@@ -51,6 +51,8 @@ def modulated_conv2d(
         )
         return out.reshape(n, o, *out.shape[2:])
 
+    if demodulate and x.dtype == torch.float16:
+        weight, styles = prenormalize(weight, styles)
     x = modulate_and_convolve(
         x, weight, styles, up=up, padding=padding, resample_filter=resample_filter, flip_weight=flip_weight
     )
@@ -81,6 +83,20 @@ def modulate_and_convolve(
     return conv2d_resample(x, w, resample_filter, up=up, padding=padding, flip_weight=flip_weight)
 
 
+def prenormalize(weight: Tensor, styles: Tensor) -> tuple[Tensor, Tensor]:
+    """(weight, styles) rescaled for a float16 modulated convolution *with* demodulation, the same result in exact
+    arithmetic: Eq. 3 divides each output channel by its own norm, so scaling the weights of an output channel, or the
+    styles of a sample, changes nothing. With max|s| = 1 and max|w_j| = 1 / sqrt(fan_in), x * s is no larger than x
+    and conv(x * s, w) at most sqrt(fan_in) max|x|: with activations clamped to 256 (conv_clamp), well inside
+    float16's range (65504), whatever the magnitude of the raw styles and weights. Both stay float32.
+    """
+    fan_in = weight[0].numel()
+    w_max = weight.abs().amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-30)  # [O, 1, 1, 1]; all-zero stays zero
+    weight = weight / (w_max * fan_in**0.5)
+    styles = styles / styles.abs().amax(dim=1, keepdim=True).clamp_min(1e-30)  # [N, I]
+    return weight, styles
+
+
 def demodulation_coefficients(weight: Tensor, styles: Tensor, eps: float = 1e-8) -> Tensor:
     """1 / sigma_j of Eq. 3 for every sample and output channel: [N, O].
 
@@ -89,4 +105,4 @@ def demodulation_coefficients(weight: Tensor, styles: Tensor, eps: float = 1e-8)
     return (styles.square() @ weight.square().sum(dim=(2, 3)).t() + eps).rsqrt()
 
 
-__all__ = ["modulated_conv2d"]
+__all__ = ["modulated_conv2d", "prenormalize"]

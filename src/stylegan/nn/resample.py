@@ -96,6 +96,12 @@ def _polyphase_kernel_cached(taps: tuple[tuple[float, ...], ...], up: int) -> tu
     return _polyphase_kernel(torch.tensor(taps, dtype=torch.float32), up)
 
 
+@torch.compiler.assume_constant_result  # torch.compile takes the result as a constant instead of tracing it
+def _polyphase_kernel_of_taps(taps: tuple[float, ...], up: int) -> tuple[Tensor, int, int]:
+    """`_polyphase_kernel` of the 2D filter made from the 1D `taps` (e.g. (1, 3, 3, 1))."""
+    return _polyphase_kernel_cached(tuple(map(tuple, setup_filter(taps).tolist())), up)
+
+
 def _polyphase_kernel(f: Tensor, up: int) -> tuple[Tensor, int, int]:
     """Split "zero-insert by `up`, then FIR f (gain up**2)" into up*up small correlation kernels.
 
@@ -126,10 +132,9 @@ def upsample2d(x: Tensor, f: Tensor | Sequence[float], *, up: int = 2) -> Tensor
     """
     n, c, h, w = x.shape
     if isinstance(f, Tensor):
-        taps2d = tuple(map(tuple, f.detach().cpu().tolist()))
+        kernel, pad0, pad1 = _polyphase_kernel_cached(tuple(map(tuple, f.detach().cpu().tolist())), up)
     else:
-        taps2d = tuple(map(tuple, setup_filter(tuple(f)).tolist()))
-    kernel, pad0, pad1 = _polyphase_kernel_cached(taps2d, up)
+        kernel, pad0, pad1 = _polyphase_kernel_of_taps(tuple(f), up)
     kernel = kernel.to(device=x.device, dtype=x.dtype).repeat(c, 1, 1, 1)  # [C*up*up, 1, m, m]
     y = F.conv2d(F.pad(x, [pad0, pad1, pad0, pad1]), kernel, groups=c)  # [N, C*up*up, H, W]
     return F.pixel_shuffle(y, up)

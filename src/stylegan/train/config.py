@@ -27,8 +27,9 @@ from ..errors import SettingError, StyleGANError
 from ..infocodes import InfoCodes
 from ..networks import AnyDiscriminatorConfig, AnyGeneratorConfig, NetworkConfig, config_from_dict, v1
 from ..networks.config import DiscriminatorConfig, _from_dict, check_fields
+from ..precision import PRECISION_CHOICES, PrecisionChoice
 from ..presets import Preset, get_preset
-from .losses import PRECISIONS, LossSettings, Precision
+from .losses import LossSettings
 from .progressive import ProgressiveConfig, lod_resolution, lookup
 
 AugmentKind = Literal["ada", "fixed", "none"]
@@ -131,7 +132,10 @@ class TrainConfig:
     seed: int = 0
     resume_from: str | None = None  # network to fine-tune from (any format stylegan.io.load reads)
     metrics: tuple[str, ...] = ()  # evaluated on G_ema at every network snapshot (e.g. fid50k_full)
-    precision: Precision = "fp32"  # forward passes in "fp32", or "bf16" autocast (weights and optimiser stay fp32)
+    # Forward passes in "fp32", or "bf16" autocast (weights and optimiser stay fp32); "auto" is resolved when the run
+    # starts (bf16 where the device runs it natively, `stylegan.precision`) and the run records the result.
+    precision: PrecisionChoice = "auto"
+    compile: bool = False  # torch.compile G's synthesis network and D for the main losses (`stylegan.compiling`)
     progressive: ProgressiveConfig | None = None  # progressive growing (networks that grow); None = fixed resolution
     info: InfoCodes | None = None  # Info-StyleGAN's latent codes (G's c ends with them; D has a Q head); None = off
 
@@ -140,8 +144,8 @@ class TrainConfig:
         object.__setattr__(self, "metrics", tuple(self.metrics))
         if self.snap_minutes == 0:
             object.__setattr__(self, "snap_minutes", None)
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.precision not in PRECISION_CHOICES:
+            raise ValueError(f"precision must be one of {', '.join(PRECISION_CHOICES)}, got {self.precision!r}")
         if self.batch < 1:
             raise ValueError(f"batch must be >= 1, got {self.batch}")
         if self.batch_gpu is not None and (self.batch_gpu < 1 or self.batch % self.batch_gpu):
@@ -336,6 +340,7 @@ OPTION_RANGES: dict[str, tuple[type, float, bool, float | None]] = {
     "info_cat": (int, 0, False, 1024),
     "info_cont": (int, 0, False, 64),
     "info_weight": (float, 0, False, 1e6),
+    "num_fp16_res": (int, 0, False, 16),
     "lod_initial_res": (int, 4, False, 8192),
     "lod_training_kimg": (float, 0, False, 1e9),
     "lod_transition_kimg": (float, 0, False, 1e9),
@@ -408,6 +413,7 @@ class TrainOptions:
     w_dim: int | None = _setting("G.w_dim")
     mbstd_group_size: int | None = _setting("D.mbstd_group_size")
     freeze_layers: int | None = _setting("D.freeze_layers")
+    num_fp16_res: int | None = _setting("G.num_fp16_res", "D.num_fp16_res")  # float16 resolutions (CUDA only)
     # Losses, optimisers, G_ema.
     r1_gamma: float | None = _setting("loss.r1_gamma")
     pl_weight: float | None = _setting("loss.pl_weight")
@@ -434,7 +440,8 @@ class TrainOptions:
     image_grid: tuple[int, int] | None = _setting("image_grid")
     seed: int | None = _setting("seed")
     metrics: tuple[str, ...] | None = _setting("metrics")
-    precision: Precision | None = _setting("precision")
+    precision: PrecisionChoice | None = _setting("precision")
+    compile: bool | None = _setting("compile")
     resume_from: str | None = _setting("resume_from")
     # Info-StyleGAN (InfoGAN's latent codes): set together as `info` by `apply`, see `with_info_codes`.
     info_cat: int | None = _setting("info.cat")
@@ -505,6 +512,9 @@ class TrainOptions:
             raise SettingError("{freeze_layers} (Freeze-D) needs a StyleGAN2 discriminator", "freeze_layers")
         if self.freeze_layers == 0 and isinstance(cfg.D, v1.DiscriminatorConfig):
             changes.pop("D.freeze_layers")
+        if self.num_fp16_res is not None:
+            del changes["G.num_fp16_res"], changes["D.num_fp16_res"]
+            changes.update(_fp16_changes(cfg, self.num_fp16_res))
         try:
             out = cfg.replace(changes)
             if info_given:
@@ -519,6 +529,28 @@ class TrainOptions:
             raise
         except ValueError as e:
             raise StyleGANError(str(e)) from None
+
+
+#: NVIDIA's clamp of the convolutions' outputs, paired with float16 blocks (`num_fp16_res` > 0).
+FP16_CONV_CLAMP = 256.0
+
+
+def _fp16_changes(cfg: TrainConfig, num_fp16_res: int) -> dict[str, Any]:
+    """The changes that give `cfg`'s networks `num_fp16_res` float16 resolutions: with `conv_clamp` 256 when they
+    have none and there are float16 blocks (what keeps them inside float16's range, as in NVIDIA's configurations).
+    StyleGAN (v1) networks have no float16 blocks: 0 is accepted, anything else refused."""
+    if isinstance(cfg.G, v1.GeneratorConfig) or isinstance(cfg.D, v1.DiscriminatorConfig):
+        if num_fp16_res:
+            raise SettingError(
+                "{num_fp16_res} (float16 blocks) needs StyleGAN2 networks; StyleGAN (v1) ones run in float32",
+                "num_fp16_res",
+            )
+        return {}
+    changes: dict[str, Any] = {"G.num_fp16_res": num_fp16_res, "D.num_fp16_res": num_fp16_res}
+    for net in ("G", "D"):
+        if num_fp16_res and getattr(cfg, net).conv_clamp is None:
+            changes[f"{net}.conv_clamp"] = FP16_CONV_CLAMP
+    return changes
 
 
 def with_info_codes(cfg: TrainConfig, codes: InfoCodes | None) -> TrainConfig:

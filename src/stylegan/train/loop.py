@@ -16,6 +16,7 @@ Only rank 0 writes files. A SIGINT/SIGTERM finishes the current step, saves the 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import errno
 import json
 import math
@@ -35,6 +36,8 @@ from torch import Tensor, nn
 from ..errors import OutputError, SettingError, StyleGANError
 from ..images import make_grid, save_image, to_uint8
 from ..networks import AnyDiscriminator, Generator, build_network, v1
+from ..nn.mixed import fp16_active
+from ..precision import native_bf16, resolve_precision
 from .augment import AdaController, AugmentPipe
 from .config import StepSchedule, TrainConfig
 from .data import BatchStream
@@ -118,6 +121,8 @@ class TrainingRun:
     grid_z: Tensor
     grid_c: Tensor | None
     step: StepSchedule  # what the current (or next) step uses: lod, batch sizes, learning rates
+    precision_note: str = ""  # the precision and why it was chosen ("precision bf16 (auto: ...)")
+    mixed_fp16: bool = False  # float16 blocks run (num_fp16_res on CUDA, precision fp32)
     lod_levels: tuple[int, int] | None = None  # (floor, ceil) of the last step's lod: a change resets Adam
     cur_nimg: int = 0
     batch_idx: int = 0
@@ -154,14 +159,6 @@ def configure_backends(device: torch.device) -> None:
 def _seed_generator(seed: int, stream: int) -> torch.Generator:
     """A CPU generator per random stream (latents, loss, augmentation): the same numbers on every device."""
     return torch.Generator().manual_seed(seed * 1_000_003 + stream)
-
-
-def cpu_has_amx() -> bool:
-    """Whether this CPU has AMX tiles (Intel Sapphire Rapids and later), which run bfloat16 convolutions fast."""
-    try:
-        return bool(torch.cpu._is_amx_tile_supported())
-    except (AttributeError, RuntimeError):
-        return False
 
 
 def memory_format(device: torch.device) -> torch.memory_format:
@@ -241,7 +238,13 @@ def setup_run(
     reporter: Reporter,
     resume: bool = False,
 ) -> TrainingRun:
-    """Open the dataset, build networks, optimisers, loss and augmentation, then restore a saved state."""
+    """Open the dataset, build networks, optimisers, loss and augmentation, then restore a saved state. The
+    precision `auto` is resolved for `device` here (the run's config.json and state record the result; the choice
+    and its reason are logged in one line)."""
+    decision = resolve_precision(cfg.precision, device)
+    cfg = dataclasses.replace(cfg, precision=decision.precision)
+    if decision.warning is not None:
+        reporter.log(decision.warning)
     step = cfg.schedule(0)
     per_rank, batch_gpu, rounds = cfg.per_rank(dist_info.world_size, step.resolution)
     data = BatchStream.open(
@@ -258,8 +261,17 @@ def setup_run(
         augment = AugmentPipe(cfg.augment.pipe, cfg.augment.p, generator=generators["augment"]).to(device)
         if cfg.augment.kind == "ada":
             ada = AdaController(cfg.augment.target, cfg.augment.interval, cfg.augment.kimg, cfg.batch)
+    assert cfg.precision != "auto"
     loss = StyleGAN2Loss(
-        G, D, cfg.loss, augment=augment, generator=generators["loss"], precision=cfg.precision, info=cfg.info
+        G,
+        D,
+        cfg.loss,
+        augment=augment,
+        generator=generators["loss"],
+        precision=cfg.precision,
+        info=cfg.info,
+        compile=cfg.compile,
+        warn=reporter.log,
     )
     grid_z, grid_c = _grid_latents(cfg, data, device)
     run = TrainingRun(
@@ -286,6 +298,8 @@ def setup_run(
         grid_z=grid_z,
         grid_c=grid_c,
         step=step,
+        precision_note=decision.note,
+        mixed_fp16=cfg.precision == "fp32" and fp16_active(num_fp16_res(cfg), device),
     )
     if resume:
         restore_state(run, load_training_state(run_dir / STATE_FILENAME))
@@ -295,6 +309,11 @@ def setup_run(
     apply_schedule(run, cfg.schedule(run.cur_nimg))
     run.data.seek(run.cur_nimg // dist_info.world_size)  # every step takes batch / world_size items on each rank
     return run
+
+
+def num_fp16_res(cfg: TrainConfig) -> int:
+    """The number of float16 resolutions of the run's networks (0 for StyleGAN (v1) ones, which have none)."""
+    return max(getattr(cfg.G, "num_fp16_res", 0), getattr(cfg.D, "num_fp16_res", 0))
 
 
 def check_dataset_matches(cfg: TrainConfig, data: BatchStream, reporter: Reporter) -> None:
@@ -433,6 +452,10 @@ def run_phase(run: TrainingRun, phase_idx: int, batch: Batch) -> None:
     phase.module.requires_grad_(False)
     params = [p for p in phase.module.parameters() if p.grad is not None]
     average_gradients(phase.module.parameters())
+    if run.mixed_fp16:  # float16 blocks: NaN -> 0 and ±inf -> ±1e5 in the gradients, as StyleGAN2-ADA does
+        for p in params:
+            assert p.grad is not None
+            torch.nan_to_num(p.grad, nan=0.0, posinf=1e5, neginf=-1e5, out=p.grad)
     stats_cat = {k: torch.cat(v) for k, v in all_stats.items()}
     finite = all(bool(torch.isfinite(v).all()) for v in stats_cat.values()) and all(
         bool(torch.isfinite(p.grad).all()) for p in params if p.grad is not None
@@ -790,7 +813,7 @@ def _train_loop(run: TrainingRun, stop_req: StopRequest, *, resume: bool) -> boo
     reporter.log(
         f"training {cfg.kimg:g} kimg on {run.data.dataset.name} ({len(run.data.dataset)} images), batch "
         f"{run.step.batch} = {dist_info.world_size} x {run.rounds} x {run.batch_gpu}, device {device}, "
-        f"precision {cfg.precision}"
+        f"{run.precision_note or 'precision ' + cfg.precision}"
     )
     if cfg.progressive is not None:
         p = cfg.progressive
@@ -799,8 +822,13 @@ def _train_loop(run: TrainingRun, stop_req: StopRequest, *, resume: bool) -> boo
             f"{p.transition_kimg:g} kimg fade-ins; now lod {run.step.lod:.2f} ({run.step.resolution}x"
             f"{run.step.resolution}, batch {run.step.batch}, lr G {run.step.G_lr:g} D {run.step.D_lr:g})"
         )
-    if device.type == "cpu" and cfg.precision == "fp32" and cpu_has_amx():
-        reporter.log("note: this CPU has AMX units: --precision bf16 trains about 2x faster")
+    if device.type == "cpu" and cfg.precision == "fp32" and native_bf16(device) is not None:
+        reporter.log("note: this CPU runs bfloat16 natively: precision bf16 (or auto) trains about 2x faster")
+    if run.mixed_fp16:
+        reporter.log(
+            f"mixed precision: the blocks of the {num_fp16_res(cfg)} highest resolutions of G and D run in float16 "
+            "(non-finite gradients are zeroed, as in StyleGAN2-ADA)"
+        )
     stopped = False
     while run.cur_nimg < run.total_nimg:
         t0 = time.monotonic()

@@ -15,7 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..compiling import Compiler, warn_once
 from ..infocodes import InfoCodes, info_loss
+from ..precision import PRECISIONS, Precision, autocast
 
 if TYPE_CHECKING:
     from ..networks import AnyDiscriminator, Generator
@@ -23,8 +25,6 @@ if TYPE_CHECKING:
 Phase = Literal["Gmain", "Greg", "Gboth", "Dmain", "Dreg", "Dboth"]
 LossKind = Literal["logistic", "wgan-gp"]
 LOSS_KINDS: tuple[str, ...] = ("logistic", "wgan-gp")
-Precision = Literal["fp32", "bf16"]
-PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
 
 
 # ---- pure losses -----------------------------------------------------------------------------------------------
@@ -153,6 +153,11 @@ class StyleGAN2Loss:
     With `info` (Info-StyleGAN), G's labels end with the latent codes and D sees only the labels before them; the
     Q loss λ·(cross-entropy + Gaussian NLL) of D's Q head on the generated images is added to G's main loss (G
     learns to make the codes recognisable) and to D's loss on fakes (Q learns to recognise them), as InfoGAN does.
+
+    `compile=True` runs G's synthesis network and D through `torch.compile` (`stylegan.compiling`: a failure is told
+    through `warn` and they run uncompiled) wherever no second-order gradient is taken: the main losses. The path
+    length and R1 / gradient penalties differentiate through a gradient, which compiled graphs do not support, so
+    they run the modules themselves.
     """
 
     def __init__(
@@ -165,12 +170,20 @@ class StyleGAN2Loss:
         generator: torch.Generator | None = None,
         precision: Precision = "fp32",
         info: InfoCodes | None = None,
+        compile: bool = False,
+        warn: Callable[[str], None] = warn_once,
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.precision = precision
         self.G = G
         self.D = D
+        # First-order passes (possibly compiled) and the modules themselves for the second-order ones.
+        compiler = Compiler(enabled=compile, warn=warn)
+        self.fast_synthesis = compiler.compile(G.synthesis, "G's synthesis network")
+        self.fast_D = compiler.compile(D, "D")
+        q_pass = getattr(D, "forward_with_q", D)  # (logits, Q predictions): a StyleGAN2 D with a Q head
+        self.fast_D_q = compiler.compile(q_pass, "D with its Q head") if info is not None else q_pass
         self.s = settings
         self.augment = augment
         self.generator = generator
@@ -186,11 +199,14 @@ class StyleGAN2Loss:
 
     def _autocast(self, device: torch.device) -> torch.autocast:
         """The networks' forward precision: bfloat16 autocast for precision "bf16", a no-op otherwise."""
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
+        return autocast(device, self.precision)
 
-    def run_G(self, z: Tensor, c: Tensor | None, *, update_emas: bool = False) -> tuple[Tensor, Tensor]:
+    def run_G(
+        self, z: Tensor, c: Tensor | None, *, update_emas: bool = False, second_order: bool = False
+    ) -> tuple[Tensor, Tensor]:
         """(images, ws) with style mixing against a second random latent; both float32. While a StyleGAN (v1)
-        network grows, the crossover is drawn among the layers in use (`mixing_layers`)."""
+        network grows, the crossover is drawn among the layers in use (`mixing_layers`). `second_order`: a gradient
+        of the images will be differentiated (path length), so the uncompiled module runs."""
         G = self.G
         ws = G.mapping(z, c, update_emas=update_emas)  # float32: tiny, and w_avg / truncation live here
         lod = getattr(G.synthesis, "lod", None)  # networks that grow progressively only
@@ -199,16 +215,19 @@ class StyleGAN2Loss:
         if cutoff < layers:
             ws_other = G.mapping(self._randn(list(z.shape), z.device), c, update_emas=False)
             ws = mix_ws(ws, ws_other, cutoff)
+        synthesis = G.synthesis if second_order else self.fast_synthesis
         with self._autocast(z.device):
-            img = G.synthesis(ws)
+            img = synthesis(ws)
         return img.float(), ws
 
-    def run_D(self, img: Tensor, c: Tensor | None) -> Tensor:
-        """D logits (float32), on augmented images when an augmentation pipe is set."""
+    def run_D(self, img: Tensor, c: Tensor | None, *, second_order: bool = False) -> Tensor:
+        """D logits (float32), on augmented images when an augmentation pipe is set. `second_order`: a gradient of
+        the logits will be differentiated (R1, gradient penalty), so the uncompiled module runs."""
         if self.augment is not None:
             img = self.augment(img)
+        D = self.D if second_order else self.fast_D
         with self._autocast(img.device):
-            logits = self.D(img, c)
+            logits = D(img, c)
         return logits.float()
 
     def run_D_info(self, img: Tensor, c: Tensor | None) -> tuple[Tensor, Tensor]:
@@ -219,7 +238,7 @@ class StyleGAN2Loss:
 
         assert isinstance(self.D, Discriminator)  # a StyleGAN2 D with a Q head (checked when built)
         with self._autocast(img.device):
-            logits, q = self.D.forward_with_q(img, c)
+            logits, q = self.fast_D_q(img, c)
         return logits.float(), q.float()
 
     def _fake_scores(
@@ -280,7 +299,7 @@ class StyleGAN2Loss:
 
         if do_Gpl:  # path length regularisation on a smaller batch
             n = max(gen_z.shape[0] // s.pl_batch_shrink, 1)
-            gen_img, gen_ws = self.run_G(gen_z[:n], gen_c[:n] if gen_c is not None else None)
+            gen_img, gen_ws = self.run_G(gen_z[:n], gen_c[:n] if gen_c is not None else None, second_order=True)
             noise = path_length_noise(gen_img, self.generator)
             lengths = path_lengths(gen_img, gen_ws, noise)
             penalty, self.pl_mean = path_length_penalty(lengths, self.pl_mean, s.pl_decay)
@@ -296,12 +315,12 @@ class StyleGAN2Loss:
                 with torch.no_grad():
                     gen_img, _ = self.run_G(gen_z, gen_c, update_emas=True)
                 gen_logits, q_loss = self._fake_scores(gen_img, gen_c, stats, "D")
-                real_logits = self.run_D(real, real_c)
+                real_logits = self.run_D(real, real_c, second_order=do_Dr1)
                 loss_fake = d_logistic_loss_fake(gen_logits)
                 fake_term = (loss_fake + q_loss).mean()
                 stats["Loss/scores/fake"] = gen_logits.detach().flatten()
             else:
-                real_logits = self.run_D(real, real_c)
+                real_logits = self.run_D(real, real_c, second_order=True)
             total = torch.zeros_like(real_logits)
             if do_Dmain:
                 loss_real = d_logistic_loss_real(real_logits)
@@ -353,7 +372,7 @@ class StyleGAN2Loss:
         if do_gp:
             u = torch.rand([real_img.shape[0], 1, 1, 1], generator=self.generator, device=self._device_of_rng())
             mixed = torch.lerp(real_img.detach(), gen_img.detach(), u.to(real_img.device)).requires_grad_(True)
-            penalty = wgan_gradient_penalty(mixed, self.run_D(mixed, real_c), s.wgan_target)
+            penalty = wgan_gradient_penalty(mixed, self.run_D(mixed, real_c, second_order=True), s.wgan_target)
             loss_gp = penalty[:, None] * (s.wgan_lambda / s.wgan_target**2)
             total = total + loss_gp
             stats["Loss/gp_penalty"] = penalty.detach()

@@ -39,6 +39,7 @@ RESUMABLE: tuple[str, ...] = (
     "workers",
     "data_path",
     "metrics",
+    "compile",
     "precision",
 )
 

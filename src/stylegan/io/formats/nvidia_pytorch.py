@@ -11,8 +11,8 @@ key; what needs care is the architecture, which we rebuild from the constructor 
   `conv_clamp=256`, `num_fp16_res=4`).
 
 Plain attributes recorded on the sub-modules (`conv_clamp`, `architecture`, the minibatch-stddev group
-size) are what NVIDIA's code actually ran with, so they take precedence over defaults. Mixed precision is
-not reproduced (we always run in float32); `conv_clamp` is, because it changes the numbers.
+size) are what NVIDIA's code actually ran with, so they take precedence over defaults. `num_fp16_res` is kept: the
+networks run those blocks in float16 on CUDA devices, as NVIDIA's code does (float32 on a CPU).
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ _D_POSITIONAL = (
     "mapping_kwargs",
     "epilogue_kwargs",
 )
-# Arguments that only steer speed or memory layout (we always run float32 and pick our own conv strategy).
-_HARMLESS = {"fp16_channels_last", "fused_modconv_default", "channels_last", "num_fp16_res"}
+# Arguments that only steer speed or memory layout (we pick our own convolution strategy and layout).
+_HARMLESS = {"fp16_channels_last", "fused_modconv_default", "channels_last"}
 
 
 class _Kwargs:
@@ -185,6 +185,7 @@ def generator_config(rec: PersistentObject, *, where: str) -> tuple[GeneratorCon
     synth = kw.sub("synthesis_kwargs") if layout == "ada" else kw
     cfg["channel_base"] = synth.get_int("channel_base", 32768)
     cfg["channel_max"] = synth.get_int("channel_max", 512)
+    cfg["num_fp16_res"] = synth.get_int("num_fp16_res", 0 if layout == "ada" else 4)
     clamp = synth.pop("conv_clamp", None if layout == "ada" else 256)
     cfg["architecture"] = synth.pop("architecture", "skip")
     cfg["resample_filter"] = synth.get_taps("resample_filter")
@@ -219,6 +220,7 @@ def discriminator_config(rec: PersistentObject, *, where: str, layout: str = "ad
     cfg["architecture"] = kw.pop("architecture", "resnet")
     cfg["channel_base"] = kw.get_int("channel_base", 32768)
     cfg["channel_max"] = kw.get_int("channel_max", 512)
+    cfg["num_fp16_res"] = kw.get_int("num_fp16_res", 0 if layout == "ada" else 4)
     clamp = kw.pop("conv_clamp", None if layout == "ada" else 256)
     cfg["cmap_dim"] = kw.pop("cmap_dim", None)
 

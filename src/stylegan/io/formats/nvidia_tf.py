@@ -59,9 +59,8 @@ _G_IGNORED_KWARGS = {
     "is_template_graph",
     "dlatent_avg_beta",
     "normalize_latents",
-    "num_fp16_res",  # mixed precision is not reproduced: we always run in float32
 }
-_D_IGNORED_KWARGS = {"structure", "dtype", "is_template_graph", "num_fp16_res"}
+_D_IGNORED_KWARGS = {"structure", "dtype", "is_template_graph"}
 
 
 def collect_variables(
@@ -189,6 +188,7 @@ def generator_config(net: TFNetworkStub, variables: dict[str, Tensor], *, where:
         channel_base=kw.get_int("fmap_base", 16384) * 2,
         channel_max=kw.get_int("fmap_max", 512),
         conv_clamp=kw.get("conv_clamp", None),
+        num_fp16_res=kw.get_int("num_fp16_res", 0),  # StyleGAN2-ADA's TensorFlow code records it
         architecture=kw.get("architecture", "skip"),
         resample_filter=as_taps(kw.get("resample_kernel", (1, 3, 3, 1)), where=where, what="resample_kernel"),
         use_noise=as_bool(kw.get("use_noise", True), where=where, what="use_noise"),
@@ -272,6 +272,7 @@ def discriminator_config(net: TFNetworkStub, variables: dict[str, Tensor], *, wh
         channel_base=kw.get_int("fmap_base", 16384) * 2,
         channel_max=kw.get_int("fmap_max", 512),
         conv_clamp=kw.get("conv_clamp", None),
+        num_fp16_res=kw.get_int("num_fp16_res", 0),  # StyleGAN2-ADA's TensorFlow code records it
         cmap_dim=as_int(cmap, where=where, what="mapping_fmaps") if cmap is not None else None,
         mbstd_group_size=as_int(group, where=where, what="mbstd_group_size") if group else None,
         mbstd_num_channels=kw.get_int("mbstd_num_features", 1),
