@@ -11,7 +11,7 @@ FID's absolute value is high; compare the two rows).
 
 `finetune` (about 20 minutes on one core): the bundled emoji network, a classifier of the 9 emoji groups trained
 on `stylegan dataset emoji --no-skin-tones`, `stylegan dataset filter` keeping one group at --min-prob, then
-`stylegan train --resume-from` the bundled network on that subset for --kimg (a network snapshot every 10 ticks, about 10 kimg here);
+`stylegan train --resume-from` the bundled network on that subset for --kimg (a snapshot every 10 ticks, ~10 kimg);
 reports the share of generated images the classifier puts in the group, before and after each snapshot: over all
 9 class inputs (900 seeds), at the group's own class input and at the other inputs (100 seeds each). The subset
 keeps its images' own group labels, so a conditional network learns the group mostly through its own input.
