@@ -109,19 +109,38 @@ def test_shared_weight_modconv_equals_grouped_paper_form(up: int, demodulate: bo
 
 @pytest.mark.parametrize("architecture", ["skip", "orig", "resnet"])
 @pytest.mark.parametrize("c_dim,img_channels", [(0, 3), (4, 1)])
-def test_generator_equals_literal_paper_formulation(architecture: str, c_dim: int, img_channels: int) -> None:
+@pytest.mark.parametrize("batch", [3, 1])  # one sample takes the folded-weight path
+def test_generator_equals_literal_paper_formulation(
+    architecture: str, c_dim: int, img_channels: int, batch: int
+) -> None:
     G = tiny_generator(architecture=architecture, c_dim=c_dim, img_channels=img_channels, conv_clamp=2.0)
     sd = G.state_dict()
-    z = torch.randn(3, G.z_dim)
-    c = torch.eye(max(c_dim, 1))[[0, 2, 3]][:, :c_dim] if c_dim else None
+    z = torch.randn(batch, G.z_dim)
+    c = torch.eye(max(c_dim, 1))[[0, 2, 3][:batch]][:, :c_dim] if c_dim else None
     with torch.no_grad():
         for psi, cutoff in [(1.0, None), (0.6, 3)]:
             got = G(z, c, truncation_psi=psi, truncation_cutoff=cutoff, noise_mode="const")
             ws = ref.mapping(sd, z, c, G.cfg.mapping_layers, G.num_ws, psi, cutoff)
             want = ref.synthesis(sd, ws, G.img_resolution, architecture, clamp=2.0)
-            assert got.shape == (3, img_channels, 16, 16)
+            assert got.shape == (batch, img_channels, 16, 16)
             torch.testing.assert_close(got.double(), want, atol=ATOL, rtol=0)
             torch.testing.assert_close(G.mapping(z, c, psi, cutoff).double(), ws, atol=ATOL, rtol=0)
+
+
+def test_inference_caches_follow_weight_changes() -> None:
+    """The weight-derived tensors kept for inference are made again after an in-place update or a load."""
+    G = tiny_generator(seed=1)
+    other = tiny_generator(seed=2)
+    z = torch.randn(2, G.z_dim)
+    with torch.no_grad():
+        for batch in (z, z[:1]):
+            G(batch, None, noise_mode="const")  # fills the caches
+        for p, q in zip(G.state_dict().values(), other.state_dict().values(), strict=True):
+            p.copy_(q)  # in place: same storage, new version
+        for batch in (z, z[:1]):
+            torch.testing.assert_close(G(batch, None, noise_mode="const"), other(batch, None, noise_mode="const"))
+        G.load_state_dict(tiny_generator(seed=3).state_dict())
+        torch.testing.assert_close(G(z, None, noise_mode="const"), tiny_generator(seed=3)(z, None, noise_mode="const"))
 
 
 def test_num_ws_formula() -> None:

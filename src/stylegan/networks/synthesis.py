@@ -15,7 +15,15 @@ from torch import Tensor, nn
 from ..nn.activation import DEFAULT_GAIN, bias_act
 from ..nn.equalized import EqualizedConv2d, EqualizedLinear
 from ..nn.mixed import block_input, first_fp16_resolution, runs_fp16
-from ..nn.modulated import demodulation_coefficients, modulate_and_convolve, modulated_conv2d, prenormalize
+from ..nn.modulated import (
+    broadcast_sum,
+    channels_last_weight,
+    demodulation_coefficients,
+    modulate_and_convolve,
+    modulated_conv2d,
+    prenormalize,
+    weight_squares,
+)
 from ..nn.resample import setup_filter, upsample2d
 from .config import GeneratorConfig, channels_at
 
@@ -70,35 +78,38 @@ class SynthesisLayer(nn.Module):
         weight: Tensor = self.weight
         if x.dtype == torch.float16:  # the same result, without overflow before demodulation
             weight, styles = prenormalize(weight, styles)
-        x = modulate_and_convolve(
-            x,
-            weight,
-            styles,
-            up=self.up,
-            padding=self.padding,
-            resample_filter=self.resample_filter,
-            flip_weight=(self.up == 1),
-        )  # conv(x * s, w)   (Eq. 1)
+        training = torch.is_grad_enabled() and (x.requires_grad or styles.requires_grad or weight.requires_grad)
         # y = lrelu(x / sigma + B n + b) * gain. Since lrelu(a) * g = lrelu(a * g) for g > 0, the gain goes into the
         # per-channel scale and the offsets, so demodulation (Eq. 3), noise, bias and gain cost one pass over x.
         g = self.act_gain * gain
-        scale = demodulation_coefficients(weight, styles).to(x.dtype)[:, :, None, None] * g  # [N, O, 1, 1]
+        sq = weight_squares(self, weight) if not training else None  # sum_k w_jik^2, kept while the weight is
+        scale: Tensor | None = demodulation_coefficients(weight, styles, squares=sq)[:, :, None, None] * g  # [N,O,1,1]
+        if not training and x.shape[0] == 1 and x.dtype == torch.float32:
+            # One sample: s (Eq. 1), 1 / sigma (Eq. 3) and the gain fold into the weight, w''_ji = w_ji s_i / sigma_j g,
+            # so the convolution's output needs no per-channel pass and x is not copied to be scaled.
+            assert scale is not None
+            wmod = channels_last_weight(self, weight) * styles[0, None, :, None, None] * scale[0, :, :, None]
+            x = self._convolve(x, wmod, None)
+            scale = None
+        else:
+            w_conv = channels_last_weight(self, weight) if not training else weight
+            x = self._convolve(x, w_conv, styles)  # conv(x * s, w)   (Eq. 1)
+            scale = scale.to(x.dtype) if scale is not None else None
         offset = self.bias.to(x.dtype)[None, :, None, None] * g  # [1, O, 1, 1]
         random_noise = None
         if self.use_noise and noise_mode == "const":
             # noise_const is [H, W], or [N, H, W] per sample (the projector optimises one map per target)
             noise = self.noise_const.reshape(-1, 1, self.resolution, self.resolution)  # [1 or N, 1, H, W]
-            offset = offset + noise * (self.noise_strength * g)  # [1 or N, O, H, W]
-            if x.dtype == torch.float16:  # a float16 block stays float16
-                offset = offset.to(x.dtype)
+            offset = broadcast_sum(offset, noise * (self.noise_strength * g), like=x)  # [1 or N, O, H, W]
         elif self.use_noise and noise_mode == "random":
             random_noise = torch.randn(x.shape[0], 1, self.resolution, self.resolution, device=x.device)
-        if torch.is_grad_enabled() and (x.requires_grad or scale.requires_grad):
+        if training:
+            assert scale is not None
             if x.is_contiguous(memory_format=torch.channels_last):  # keep NHWC (the result follows `offset`)
                 offset = offset.contiguous(memory_format=torch.channels_last)
             x = torch.addcmul(offset, x, scale)
         else:  # inference: reuse the convolution's output buffer (less memory, no page faults)
-            x = x.mul_(scale).add_(offset)
+            x = (x if scale is None else x.mul_(scale)).add_(offset)
         if random_noise is not None:
             x = x.add_(random_noise * (self.noise_strength * g))
         x = F.leaky_relu_(x, 0.2)
@@ -106,6 +117,18 @@ class SynthesisLayer(nn.Module):
             c = self.conv_clamp * gain
             x = x.clamp(-c, c) if x.requires_grad else x.clamp_(-c, c)
         return x
+
+    def _convolve(self, x: Tensor, weight: Tensor, styles: Tensor | None) -> Tensor:
+        """conv(x * s, w) with this layer's up-sampling and padding (styles None: already in the weight)."""
+        return modulate_and_convolve(
+            x,
+            weight,
+            styles,
+            up=self.up,
+            padding=self.padding,
+            resample_filter=self.resample_filter,
+            flip_weight=self.up == 1,
+        )
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}->{self.out_channels}, resolution={self.resolution}, up={self.up}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -64,7 +65,7 @@ def modulated_conv2d(
 def modulate_and_convolve(
     x: Tensor,
     weight: Tensor,
-    styles: Tensor,
+    styles: Tensor | None,
     *,
     up: int = 1,
     padding: int = 0,
@@ -76,7 +77,8 @@ def modulate_and_convolve(
     Keeps x's memory format; with channels-last input the weight is made channels-last too, which is what
     oneDNN's fastest CPU kernels want.
     """
-    x = x * styles.to(x.dtype)[:, :, None, None]
+    if styles is not None:  # None: the styles are already in the weight
+        x = x * styles.to(x.dtype)[:, :, None, None]
     w = weight.to(x.dtype)
     if x.is_contiguous(memory_format=torch.channels_last) and x.shape[1] > 1:
         w = w.contiguous(memory_format=torch.channels_last)
@@ -97,12 +99,54 @@ def prenormalize(weight: Tensor, styles: Tensor) -> tuple[Tensor, Tensor]:
     return weight, styles
 
 
-def demodulation_coefficients(weight: Tensor, styles: Tensor, eps: float = 1e-8) -> Tensor:
+def demodulation_coefficients(
+    weight: Tensor, styles: Tensor, eps: float = 1e-8, squares: Tensor | None = None
+) -> Tensor:
     """1 / sigma_j of Eq. 3 for every sample and output channel: [N, O].
 
     sum_ik (s_i w_jik)^2 = sum_i s_i^2 (sum_k w_jik^2), so it is one small matmul instead of N weight copies.
+    `squares` is sum_k w_jik^2 [O, I] when already known (see `weight_squares`).
     """
-    return (styles.square() @ weight.square().sum(dim=(2, 3)).t() + eps).rsqrt()
+    sq = weight.square().sum(dim=(2, 3)) if squares is None else squares
+    return (styles.square() @ sq.t() + eps).rsqrt()
+
+
+def _derived(module: torch.nn.Module, name: str, weight: Tensor, make: Callable[[Tensor], Tensor]) -> Tensor:
+    """make(weight), kept on `module` while `weight` is unchanged (same storage, same version counter: an optimiser
+    step or a load_state_dict makes it again). For inference only: the kept tensor carries no autograd history."""
+    key = (weight.data_ptr(), weight._version, weight.dtype, weight.device, tuple(weight.shape))
+    store: dict[str, tuple[tuple[object, ...], Tensor]] = module.__dict__.setdefault("_derived_weights", {})
+    hit = store.get(name)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    with torch.no_grad():
+        value = make(weight)
+    store[name] = (key, value)
+    return value
+
+
+def weight_squares(module: torch.nn.Module, weight: Tensor) -> Tensor:
+    """sum_k w_jik^2 [O, I] of a modulated convolution's weight, kept while the weight is unchanged (inference)."""
+    return _derived(module, "squares", weight, lambda w: w.square().sum(dim=(2, 3)))
+
+
+def channels_last_weight(module: torch.nn.Module, weight: Tensor) -> Tensor:
+    """The weight in channels-last layout (what oneDNN's NHWC kernels read), kept while it is unchanged (inference)."""
+    return _derived(module, "channels_last", weight, lambda w: w.contiguous(memory_format=torch.channels_last))
+
+
+def broadcast_sum(a: Tensor, b: Tensor, like: Tensor) -> Tensor:
+    """a + b (broadcast), laid out like `like` (channels-last when it is): adding it to `like` is then a contiguous
+    pass instead of a strided one."""
+    if (
+        not like.is_contiguous(memory_format=torch.channels_last)
+        or torch.is_grad_enabled()
+        and (a.requires_grad or b.requires_grad)
+    ):
+        return a + b
+    shape = torch.broadcast_shapes(a.shape, b.shape)
+    out = torch.empty(shape, dtype=torch.result_type(a, b), device=like.device, memory_format=torch.channels_last)
+    return torch.add(a, b, out=out)
 
 
 __all__ = ["modulated_conv2d", "prenormalize"]
