@@ -22,9 +22,10 @@ from ..nn.modulated import (
     modulate_and_convolve,
     modulated_conv2d,
     prenormalize,
+    transposed_weight,
     weight_squares,
 )
-from ..nn.resample import setup_filter, upsample2d
+from ..nn.resample import setup_filter, transposed_conv_upsample, upsample2d
 from .config import GeneratorConfig, channels_at
 
 NoiseMode = Literal["random", "const", "none"]
@@ -82,40 +83,58 @@ class SynthesisLayer(nn.Module):
         # y = lrelu(x / sigma + B n + b) * gain. Since lrelu(a) * g = lrelu(a * g) for g > 0, the gain goes into the
         # per-channel scale and the offsets, so demodulation (Eq. 3), noise, bias and gain cost one pass over x.
         g = self.act_gain * gain
-        sq = weight_squares(self, weight) if not training else None  # sum_k w_jik^2, kept while the weight is
-        scale: Tensor | None = demodulation_coefficients(weight, styles, squares=sq)[:, :, None, None] * g  # [N,O,1,1]
-        if not training and x.shape[0] == 1 and x.dtype == torch.float32:
-            # One sample: s (Eq. 1), 1 / sigma (Eq. 3) and the gain fold into the weight, w''_ji = w_ji s_i / sigma_j g,
-            # so the convolution's output needs no per-channel pass and x is not copied to be scaled.
-            assert scale is not None
-            wmod = channels_last_weight(self, weight) * styles[0, None, :, None, None] * scale[0, :, :, None]
-            x = self._convolve(x, wmod, None)
-            scale = None
-        else:
-            w_conv = channels_last_weight(self, weight) if not training else weight
-            x = self._convolve(x, w_conv, styles)  # conv(x * s, w)   (Eq. 1)
-            scale = scale.to(x.dtype) if scale is not None else None
-        offset = self.bias.to(x.dtype)[None, :, None, None] * g  # [1, O, 1, 1]
-        random_noise = None
         if self.use_noise and noise_mode == "const":
             # noise_const is [H, W], or [N, H, W] per sample (the projector optimises one map per target)
             noise = self.noise_const.reshape(-1, 1, self.resolution, self.resolution)  # [1 or N, 1, H, W]
-            offset = broadcast_sum(offset, noise * (self.noise_strength * g), like=x)  # [1 or N, O, H, W]
         elif self.use_noise and noise_mode == "random":
-            random_noise = torch.randn(x.shape[0], 1, self.resolution, self.resolution, device=x.device)
+            noise = torch.randn(x.shape[0], 1, self.resolution, self.resolution, device=x.device)
+        else:
+            noise = None
+        if noise is not None:
+            noise = noise * (self.noise_strength * g)  # B n, with the gain: [1 or N, 1, H, W]
         if training:
-            assert scale is not None
+            scale = demodulation_coefficients(weight, styles)[:, :, None, None] * g  # [N, O, 1, 1]
+            x = self._convolve(x, weight, styles)  # conv(x * s, w)   (Eq. 1)
+            offset = self.bias.to(x.dtype)[None, :, None, None] * g  # [1, O, 1, 1]
+            if noise is not None and noise_mode == "const":
+                offset = offset + noise  # [1 or N, O, H, W]
             if x.is_contiguous(memory_format=torch.channels_last):  # keep NHWC (the result follows `offset`)
                 offset = offset.contiguous(memory_format=torch.channels_last)
-            x = torch.addcmul(offset, x, scale)
+            x = torch.addcmul(offset, x, scale.to(x.dtype))
+            if noise is not None and noise_mode == "random":
+                x = x + noise
+        elif x.shape[0] == 1 and x.dtype == torch.float32:
+            x = self._forward_one_sample(x, weight, styles, g, noise)
         else:  # inference: reuse the convolution's output buffer (less memory, no page faults)
-            x = (x if scale is None else x.mul_(scale)).add_(offset)
-        if random_noise is not None:
-            x = x.add_(random_noise * (self.noise_strength * g))
+            scale = demodulation_coefficients(weight, styles, squares=weight_squares(self, weight))
+            x = self._convolve(x, channels_last_weight(self, weight), styles)  # conv(x * s, w)   (Eq. 1)
+            offset = self.bias.to(x.dtype)[None, :, None, None] * g  # [1, O, 1, 1]
+            if noise is not None and noise_mode == "const":
+                offset = broadcast_sum(offset, noise.to(x.dtype), like=x)  # [1 or N, O, H, W]
+            x = x.mul_(scale.to(x.dtype)[:, :, None, None] * g).add_(offset)
+            if noise is not None and noise_mode == "random":
+                x = x.add_(noise)
         x = F.leaky_relu_(x, 0.2)
         if self.conv_clamp is not None:  # out of place when training: leaky_relu_'s backward needs its result
             c = self.conv_clamp * gain
             x = x.clamp(-c, c) if x.requires_grad else x.clamp_(-c, c)
+        return x
+
+    def _forward_one_sample(self, x: Tensor, weight: Tensor, styles: Tensor, g: float, noise: Tensor | None) -> Tensor:
+        """Inference on one sample, before the activation: s (Eq. 1), 1 / sigma (Eq. 3) and the gain fold into the
+        weight, w''_ji = w_ji s_i g / sigma_j, so x is neither copied to be scaled nor scaled after the convolution;
+        without up-sampling the bias is added by the convolution itself."""
+        scale = demodulation_coefficients(weight, styles, squares=weight_squares(self, weight))[0] * g  # [O]
+        factors = (scale[:, None] * styles[0, None, :])[:, :, None, None]  # [O, I, 1, 1]
+        if self.up == 1:
+            wmod = channels_last_weight(self, weight) * factors
+            x = F.conv2d(x, wmod, self.bias * g, padding=self.padding)
+        else:  # the weight kept in conv_transpose2d's layout [I, O, k, k]: no per-call transpose
+            wt = transposed_weight(self, weight) * factors.transpose(0, 1)
+            x = transposed_conv_upsample(x, wt, self.resample_filter, up=self.up, padding=self.padding)
+            x = x.add_((self.bias * g)[None, :, None, None])
+        if noise is not None:
+            x = x.add_(noise)  # [1, 1, H, W] over all channels
         return x
 
     def _convolve(self, x: Tensor, weight: Tensor, styles: Tensor | None) -> Tensor:

@@ -135,6 +135,14 @@ def channels_last_weight(module: torch.nn.Module, weight: Tensor) -> Tensor:
     return _derived(module, "channels_last", weight, lambda w: w.contiguous(memory_format=torch.channels_last))
 
 
+def transposed_weight(module: torch.nn.Module, weight: Tensor) -> Tensor:
+    """The weight [O, I, k, k] as conv_transpose2d takes it, [I, O, k, k] channels-last, kept while it is unchanged
+    (inference; see `stylegan.nn.resample.transposed_conv_upsample`)."""
+    return _derived(
+        module, "transposed", weight, lambda w: w.transpose(0, 1).contiguous(memory_format=torch.channels_last)
+    )
+
+
 def broadcast_sum(a: Tensor, b: Tensor, like: Tensor) -> Tensor:
     """a + b (broadcast), laid out like `like` (channels-last when it is): adding it to `like` is then a contiguous
     pass instead of a strided one."""

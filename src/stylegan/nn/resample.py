@@ -147,6 +147,21 @@ def downsample2d(x: Tensor, f: Tensor, *, down: int = 2) -> Tensor:
     return upfirdn2d(x, f, down=down, padding=[p0, p1, p0, p1])
 
 
+def transposed_conv_upsample(
+    x: Tensor, wt: Tensor, f: Tensor | None, *, up: int = 2, padding: int = 0, groups: int = 1
+) -> Tensor:
+    """`conv2d_resample(x, w, f, up=up, padding=padding, flip_weight=False)` for a weight already in
+    conv_transpose2d's layout, wt = w transposed to [I, O / groups, k, k] (a caller that keeps it avoids the copy):
+    a transposed stride-`up` convolution, then the FIR filter with gain up**2."""
+    k = wt.shape[-1]
+    fk = f.shape[-1] if f is not None else 1
+    px0 = padding + (fk + up - 1) // 2 - (k - 1)
+    px1 = padding + (fk - up) // 2 - (k - up)
+    pt = max(min(-px0, -px1), 0)
+    x = F.conv_transpose2d(x, wt, stride=up, padding=pt, groups=groups)
+    return upfirdn2d(x, f, padding=[px0 + pt, px1 + pt, px0 + pt, px1 + pt], gain=up**2)
+
+
 def conv2d_resample(
     x: Tensor,
     w: Tensor,
@@ -176,17 +191,13 @@ def conv2d_resample(
         px1 += (fk - down) // 2
     py0, py1 = px0, px1
     if up > 1 and down == 1 and (kw > 1 or kh > 1):  # transposed strided conv, then filter
-        px0 -= kw - 1
-        px1 -= kw - up
-        pt = max(min(-px0, -px1), 0)
         # conv_transpose2d scatters with the weight as given, i.e. it convolves: flip only for correlation.
         if flip_weight:
             w = w.flip([2, 3])
         wt = w.reshape(groups, o // groups, i, kh, kw).transpose(1, 2).reshape(groups * i, o // groups, kh, kw)
         if x.is_contiguous(memory_format=torch.channels_last):
             wt = wt.contiguous(memory_format=torch.channels_last)
-        x = F.conv_transpose2d(x, wt, stride=up, padding=pt, groups=groups)
-        return upfirdn2d(x, f, padding=[px0 + pt, px1 + pt, px0 + pt, px1 + pt], gain=up**2)
+        return transposed_conv_upsample(x, wt, f, up=up, padding=padding, groups=groups)
     if not flip_weight:
         w = w.flip([2, 3])
 
