@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from ..nn.activation import DEFAULT_GAIN, bias_act
 from ..nn.equalized import EqualizedConv2d, EqualizedLinear
+from ..nn.memory import reuse_freed_memory
 from ..nn.mixed import block_input, first_fp16_resolution, runs_fp16
 from ..nn.modulated import (
     broadcast_sum,
@@ -330,6 +331,12 @@ class SynthesisNetwork(nn.Module):
         if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
             raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
         ws = ws.to(self.get_parameter("b4.const").dtype)  # float32 unless the whole network was cast
+        if ws.device.type != "cpu":
+            return self._run(ws, noise_mode, force_fp32)
+        with reuse_freed_memory():  # each layer's output reuses the last one's pages instead of fresh ones
+            return self._run(ws, noise_mode, force_fp32)
+
+    def _run(self, ws: Tensor, noise_mode: NoiseMode, force_fp32: bool) -> Tensor:
         if self.progressive:
             return self._grow(ws, noise_mode, force_fp32)
         x = img = None

@@ -1,0 +1,83 @@
+"""Freed activation memory reused during CPU inference (`stylegan.nn.memory`), measured by page faults in a fresh
+process: every page of a fresh 64 MB mapping is faulted in when first written, a reused heap block is not."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+
+import pytest
+
+PRELUDE = """
+import contextlib, json, resource, sys, torch
+from stylegan.networks import Generator, GeneratorConfig, synthesis
+from stylegan.nn.memory import release_freed_memory, reuse_freed_memory
+
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+"""
+
+BLOCKS = """
+def touches(n=6):
+    # page faults of allocating and writing 64 MB n times, freeing each (a block freed may be a few bytes short of
+    # the next aligned request until it has merged with its neighbours: the first two may be fresh memory)
+    f = faults()
+    for _ in range(n):
+        x = torch.empty(16 << 20)
+        x.fill_(1.0)
+        del x
+    return faults() - f
+
+out = {"outside": touches()}
+with reuse_freed_memory():
+    out["inside"] = touches()
+    with reuse_freed_memory():  # nested
+        out["nested"] = touches()
+out["after"] = touches()  # the kept heap block serves it
+release_freed_memory()
+out["released"] = touches()
+print(json.dumps(out))
+"""
+
+FORWARD = """
+if sys.argv[1] == "plain":
+    synthesis.reuse_freed_memory = contextlib.nullcontext
+G = Generator(GeneratorConfig(img_resolution=128, channel_base=256, channel_max=8, z_dim=8, w_dim=8)).eval()
+z = torch.randn(64, 8)  # activations of 33-34 MB per layer at 128 px: above glibc's largest mmap threshold
+with torch.no_grad():
+    for _ in range(3):
+        f = faults()
+        G(z, None, noise_mode="const")
+print(json.dumps({"forward": faults() - f}))
+"""
+
+
+def _run(script: str, *args: str) -> dict[str, int]:
+    run = subprocess.run([sys.executable, "-c", PRELUDE + script, *args], capture_output=True, text=True, check=True)
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+glibc_only = pytest.mark.skipif(
+    platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc's malloc settings only"
+)
+
+
+@glibc_only
+def test_large_blocks_reuse_freed_pages() -> None:
+    out = _run(BLOCKS)
+    if out["outside"] < 6 * 4096:  # transparent huge pages on every mapping: too few faults to tell apart
+        pytest.skip(f"only {out['outside']} page faults for six fresh 64 MB blocks on this machine")
+    assert out["inside"] <= out["outside"] / 3 + 16, out  # at most two of six blocks fresh
+    assert out["nested"] < out["outside"] / 20, out
+    assert out["after"] < out["outside"] / 20, out
+    assert out["released"] > 0.9 * out["outside"] / 6, out  # handed back: the next block is fresh pages again
+
+
+@glibc_only
+def test_generator_calls_reuse_the_last_calls_pages() -> None:
+    plain, shipped = _run(FORWARD, "plain")["forward"], _run(FORWARD, "shipped")["forward"]
+    if plain < 4096:
+        pytest.skip(f"only {plain} page faults per call without the setting on this machine")
+    assert shipped < plain / 10, (plain, shipped)
