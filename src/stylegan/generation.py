@@ -28,6 +28,7 @@ from .infocodes import info_labels, network_info_labels
 from .latents import NPZ_ERRORS, mix_styles, seed_class_labels, seeds_to_z, truncate
 from .networks import Generator
 from .networks.synthesis import NoiseMode
+from .nn.memory import reuse_freed_memory
 from .precision import PRECISIONS, Precision, autocast
 from .progress import progress_bar
 
@@ -209,6 +210,7 @@ def _seed_labels(G: Generator, labels: Tensor, n: int, device: torch.device) -> 
 
 
 @torch.no_grad()
+@reuse_freed_memory()  # the batches reuse each other's activation memory
 def synthesize(
     G: Generator,
     ws: Tensor,
@@ -270,17 +272,18 @@ def iter_generate(
     chunk = batch_size * max(1, math.ceil(MAPPING_CHUNK / batch_size))  # whole batches: the same ones as before
     bar = progress_bar(len(seeds), "generating", enabled=progress)
     try:
-        for first in range(0, len(seeds), chunk):
-            part = seeds[first : first + chunk]
-            part_c = all_c[first : first + chunk] if all_c is not None else None
-            ws = seeds_to_ws(
-                G, part, psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx, labels=part_c, z_fn=z_fn
-            )
-            for start in range(0, len(part), batch_size):
-                w = ws[start : start + batch_size]
-                images = to_uint8(render(w, noise_mode))
-                bar.update(len(images))
-                yield GeneratedImages(images=images, seeds=part[start : start + batch_size], ws=w.cpu())
+        with reuse_freed_memory():  # the batches reuse each other's activation memory
+            for first in range(0, len(seeds), chunk):
+                part = seeds[first : first + chunk]
+                part_c = all_c[first : first + chunk] if all_c is not None else None
+                ws = seeds_to_ws(
+                    G, part, psi=psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx, labels=part_c, z_fn=z_fn
+                )
+                for start in range(0, len(part), batch_size):
+                    w = ws[start : start + batch_size]
+                    images = to_uint8(render(w, noise_mode))
+                    bar.update(len(images))
+                    yield GeneratedImages(images=images, seeds=part[start : start + batch_size], ws=w.cpu())
     finally:
         bar.close()
 

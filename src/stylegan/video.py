@@ -23,6 +23,7 @@ from .errors import OutputError, SettingError, StyleGANError
 from .images import make_grid
 from .networks import Generator
 from .networks.synthesis import NoiseMode
+from .nn.memory import reuse_freed_memory
 from .progress import ProgressBar, progress_bar
 
 INTERPOLATIONS: tuple[str, ...] = ("lerp-w", "slerp-z", "cubic-w")
@@ -412,13 +413,14 @@ def interpolation_frames(
     if any(len(w) != n for w in walks):
         raise StyleGANError("all walks in a grid video must have the same number of frames")
     per_batch = max(1, batch_size // len(walks))
-    for start in range(0, n, per_batch):
-        chunk = torch.cat([w[start : start + per_batch] for w in walks], dim=0)  # [cells * b, num_ws, w_dim]
-        imgs = synthesize(G, chunk, noise_mode=noise_mode, batch_size=batch_size, progress=False)
-        b = len(imgs) // len(walks)
-        imgs = imgs.reshape(len(walks), b, *imgs.shape[1:])
-        for i in range(b):
-            yield make_grid(imgs[:, i], rows, cols) if len(walks) > 1 else imgs[0, i]
+    with reuse_freed_memory():  # the frames reuse each other's activation memory
+        for start in range(0, n, per_batch):
+            chunk = torch.cat([w[start : start + per_batch] for w in walks], dim=0)  # [cells * b, num_ws, w_dim]
+            imgs = synthesize(G, chunk, noise_mode=noise_mode, batch_size=batch_size, progress=False)
+            b = len(imgs) // len(walks)
+            imgs = imgs.reshape(len(walks), b, *imgs.shape[1:])
+            for i in range(b):
+                yield make_grid(imgs[:, i], rows, cols) if len(walks) > 1 else imgs[0, i]
 
 
 def render_video(

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ..errors import StyleGANError
+from ..nn.memory import reuse_freed_memory
 from .detectors import (
     Detector,
     DetectorSource,
@@ -213,6 +214,7 @@ def _value_error(spec: MetricSpec, e: ValueError) -> StyleGANError:
 
 
 @torch.no_grad()
+@reuse_freed_memory()  # generator and detector batches reuse each other's activation memory
 def _run(
     G: Any,
     spec: MetricSpec,

@@ -3,11 +3,12 @@
 A generator at 512-1024 px allocates activations of 64-256 MB per layer. glibc's malloc serves every block above
 32 MB with a fresh mmap and returns it with munmap when freed, so each layer's output is new memory that the kernel
 must fault in and zero page by page: about a quarter of a config-F forward pass on a CPU. Inside
-`reuse_freed_memory()` large blocks come from the heap instead (M_MMAP_MAX = 0), and freed heap memory is not handed
-back to the system (M_TRIM_THRESHOLD), so each layer reuses the pages of the last one and each call those of the
-call before. Outside the block large blocks are mapped again (above 32 MB, where glibc's own dynamic threshold
-settles), but the freed heap memory stays with the process for the next call, as a caching allocator keeps it:
-`release_freed_memory()` hands it back. Other platforms (and other C libraries) are left alone.
+`reuse_freed_memory()` large blocks come from the heap instead (M_MMAP_MAX = 0) and freed heap memory is kept
+(M_TRIM_THRESHOLD), so each layer reuses the pages of the last one. When the outermost block exits, the kept memory
+is handed back (malloc_trim) and glibc's settings are those its own dynamic thresholds reach once a 32 MB block has
+been freed (blocks above 32 MB mapped, the heap trimmed above 64 MB free), which is where any PyTorch process soon
+is. A loop of many calls (video frames, metrics) wraps the whole loop to keep the memory between calls. Other
+platforms (and other C libraries) are left alone.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 # mallopt(3) parameters, and the values glibc's dynamic thresholds settle at (setting any parameter ends them)
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_MMAP_MAX = -1, -3, -4
 _SETTLED_MMAP_THRESHOLD, _SETTLED_TRIM_THRESHOLD, _DEFAULT_MMAP_MAX = 32 << 20, 64 << 20, 65536
-_KEEP = 2**31 - 1  # the largest trim threshold: freed heap memory stays with the process
+_KEEP = 2**31 - 1  # the largest trim threshold: freed heap memory stays with the process inside the block
 
 _lock = threading.Lock()
 _depth = 0
@@ -56,7 +57,8 @@ def _set(*settings: tuple[int, int]) -> None:
 @contextmanager
 def reuse_freed_memory() -> Iterator[None]:
     """Inside this block (nestable, thread-safe) large CPU allocations reuse freed heap memory instead of fresh
-    mmaps (glibc only; elsewhere a no-op). Results are unchanged: only where the memory comes from differs."""
+    mmaps; the memory is handed back when the outermost block exits (glibc only; elsewhere a no-op). Results are
+    unchanged: only where the memory comes from differs."""
     global _depth
     with _lock:
         _depth += 1
@@ -68,18 +70,14 @@ def reuse_freed_memory() -> Iterator[None]:
         with _lock:
             _depth -= 1
             if _depth == 0:
-                _set((_M_MMAP_MAX, _DEFAULT_MMAP_MAX), (_M_MMAP_THRESHOLD, _SETTLED_MMAP_THRESHOLD))
+                _set(
+                    (_M_MMAP_MAX, _DEFAULT_MMAP_MAX),
+                    (_M_MMAP_THRESHOLD, _SETTLED_MMAP_THRESHOLD),
+                    (_M_TRIM_THRESHOLD, _SETTLED_TRIM_THRESHOLD),
+                )
+                libc = _glibc()
+                if libc is not None:
+                    libc.malloc_trim(0)
 
 
-def release_freed_memory() -> None:
-    """Hand the heap memory kept by `reuse_freed_memory` back to the system (glibc's malloc_trim) and trim again
-    as glibc does by itself (above 64 MB free)."""
-    libc = _glibc()
-    if libc is not None:
-        with _lock:
-            if _depth == 0:
-                _set((_M_TRIM_THRESHOLD, _SETTLED_TRIM_THRESHOLD))
-        libc.malloc_trim(0)
-
-
-__all__ = ["release_freed_memory", "reuse_freed_memory"]
+__all__ = ["reuse_freed_memory"]
