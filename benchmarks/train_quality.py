@@ -125,6 +125,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     ap.add_argument("--gamma", type=float, default=1.0, help="R1 weight.")
     ap.add_argument("--aug", choices=["ada", "none"], default="ada")
     ap.add_argument("--cond", action="store_true", help="Train a class-conditional model on the digit labels.")
+    ap.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto", help="Training precision.")
+    ap.add_argument("--seed", type=int, default=0, help="Seed of the networks' initialisation and of training.")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -162,6 +164,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             kimg_per_tick=2.0,
             snap=10_000,
             image_grid=(8, 12),
+            precision=args.precision,
+            seed=args.seed,
         ),
     )
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, cache=True))
@@ -202,6 +206,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             "gamma": cfg.loss.r1_gamma,
             "augment": args.aug,
             "cond": args.cond,
+            "precision": args.precision,
+            "seed": args.seed,
         },
     }
     buf = io.StringIO()
