@@ -9,7 +9,8 @@ micro-batch, float32 everywhere (the official code with its `--fp32` settings: n
 all four phases with lazy regularisation (Gmain every step, Greg every 4, Dmain every step, Dreg every 16), style
 mixing 0.9, path length (weight 2, shrink 2), R1, G_ema update every step, no augmentation. One measurement is
 16 steps (a whole lazy-regularisation cycle) after 2 warm-up steps, on random in-memory images (data loading
-excluded on both sides). Each implementation runs in its own fresh process, the processes alternate, and the
+excluded on both sides). GFLOP/s counts the convolutions and matrix products of our step, forward and backward
+(torch's FLOP formulas), against the machine's fp32 matmul throughput measured alongside. Each implementation runs in its own fresh process, the processes alternate, and the
 reported ratio is of the medians; with `--threads 1` the CPU-time ratio is the steadier one on a shared machine.
 """
 
@@ -170,6 +171,25 @@ def _our_step_fn(precision: str = "fp32") -> Callable[[], None]:
     return step
 
 
+def flop_count():  # type: ignore[no-untyped-def]
+    """A dispatch mode summing torch's FLOP formulas over every op run inside it, forward and backward (torch's
+    FlopCounterMode tracks modules with hooks that `autograd.grad`, used by R1 and path length, rejects)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import flop_registry
+
+    class FlopCount(TorchDispatchMode):
+        total = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+            out = func(*args, **(kwargs or {}))
+            formula = flop_registry.get(func.overloadpacket)
+            if formula is not None:
+                self.total += formula(*args, **(kwargs or {}), out_val=out)
+            return out
+
+    return FlopCount()
+
+
 def worker(args: argparse.Namespace) -> None:
     import torch
 
@@ -186,6 +206,12 @@ def worker(args: argparse.Namespace) -> None:
         step()
     sec = (time.perf_counter() - t0) / args.steps
     cpu = (time.process_time() - c0) / args.steps
+    flops = None
+    if args.impl == "ours":  # both sides run the same algorithm: one count serves for the GFLOP/s of each
+        with flop_count() as counter:
+            for _ in range(args.steps):
+                step()
+        flops = counter.total / args.steps
     print(
         json.dumps(
             {
@@ -193,6 +219,7 @@ def worker(args: argparse.Namespace) -> None:
                 "sec_per_step": sec,
                 "cpu_sec_per_step": cpu,
                 "kimg_per_hour": BATCH / sec * 3600 / 1000,
+                "flops_per_step": flops,
             }
         )
     )
@@ -211,6 +238,15 @@ def main() -> None:
     if args.impl:
         worker(args)
         return
+    import torch
+
+    from generator_speed import matmul_gflops  # this folder is on sys.path when the script runs
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    peak = matmul_gflops()
+    print(f"machine: {torch.get_num_threads()} threads, fp32 matmul {peak:.0f} GFLOP/s")
+    flops_per_step = 0.0
     impls = ["ours"] + (["ours-bf16"] if args.bf16 else []) + (["official"] if args.official_repo else [])
     results: dict[str, list[float]] = {k: [] for k in impls}
     cpu_results: dict[str, list[float]] = {k: [] for k in impls}
@@ -223,6 +259,7 @@ def main() -> None:
                 cmd += ["--threads", str(args.threads)]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
             res = json.loads(out)
+            flops_per_step = res["flops_per_step"] or flops_per_step
             results[impl].append(res["sec_per_step"])
             cpu_results[impl].append(res["cpu_sec_per_step"])
             print(
@@ -232,7 +269,11 @@ def main() -> None:
             )
     med = {k: statistics.median(v) for k, v in results.items()}
     for k, v in med.items():
-        print(f"{k:9s} median: {v:.3f} s/step = {BATCH / v * 3.6:.2f} kimg/h")
+        gflops = flops_per_step / v / 1e9
+        print(
+            f"{k:9s} median: {v:.3f} s/step = {BATCH / v * 3.6:.2f} kimg/h, {gflops:.1f} GFLOP/s "
+            f"({100 * gflops / peak:.0f}% of the fp32 matmul limit; {flops_per_step / 1e9:.1f} GFLOP per step)"
+        )
     if "ours-bf16" in med:
         print(f"speed ratio ours bf16/fp32 = {med['ours'] / med['ours-bf16']:.2f}x (wall clock)")
     if "official" in med:

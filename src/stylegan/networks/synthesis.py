@@ -331,9 +331,9 @@ class SynthesisNetwork(nn.Module):
         if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
             raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
         ws = ws.to(self.get_parameter("b4.const").dtype)  # float32 unless the whole network was cast
-        if ws.device.type != "cpu":
+        if ws.device.type != "cpu" or torch.is_grad_enabled():  # training keeps glibc's own (good) heap reuse
             return self._run(ws, noise_mode, force_fp32)
-        with reuse_freed_memory():  # each layer's output reuses the last one's pages instead of fresh ones
+        with reuse_freed_memory():  # inference: each layer's output reuses the last one's pages, not fresh ones
             return self._run(ws, noise_mode, force_fp32)
 
     def _run(self, ws: Tensor, noise_mode: NoiseMode, force_fp32: bool) -> Tensor:
