@@ -10,8 +10,9 @@ all four phases with lazy regularisation (Gmain every step, Greg every 4, Dmain 
 mixing 0.9, path length (weight 2, shrink 2), R1, G_ema update every step, no augmentation. One measurement is
 16 steps (a whole lazy-regularisation cycle) after 2 warm-up steps, on random in-memory images (data loading
 excluded on both sides). GFLOP/s counts the convolutions and matrix products of our step, forward and backward
-(torch's FLOP formulas), against the machine's fp32 matmul throughput measured alongside. Each implementation runs in its own fresh process, the processes alternate, and the
-reported ratio is of the medians; with `--threads 1` the CPU-time ratio is the steadier one on a shared machine.
+(torch's FLOP formulas), against the machine's fp32 matmul throughput measured alongside. Each implementation runs
+in its own fresh process, the processes alternate, and the reported ratio is of the medians; with `--threads 1` the
+CPU-time ratio is the steadier one on a shared machine.
 """
 
 from __future__ import annotations
