@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .activation import DEFAULT_GAIN, Activation, bias_act
@@ -98,13 +99,24 @@ class EqualizedConv2d(nn.Module):
                 self.bias = None
 
     def forward(self, x: Tensor, gain: float = 1.0) -> Tensor:
-        w = (self.weight * self.weight_gain).to(x.dtype)
-        x = conv2d_resample(
-            x, w, self.resample_filter, up=self.up, down=self.down, padding=self.padding, flip_weight=(self.up == 1)
-        )
-        b = self.bias.to(x.dtype) if self.bias is not None else None
-        clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
-        return bias_act(x, b, act=self.activation, gain=self.act_gain * gain, clamp=clamp)
+        # y = clamp(act(conv(x, w * c) + b) * g): for act = lrelu or linear and g > 0, act(z) * g = act(z * g), so
+        # g goes into the weight and the bias, and the bias into the convolution: one pass over the output less each
+        g = self.act_gain * gain
+        w = (self.weight * (self.weight_gain * g)).to(x.dtype)
+        b = (self.bias * g).to(x.dtype) if self.bias is not None else None
+        if self.up == 1 and self.down == 1:
+            x = F.conv2d(x, w, b, padding=self.padding)
+        else:
+            x = conv2d_resample(
+                x, w, self.resample_filter, up=self.up, down=self.down, padding=self.padding, flip_weight=self.up == 1
+            )
+            if b is not None:
+                x = x + b.reshape(1, -1, 1, 1)
+        if self.activation == "lrelu":
+            x = F.leaky_relu(x, 0.2)
+        if self.conv_clamp is not None:
+            x = x.clamp(-self.conv_clamp * gain, self.conv_clamp * gain)
+        return x
 
     def extra_repr(self) -> str:
         k = self.weight.shape[-1]

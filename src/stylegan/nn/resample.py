@@ -48,13 +48,14 @@ def _parse_padding(padding: Padding) -> tuple[int, int, int, int]:
     raise ValueError(f"padding must have 1, 2 or 4 entries, got {padding}")
 
 
-def _depthwise_fir(x: Tensor, f: Tensor, padding: int = 0) -> Tensor:
-    """True convolution of every channel of x with the 2D filter f (zero padding, then valid)."""
+def _depthwise_fir(x: Tensor, f: Tensor, padding: int = 0, stride: int = 1) -> Tensor:
+    """True convolution of every channel of x with the 2D filter f (zero padding, then valid), keeping every
+    `stride`-th output (computed only there)."""
     c = x.shape[1]
     kernel = f.flip([0, 1]).to(x.dtype)[None, None].expand(c, 1, *f.shape)
     if x.is_contiguous(memory_format=torch.channels_last):  # keep NHWC: oneDNN's depthwise kernels are 3x faster
         kernel = kernel.contiguous(memory_format=torch.channels_last)
-    return F.conv2d(x, kernel, padding=padding, groups=c)
+    return F.conv2d(x, kernel, padding=padding, stride=stride, groups=c)
 
 
 def upfirdn2d(
@@ -80,15 +81,12 @@ def upfirdn2d(
         x = x.reshape(n, c, h, 1, w, 1)
         x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])
         x = x.reshape(n, c, h * up, w * up)
+    # down-sampling keeps every `down`-th output of the filter: the strided convolution computes only those
     if px0 == px1 == py0 == py1 and px0 >= 0:  # let the convolution pad: no extra copy of x
-        x = _depthwise_fir(x, f.to(x.device) * gain, padding=px0)
-    else:
-        x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
-        x = x[:, :, max(-py0, 0) : x.shape[2] - max(-py1, 0), max(-px0, 0) : x.shape[3] - max(-px1, 0)]
-        x = _depthwise_fir(x, f.to(x.device) * gain)
-    if down > 1:
-        x = x[:, :, ::down, ::down]
-    return x
+        return _depthwise_fir(x, f.to(x.device) * gain, padding=px0, stride=down)
+    x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
+    x = x[:, :, max(-py0, 0) : x.shape[2] - max(-py1, 0), max(-px0, 0) : x.shape[3] - max(-px1, 0)]
+    return _depthwise_fir(x, f.to(x.device) * gain, stride=down)
 
 
 @functools.lru_cache(maxsize=32)
