@@ -18,7 +18,11 @@ def ema_beta(batch: int, ema_kimg: float, ema_rampup: float | None, cur_nimg: in
 @torch.no_grad()
 def update_ema(G_ema: nn.Module, G: nn.Module, beta: float) -> None:
     """θ_ema ← lerp(θ, θ_ema, β) for parameters; buffers (w_avg, noise maps) are copied."""
-    for p_ema, p in zip(G_ema.parameters(), G.parameters(), strict=True):
-        p_ema.copy_(p.detach().lerp(p_ema, beta))
+    ema_params: list[torch.Tensor] = list(G_ema.parameters())
+    params = [p.detach() for p in G.parameters()]
+    if len(ema_params) != len(params):
+        raise ValueError(f"G_ema has {len(ema_params)} parameters but G has {len(params)}")
+    # in place, all tensors in one call: θ_ema + (1 - β)(θ - θ_ema) = lerp(θ, θ_ema, β)
+    torch._foreach_lerp_(ema_params, params, 1.0 - beta)
     for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
         b_ema.copy_(b)
