@@ -4,35 +4,33 @@ the table merged from two folders made by separate processes."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "precision_quality.py"
-
-
-def _run(*args: str) -> str:
-    r = subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-        stdin=subprocess.DEVNULL,
-    )
-    assert r.returncode == 0, r.stderr[-2000:]
-    return r.stdout
+from .benchmark_support import run_benchmark
 
 
 @pytest.mark.slow
 def test_runs_both_precisions_and_merges(tmp_path: Path) -> None:
     for seed in (0, 1):
         out_dir = str(tmp_path / f"s{seed}")
-        _run("--kimg", "0.016", "--seeds", str(seed), "--samples", "50", "--threads", "1", "--out", out_dir)
-    out = _run("--merge", str(tmp_path / "s0"), str(tmp_path / "s1"), "--out", str(tmp_path / "all"))
+        run_benchmark(
+            "precision_quality.py",
+            "--kimg",
+            "0.016",
+            "--seeds",
+            str(seed),
+            "--samples",
+            "50",
+            "--threads",
+            "1",
+            "--out",
+            out_dir,
+        )
+    out = run_benchmark(
+        "precision_quality.py", "--merge", str(tmp_path / "s0"), str(tmp_path / "s1"), "--out", str(tmp_path / "all")
+    )
     summary = json.loads((tmp_path / "all" / "summary.json").read_text())
     assert summary["seeds"] == [0, 1] and set(summary["runs"]) == {"fp32", "bf16"}
     for precision in ("fp32", "bf16"):

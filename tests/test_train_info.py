@@ -305,22 +305,11 @@ def test_issue_check_end_to_end(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_info_purity_benchmark_runs_and_resumes(tmp_path: Path) -> None:
     """benchmarks/info_purity.py at a tiny scale: trains, scores the codes, writes the grid; a second call resumes."""
-    import os
-    import subprocess
-    import sys
+    from .benchmark_support import run_benchmark
 
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "info_purity.py"
     for kimg in ("0.016", "0.032"):
         args = ["--minutes", "3", "--kimg", kimg, "--samples-per-code", "4", "--cols", "3", "--out", str(tmp_path)]
-        r = subprocess.run(
-            [sys.executable, str(script), *args, "--threads", "1"],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env={**os.environ, "OMP_NUM_THREADS": "1"},
-            stdin=subprocess.DEVNULL,
-        )
-        assert r.returncode == 0, r.stderr[-2000:]
+        run_benchmark("info_purity.py", *args, "--threads", "1")
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["resumed"] and summary["kimg"] == pytest.approx(0.032)
     assert 0 < summary["chance_purity"] <= summary["purity"] + 0.3 and 0 <= summary["purity"] <= 1

@@ -110,13 +110,9 @@ class EqualizedConv2d(nn.Module):
             x = conv2d_resample(
                 x, w, self.resample_filter, up=self.up, down=self.down, padding=self.padding, flip_weight=self.up == 1
             )
-            if b is not None:
-                x = x + b.reshape(1, -1, 1, 1)
-        if self.activation == "lrelu":
-            x = F.leaky_relu(x, 0.2)
-        if self.conv_clamp is not None:
-            x = x.clamp(-self.conv_clamp * gain, self.conv_clamp * gain)
-        return x
+            x = bias_act(x, b)
+        clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
+        return bias_act(x, act=self.activation, gain=1.0, clamp=clamp)
 
     def extra_repr(self) -> str:
         k = self.weight.shape[-1]
