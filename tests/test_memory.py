@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import platform
+import statistics
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -46,14 +48,16 @@ z = torch.randn(64, 8)  # activations of 33-34 MB per layer at 128 px: above gli
 with torch.no_grad(), (reuse_freed_memory() if sys.argv[1] == "loop" else contextlib.nullcontext()):
     if sys.argv[1] == "plain":
         synthesis.reuse_freed_memory = contextlib.nullcontext
-    for _ in range(3):
+    calls = []
+    for _ in range(6):
         f = faults()
         G(z, None, noise_mode="const")
-print(json.dumps({"forward": faults() - f}))
+        calls.append(faults() - f)
+print(json.dumps({"forward": calls[1:]}))
 """
 
 
-def _run(script: str, *args: str) -> dict[str, int]:
+def _run(script: str, *args: str) -> dict[str, Any]:
     run = subprocess.run([sys.executable, "-c", PRELUDE + script, *args], capture_output=True, text=True, check=True)
     return json.loads(run.stdout.strip().splitlines()[-1])
 
@@ -76,9 +80,11 @@ def test_large_blocks_reuse_freed_pages() -> None:
 
 @glibc_only
 def test_generator_calls_in_a_loop_reuse_the_last_calls_pages() -> None:
-    """A loop of generator calls inside one block (as video and metrics run them) faults no new pages after the
-    first call; without the setting every call maps fresh memory."""
+    """A loop of generator calls inside one block (as video and metrics run them) reuses the pages of the calls
+    before: after the first call a typical call faults almost no new pages (now and then one call finds no freed
+    block big enough and grows the heap by a few activations); without the setting every call maps fresh memory."""
     plain, loop = _run(FORWARD, "plain")["forward"], _run(FORWARD, "loop")["forward"]
-    if plain < 4096:
-        pytest.skip(f"only {plain} page faults per call without the setting on this machine")
-    assert loop < plain / 10, (plain, loop)
+    if statistics.median(plain) < 4096:
+        pytest.skip(f"only {statistics.median(plain)} page faults per call without the setting on this machine")
+    assert statistics.median(loop) < statistics.median(plain) / 10, (plain, loop)
+    assert sum(loop) < sum(plain) / 3, (plain, loop)
