@@ -117,8 +117,8 @@ class SynthesisLayer(nn.Module):
                 x = x.add_(noise)
         x = F.leaky_relu_(x, 0.2)
         if self.conv_clamp is not None:  # out of place when training: leaky_relu_'s backward needs its result
-            c = self.conv_clamp * gain
-            x = x.clamp(-c, c) if x.requires_grad else x.clamp_(-c, c)
+            c = self.conv_clamp * gain  # hardtanh = clamp, with a one-pass backward (clamp's takes four)
+            x = F.hardtanh(x, -c, c) if x.requires_grad else x.clamp_(-c, c)
         return x
 
     def _forward_one_sample(self, x: Tensor, weight: Tensor, styles: Tensor, g: float, noise: Tensor | None) -> Tensor:
@@ -331,7 +331,7 @@ class SynthesisNetwork(nn.Module):
         if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
             raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
         ws = ws.to(self.get_parameter("b4.const").dtype)  # float32 unless the whole network was cast
-        if ws.device.type != "cpu" or torch.is_grad_enabled():  # training keeps glibc's own (good) heap reuse
+        if ws.device.type != "cpu" or torch.is_grad_enabled() or self.training:  # training: glibc's own heap reuse
             return self._run(ws, noise_mode, force_fp32)
         with reuse_freed_memory():  # inference: each layer's output reuses the last one's pages, not fresh ones
             return self._run(ws, noise_mode, force_fp32)
