@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from click.testing import CliRunner
 from PIL import Image
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from stylegan.cli.main import cli
 from stylegan.data import prepare_dataset
@@ -164,3 +166,40 @@ def test_cli_generate_precision(net_file: Path, tmp_path: Path) -> None:
         assert res.exit_code == 0, res.output
     a, b = (np.asarray(Image.open(tmp_path / p / "seed0001.png"), dtype=int) for p in ("fp32", "bf16"))
     assert np.abs(a - b).mean() < 0.05 * 127.5
+
+
+def test_bf16_fir_filtering_with_gradients_runs_in_float32_and_differentiates_twice() -> None:
+    """Under bfloat16 autocast a FIR down-sampling that needs gradients filters in float32 (oneDNN's bfloat16
+    depthwise backward is slow), returns bfloat16 like the convolution it replaces, and its first and second
+    derivatives (R1 differentiates D's input gradient) equal float32's up to bfloat16 rounding of the input."""
+    from stylegan.nn.resample import downsample2d, setup_filter
+
+    f = setup_filter([1, 3, 3, 1])
+    x = torch.randn(2, 8, 16, 16).contiguous(memory_format=torch.channels_last)
+    w = torch.randn(8, 1, 1, 1, requires_grad=True)  # a weight before the filter, as D's convolutions are
+
+    def second_order(dtype_ctx: torch.autocast) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        xi = x.clone().requires_grad_(True)
+        with dtype_ctx:
+            y = downsample2d(F.conv2d(xi, w, groups=8), f)
+        (gx,) = torch.autograd.grad(y.float().square().sum(), xi, create_graph=True)
+        (gw,) = torch.autograd.grad(gx.square().sum(), w)
+        return y, gx, gw
+
+    class DepthwiseDtypes(TorchDispatchMode):  # the dtypes the FIR's depthwise convolutions ran in
+        seen: set[torch.dtype] = set()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+            if func.overloadpacket in (torch.ops.aten.convolution, torch.ops.aten.convolution_backward):
+                weight = args[1] if func.overloadpacket is torch.ops.aten.convolution else args[2]
+                if weight.shape[1] == 1 and weight.shape[-1] == 4:
+                    self.seen.add(weight.dtype)
+            return func(*args, **(kwargs or {}))
+
+    with DepthwiseDtypes() as dtypes:
+        y16, gx16, gw16 = second_order(torch.autocast("cpu", dtype=torch.bfloat16))
+    assert dtypes.seen == {torch.float32}
+    y32, gx32, gw32 = second_order(torch.autocast("cpu", enabled=False))
+    assert y16.dtype == torch.bfloat16 and y32.dtype == torch.float32
+    for low, ref in ((y16, y32), (gx16, gx32), (gw16, gw32)):
+        assert torch.allclose(low.float(), ref, rtol=0.05, atol=0.05 * ref.abs().max().item()), (low, ref)
