@@ -22,12 +22,15 @@ def bias_act(
     gain: float | None = None,
     clamp: float | None = None,
     alpha: float = 0.2,
+    inplace: bool = False,
 ) -> Tensor:
-    """`clamp(act(x + b) * gain)`, with the bias broadcast over dim 1 and the activation's default gain."""
+    """`clamp(act(x + b) * gain)`, with the bias broadcast over dim 1 and the activation's default gain.
+    `inplace` lets the activation overwrite x (a caller's fresh intermediate, e.g. a convolution's output)."""
     if b is not None:
         x = x + b.reshape([-1 if i == 1 else 1 for i in range(x.ndim)])
-    if act == "lrelu":
-        x = F.leaky_relu(x, alpha)
+        inplace = True  # x is now a new tensor
+    if act == "lrelu":  # in place, autograd keeps the result, from which the backward follows (sign kept)
+        x = F.leaky_relu_(x, alpha) if inplace else F.leaky_relu(x, alpha)
     elif act != "linear":
         raise ValueError(f"unknown activation {act!r}")
     gain = DEFAULT_GAIN[act] if gain is None else gain

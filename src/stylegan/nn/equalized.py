@@ -112,7 +112,7 @@ class EqualizedConv2d(nn.Module):
             )
             x = bias_act(x, b)
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
-        return bias_act(x, act=self.activation, gain=1.0, clamp=clamp)
+        return bias_act(x, act=self.activation, gain=1.0, clamp=clamp, inplace=True)  # x: the convolution's output
 
     def extra_repr(self) -> str:
         k = self.weight.shape[-1]
