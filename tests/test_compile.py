@@ -4,6 +4,8 @@ uncompiled run, and training with it works. Inductor compiles C++ with the machi
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,7 @@ from stylegan.cli.main import cli
 from stylegan.compiling import Compiler
 from stylegan.data import prepare_dataset
 from stylegan.generation import synthesis_function
-from stylegan.testing import tiny_generator
+from stylegan.testing import tiny_discriminator, tiny_generator
 from stylegan.train import Reporter, TrainOptions, build_config, train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -30,6 +32,30 @@ def test_compiled_synthesis_gives_the_same_images() -> None:
         ref = synthesis_function(G)(ws, "const")
         got = synthesis_function(G, compile=True, warn=warnings.append)(ws, "const")
     assert warnings == [] and float((got - ref).abs().max()) < 1e-4
+
+
+def test_networks_compile_to_one_graph_each() -> None:
+    """No graph breaks: a break splits the network into pieces compiled one by one (slower to compile and to run).
+    Also for a user's own torch.compile, without `stylegan.compiling`."""
+    import torch._dynamo
+
+    G = tiny_generator(5)
+    D = tiny_discriminator(3, img_resolution=G.img_resolution)
+    ws = G.mapping(torch.randn(2, G.z_dim), None)
+    with torch.no_grad():
+        inference = torch._dynamo.explain(lambda w: G.synthesis(w, noise_mode="const"))(ws)
+    training = torch._dynamo.explain(lambda w: G.train().synthesis(w))(ws)
+    img = torch.randn(2, 3, G.img_resolution, G.img_resolution, requires_grad=True)
+    critic = torch._dynamo.explain(lambda x: D(x, None))(img)
+    for explained in (inference, training, critic):
+        assert (explained.graph_count, explained.graph_break_count) == (1, 0), explained.break_reasons
+
+
+def test_importing_stylegan_does_not_import_the_compiler() -> None:
+    """torch._dynamo takes 1.6 s to import: every command would pay it (the CLI started in 4.4 s instead of 2.4)."""
+    code = "import sys, stylegan, stylegan.cli.main, stylegan.train; print('torch._dynamo' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
 
 
 def test_a_compiler_failure_warns_once_and_runs_uncompiled(monkeypatch) -> None:

@@ -145,9 +145,10 @@ def transposed_weight(module: torch.nn.Module, weight: Tensor) -> Tensor:
 
 def broadcast_sum(a: Tensor, b: Tensor, like: Tensor) -> Tensor:
     """a + b (broadcast), laid out like `like` (channels-last when it is): adding it to `like` is then a contiguous
-    pass instead of a strided one."""
+    pass instead of a strided one. Under torch.compile it is plain a + b (the compiler fuses and lays out itself)."""
     if (
-        not like.is_contiguous(memory_format=torch.channels_last)
+        torch.compiler.is_compiling()
+        or not like.is_contiguous(memory_format=torch.channels_last)
         or torch.is_grad_enabled()
         and (a.requires_grad or b.requires_grad)
     ):

@@ -106,10 +106,16 @@ def _polyphase_kernel_cached(taps: tuple[tuple[float, ...], ...], up: int) -> tu
     return _polyphase_kernel(torch.tensor(taps, dtype=torch.float32), up)
 
 
-@torch.compiler.assume_constant_result  # torch.compile takes the result as a constant instead of tracing it
 def _polyphase_kernel_of_taps(taps: tuple[float, ...], up: int) -> tuple[Tensor, int, int]:
-    """`_polyphase_kernel` of the 2D filter made from the 1D `taps` (e.g. (1, 3, 3, 1))."""
+    """`_polyphase_kernel` of the 2D filter made from the 1D `taps` (e.g. (1, 3, 3, 1)), a constant for torch.compile
+    (see below)."""
     return _polyphase_kernel_cached(tuple(map(tuple, setup_filter(taps).tolist())), up)
+
+
+# torch.compile takes the kernels as constants instead of tracing how they are made. This is the mark that
+# `torch.compiler.assume_constant_result` sets; calling it here would import the compiler (1.6 s) in every process,
+# so `stylegan.compiling` calls it before compiling and the mark is set here for a user's own torch.compile.
+_polyphase_kernel_of_taps._dynamo_marked_constant = True  # type: ignore[attr-defined]
 
 
 def _polyphase_kernel(f: Tensor, up: int) -> tuple[Tensor, int, int]:
