@@ -2,14 +2,15 @@
 kimg/h per preset, as Markdown tables.
 
     python benchmarks/cost_table.py generator [--resolutions 32,64,...,1024] [--batches 1,8]
-    python benchmarks/cost_table.py train [--presets cpu-tiny:32,cpu-small:32,auto:64,paper256:256]
+    python benchmarks/cost_table.py train [--presets cpu-tiny:32,cpu-small:32,auto:64,paper256:256:8]
 
 Generator: the `auto` preset's network at each resolution (random weights, float32, noise const), each size in a
 fresh process (so the peak resident memory is its own), the median of --iters forward passes after one warm-up.
 
 Training: `stylegan train` on random images at the preset's resolution for two ticks of about three steps each; the
 second tick's seconds per kimg (the first holds start-up and warm-up) give kimg/h. Once with `--precision fp32`,
-once with `--precision auto` (bfloat16 where the CPU runs it natively).
+once with `--precision auto` (bfloat16 where the CPU runs it natively). `preset:res:batch` overrides the preset's
+batch size (paper256's 64 images per step take minutes on two cores).
 
 Writes the tables to stdout and, with --out, JSON.
 """
@@ -79,17 +80,18 @@ def random_dataset(path: Path, res: int, n: int = 64) -> Path:
     return path
 
 
-def train_rate(preset: str, res: int, precision: str, work: Path) -> dict[str, object]:
+def train_rate(preset: str, res: int, precision: str, work: Path, batch: int | None = None) -> dict[str, object]:
     from stylegan.presets import PRESETS
 
     data = work / f"d{res}.zip"
     if not data.exists():
         random_dataset(data, res)
-    batch = PRESETS[preset].resolve(res).batch or 32
+    batch = batch or PRESETS[preset].resolve(res).batch or 32
     tick = 3 * batch / 1000
     outdir = work / f"runs-{preset}-{precision}"
     cmd = [sys.executable, "-m", "stylegan", "train", "--data", str(data), "--outdir", str(outdir), "--cfg", preset]
     cmd += ["--kimg", str(2 * tick), "--tick", str(tick), "--snap", "1000", "--precision", precision]
+    cmd += ["--batch", str(batch)]
     subprocess.run(cmd, capture_output=True, text=True, check=True, env={**os.environ})
     stats = [json.loads(line) for line in next(outdir.glob("*/stats.jsonl")).read_text().splitlines()]
     sec_per_kimg = float(stats[-1]["Timing/sec_per_kimg"])
@@ -100,9 +102,9 @@ def run_train(args: argparse.Namespace) -> list[dict[str, object]]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for item in args.presets.split(","):
-            preset, res = item.split(":")
+            preset, res, *batch = item.split(":")
             for precision in ("fp32", "auto"):
-                rows.append(train_rate(preset, int(res), precision, Path(tmp)))
+                rows.append(train_rate(preset, int(res), precision, Path(tmp), int(batch[0]) if batch else None))
                 print(f"  {item} {precision}: {rows[-1]['kimg_h']:.3g} kimg/h", file=sys.stderr, flush=True)
     print("| preset | resolution | batch | precision | kimg/h |\n|---|---|---|---|---|")
     for r in rows:
@@ -122,7 +124,7 @@ def main() -> None:
     g.add_argument("--iters", type=int, default=3)
     g.add_argument("--out", default=None)
     t = sub.add_parser("train")
-    t.add_argument("--presets", default="cpu-tiny:32,cpu-small:32,auto:64,paper256:256")
+    t.add_argument("--presets", default="cpu-tiny:32,cpu-small:32,auto:64,paper256:256:8")
     t.add_argument("--out", default=None)
     args = ap.parse_args()
     rows = run_generator(args) if args.what == "generator" else run_train(args)
