@@ -14,8 +14,6 @@ from typing import Any
 
 import torch
 
-from .nn import resample
-
 
 def warn_once(message: str) -> None:
     """The default way a fallback is told: a RuntimeWarning (shown once per place by Python's filters)."""
@@ -38,8 +36,6 @@ class Compiler:
         if not self.enabled or self.failed:
             return function
         try:
-            # the polyphase kernels depend only on the filter taps: a constant for the compiler, not code to trace
-            torch.compiler.assume_constant_result(resample._polyphase_kernel_of_taps)
             compiled = torch.compile(function)
         except Exception as e:  # any failure of the compiler means: run uncompiled
             self._fail(name, e)

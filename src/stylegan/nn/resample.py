@@ -113,8 +113,8 @@ def _polyphase_kernel_of_taps(taps: tuple[float, ...], up: int) -> tuple[Tensor,
 
 
 # torch.compile takes the kernels as constants instead of tracing how they are made. This is the mark that
-# `torch.compiler.assume_constant_result` sets; calling it here would import the compiler (1.6 s) in every process,
-# so `stylegan.compiling` calls it before compiling and the mark is set here for a user's own torch.compile.
+# `torch.compiler.assume_constant_result` sets, set directly: calling it would import the compiler (1.6 s) in every
+# process. tests/test_compile.py checks that the networks still compile without a graph break.
 _polyphase_kernel_of_taps._dynamo_marked_constant = True  # type: ignore[attr-defined]
 
 
