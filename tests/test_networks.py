@@ -74,9 +74,13 @@ def test_downsample_halves_and_keeps_dc() -> None:
 @pytest.mark.parametrize("up,down", [(1, 1), (2, 1), (1, 2)])
 @pytest.mark.parametrize("k", [1, 3])
 @pytest.mark.parametrize("flip", [True, False])
-def test_conv2d_resample_equals_filter_then_conv(up: int, down: int, k: int, flip: bool) -> None:
-    """Every fast path equals the plain composition: zero-insert + FIR (gain up^2), correlate, FIR + decimate."""
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_conv2d_resample_equals_filter_then_conv(up: int, down: int, k: int, flip: bool, channels_last: bool) -> None:
+    """Every fast path equals the plain composition: zero-insert + FIR (gain up^2), correlate, FIR + decimate.
+    Channels-last 1x1 kernels take the matrix-product path."""
     x = torch.randn(2, 4, 8, 8, dtype=torch.float64)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
     w = torch.randn(5, 4, k, k, dtype=torch.float64)
     f = setup_filter([1, 3, 3, 1]).double()
     got = conv2d_resample(x, w, f, up=up, down=down, padding=k // 2, flip_weight=flip)
@@ -236,6 +240,27 @@ def test_training_gradients_match_the_literal_formulation() -> None:
     ws.grad = None
     ref.synthesis(G.state_dict(), ws, 16, "skip", clamp=1.5).square().sum().backward()
     torch.testing.assert_close(fast, ws.grad, atol=1e-8, rtol=1e-6)
+
+
+@pytest.mark.parametrize("architecture", ["resnet", "skip"])
+def test_discriminator_in_channels_last_equals_contiguous(architecture: str) -> None:
+    """The CPU training layout (channels-last: 1x1 convolutions become matrix products) changes neither the scores
+    nor the gradients beyond float32 rounding (the discriminator computes in float32)."""
+    D = tiny_discriminator(architecture=architecture)
+    img = torch.randn(3, 3, 16, 16)
+    results = []
+    for layout in (torch.contiguous_format, torch.channels_last):
+        net = D.to(memory_format=layout)
+        x = img.clone().contiguous(memory_format=layout).requires_grad_(True)
+        net.zero_grad(set_to_none=True)
+        scores = net(x)
+        scores.square().sum().backward()
+        results.append((scores.detach(), x.grad, [p.grad for p in net.parameters()]))
+    (s0, g0, p0), (s1, g1, p1) = results
+    torch.testing.assert_close(s1, s0, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(g1, g0, atol=1e-5, rtol=1e-5)
+    for a, b in zip(p1, p0, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
 
 
 def test_minibatch_stddev_matches_explicit_groups() -> None:

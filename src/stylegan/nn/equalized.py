@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .activation import DEFAULT_GAIN, Activation, bias_act
-from .resample import conv2d_resample, setup_filter
+from .resample import conv1x1, conv2d_resample, setup_filter
 
 
 class EqualizedLinear(nn.Module):
@@ -104,7 +104,9 @@ class EqualizedConv2d(nn.Module):
         g = self.act_gain * gain
         w = (self.weight * (self.weight_gain * g)).to(x.dtype)
         b = (self.bias * g).to(x.dtype) if self.bias is not None else None
-        if self.up == 1 and self.down == 1:
+        if self.up == 1 and self.down == 1 and self.padding == 0 and w.shape[-1] == 1:
+            x = conv1x1(x, w, b)
+        elif self.up == 1 and self.down == 1:
             x = F.conv2d(x, w, b, padding=self.padding)
         else:
             x = conv2d_resample(
