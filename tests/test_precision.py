@@ -17,11 +17,12 @@ from click.testing import CliRunner
 from PIL import Image
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from stylegan import precision as precision_module
 from stylegan.cli.main import cli
 from stylegan.data import prepare_dataset
 from stylegan.errors import SettingError
 from stylegan.generation import generate, synthesis_function
-from stylegan.precision import native_bf16, resolve_precision
+from stylegan.precision import bf16_speedup, native_bf16, resolve_precision
 from stylegan.testing import tiny_generator
 from stylegan.train import Reporter, TrainOptions, build_config, train
 from stylegan.train.runs import resume_config
@@ -31,10 +32,12 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 CPU = torch.device("cpu")
 
 
-def _cpu(monkeypatch: pytest.MonkeyPatch, *, amx: bool, avx512_bf16: bool) -> None:
-    """Make this CPU look as if it had (or lacked) AMX tiles and AVX512-BF16."""
+def _cpu(monkeypatch: pytest.MonkeyPatch, *, amx: bool, avx512_bf16: bool, speedup: float = 2.0) -> None:
+    """Make this CPU look as if it had (or lacked) AMX tiles and AVX512-BF16, with bfloat16 convolutions `speedup`
+    times as fast as float32 ones (the probe's answer)."""
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(precision_module, "_measure_bf16_speedup", lambda threads: speedup)
 
 
 @pytest.mark.parametrize(
@@ -50,6 +53,34 @@ def test_auto_is_bf16_only_with_native_support(monkeypatch, amx, avx512_bf16, na
         assert native in decision.note
     else:
         assert "no native bfloat16" in decision.note and "AMX" in decision.note
+
+
+def test_auto_is_fp32_where_bf16_is_native_but_measured_slower(monkeypatch) -> None:
+    """AVX512-BF16 without faster arithmetic (an Intel Xeon without AMX ran bfloat16 convolutions at half speed):
+    auto keeps float32, and an explicit bf16 is kept with a warning; a clear gain takes bfloat16."""
+    _cpu(monkeypatch, amx=False, avx512_bf16=True, speedup=0.5)
+    decision = resolve_precision("auto", CPU)
+    assert decision.precision == "fp32" and decision.warning is None
+    assert decision.note == (
+        "precision fp32 (auto: this CPU has AVX512-BF16, but its bfloat16 convolutions measured 0.50x as fast as "
+        "float32)"
+    )
+    explicit = resolve_precision("bf16", CPU)
+    assert explicit.precision == "bf16" and "slower than fp32" in (explicit.warning or "")
+    _cpu(monkeypatch, amx=False, avx512_bf16=True, speedup=1.1)  # below the margin: not worth the rounding
+    assert resolve_precision("auto", CPU).precision == "fp32"
+    assert resolve_precision("bf16", CPU).warning is None
+    _cpu(monkeypatch, amx=False, avx512_bf16=True, speedup=1.9)
+    decision = resolve_precision("auto", CPU)
+    assert decision.precision == "bf16" and "AVX512-BF16; bfloat16 convolutions measured 1.90x" in decision.note
+
+
+def test_the_bf16_probe_measures_once_per_thread_count() -> None:
+    """The real probe (no patch): a positive ratio, cached for the thread count; no probe off the CPU."""
+    first = bf16_speedup(CPU)
+    assert first is not None and 0 < first < 1000
+    assert bf16_speedup(CPU) == first  # cached: a second measurement would differ in the last digits
+    assert bf16_speedup(torch.device("meta")) is None
 
 
 def test_explicit_choices_are_kept_and_emulated_bf16_warns(monkeypatch) -> None:
@@ -116,7 +147,9 @@ def test_training_logs_the_choice_and_records_it(tiny_data: Path, tmp_path: Path
     assert "precision fp32 (as set)" in log.split("resuming")[1]
 
     log = _train(cfg, tmp_path / "b")
-    assert "precision bf16 (auto: this CPU runs bfloat16 natively, AMX tiles)" in log
+    assert (
+        "precision bf16 (auto: this CPU runs bfloat16 natively, AMX tiles; bfloat16 convolutions measured 2.00x" in log
+    )
     assert json.loads((tmp_path / "b" / "config.json").read_text())["config"]["precision"] == "bf16"
 
 
