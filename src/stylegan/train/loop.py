@@ -240,8 +240,9 @@ def setup_run(
 ) -> TrainingRun:
     """Open the dataset, build networks, optimisers, loss and augmentation, then restore a saved state. The
     precision `auto` is resolved for `device` here (the run's config.json and state record the result; the choice
-    and its reason are logged in one line)."""
-    decision = resolve_precision(cfg.precision, device)
+    and its reason are logged in one line; with several processes every one takes rank 0's decision, since `auto`
+    times a convolution on each)."""
+    decision = gather_objects(resolve_precision(cfg.precision, device))[0]
     cfg = dataclasses.replace(cfg, precision=decision.precision)
     if decision.warning is not None:
         reporter.log(decision.warning)
