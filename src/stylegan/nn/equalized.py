@@ -104,10 +104,8 @@ class EqualizedConv2d(nn.Module):
         g = self.act_gain * gain
         w = (self.weight * (self.weight_gain * g)).to(x.dtype)
         b = (self.bias * g).to(x.dtype) if self.bias is not None else None
-        if self.up == 1 and self.down == 1 and self.padding == 0 and w.shape[-1] == 1:
-            x = conv1x1(x, w, b)
-        elif self.up == 1 and self.down == 1:
-            x = F.conv2d(x, w, b, padding=self.padding)
+        if self.up == 1 and self.down == 1:  # a 1x1 kernel has no padding (padding = kernel_size // 2)
+            x = conv1x1(x, w, b) if w.shape[-1] == 1 else F.conv2d(x, w, b, padding=self.padding)
         else:
             x = conv2d_resample(
                 x, w, self.resample_filter, up=self.up, down=self.down, padding=self.padding, flip_weight=self.up == 1
